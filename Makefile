@@ -1,0 +1,31 @@
+# The README's commands. Each target sets up what it needs itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the CPU build that lies on this kind of machine (a bare
+# `torch` would pull a multi-GB CUDA build); then the project, editable, with extras.
+$(STAMP): pyproject.toml setup.py $(wildcard go_engine/*.pyx go_engine/*.pxd)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/dpv demo
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+bench: setup
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf build go_engine/*.c go_engine/*.so *.egg-info
