@@ -36,7 +36,8 @@ def load_config(path: str | Path, schema: type[T]) -> T:
 def from_dict(schema: type[T], data: Any, source: str = "<config>", prefix: str = "") -> T:
     """Build the dataclass `schema` from a mapping, checking keys and value types."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'top level'} must be a mapping, got {type(data).__name__}")
+        where = f"'{prefix.rstrip('.')}'" if prefix else "the top level"
+        raise ConfigError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(schema)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
