@@ -12,6 +12,7 @@ from dpv.config import ConfigError
 # Modules that define `register(subparsers)`; each adds one or more subcommands.
 COMMAND_MODULES = [
     "dpv.gtp.command",
+    "dpv.nets.command",
 ]
 
 

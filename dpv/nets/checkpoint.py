@@ -1,0 +1,135 @@
+"""Checkpoints of a DPV network: config, per-exit FLOPs, weights, training step and optimizer
+state in one file, written atomically (temp file + rename). Any problem reading one is a
+one-line `CheckpointError` naming the file and what is wrong.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dpv.config import ConfigError, from_dict, to_dict
+from dpv.nets.config import NetConfig
+from dpv.nets.flops import exit_flops
+from dpv.nets.model import DPVNet
+
+FORMAT = "dpv-net/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not match what the caller expects."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the network (weights loaded, on the requested device) and its
+    training state."""
+
+    path: Path
+    model: DPVNet
+    step: int
+    exit_flops: list[int]
+    optimizer_state: dict[str, Any] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: DPVNet,
+    step: int = 0,
+    optimizer: torch.optim.Optimizer | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write `model` (config, per-exit FLOPs, weights), `step`, the optimizer state and
+    `extra` (plain values: ints, floats, strings, lists, dicts) to `path` atomically."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "net_config": to_dict(model.config),
+        "exit_flops": exit_flops(model),
+        "step": int(step),
+        "model": model.state_dict(),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "extra": extra or {},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(
+    path: str | Path,
+    model: DPVNet | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    device: str | torch.device = "cpu",
+) -> Checkpoint:
+    """Read the checkpoint at `path`.
+
+    With `model`, the checkpoint's NetConfig must equal `model.config` and the weights are
+    loaded into it; without, a network is built from the saved config on `device`. With
+    `optimizer` (over `model`'s parameters), the saved optimizer state is loaded into it.
+    Raises `CheckpointError` (one line, naming the file) when the file is missing, corrupt,
+    of another format, or mismatched.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(err)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a {FORMAT} checkpoint")
+    missing = sorted({"net_config", "exit_flops", "step", "model", "optimizer", "extra"} - set(payload))
+    if missing:
+        raise CheckpointError(f"{path}: damaged checkpoint, missing '{missing[0]}'")
+    try:
+        cfg = from_dict(NetConfig, payload["net_config"], source=str(path), prefix="net_config.")
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
+    if model is None:
+        model = DPVNet(cfg).to(device)
+    elif cfg != model.config:
+        key = next(f.name for f in dataclasses.fields(NetConfig)
+                   if getattr(cfg, f.name) != getattr(model.config, f.name))
+        raise CheckpointError(
+            f"{path}: net config mismatch: '{key}' is {getattr(cfg, key)!r} in the checkpoint, "
+            f"{getattr(model.config, key)!r} in the network"
+        )
+    try:
+        model.load_state_dict(payload["model"])
+    except (RuntimeError, ValueError) as err:
+        raise CheckpointError(f"{path}: weights do not match the network ({_first_line(err)})") from None
+    if optimizer is not None:
+        if payload["optimizer"] is None:
+            raise CheckpointError(f"{path}: holds no optimizer state")
+        try:
+            optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{path}: optimizer state does not match ({_first_line(err)})") from None
+    return Checkpoint(
+        path=path,
+        model=model,
+        step=int(payload["step"]),
+        exit_flops=list(payload["exit_flops"]),
+        optimizer_state=payload["optimizer"],
+        extra=payload["extra"],
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]

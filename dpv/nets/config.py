@@ -1,0 +1,98 @@
+"""Typed configs of the DPV network and its training loss (no torch import).
+
+`NetConfig` is the `net:` section that self-play configs embed; `configs/net-*.yaml` are
+presets written as a bare NetConfig mapping.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from dpv.config import ConfigError, from_dict
+
+
+@dataclass
+class NetConfig:
+    """Architecture of a DPV policy-value network (thesis 6.2.1, Figure 6.1).
+
+    `exits` lists 1-based block indices: an exit at k has its heads after residual block k.
+    The last exit must sit after the last block (blocks beyond it would never run). The
+    defaults are the paper preset: 15 blocks x 128 channels, exits after 6, 9, 12, 15.
+    """
+
+    board_size: int = 9
+    input_planes: int = 17
+    blocks: int = 15
+    channels: int = 128
+    exits: list[int] = field(default_factory=lambda: [6, 9, 12, 15])
+    policy_head_channels: int = 2
+    value_head_channels: int = 1
+    value_hidden: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("board_size", "input_planes", "blocks", "channels",
+                     "policy_head_channels", "value_head_channels", "value_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"'{name}' must be >= 1, got {getattr(self, name)}")
+        if not self.exits:
+            raise ValueError("'exits' must list at least one block index")
+        if any(b <= a for a, b in zip(self.exits, self.exits[1:])):
+            raise ValueError(f"'exits' must be strictly increasing, got {self.exits}")
+        if self.exits[0] < 1 or self.exits[-1] != self.blocks:
+            raise ValueError(
+                f"'exits' must lie in 1..{self.blocks} and end at the last block "
+                f"({self.blocks}), got {self.exits}"
+            )
+
+    @property
+    def num_actions(self) -> int:
+        """Board points plus pass (82 on 9x9)."""
+        return self.board_size * self.board_size + 1
+
+    @property
+    def num_exits(self) -> int:
+        """Number of exits (policy + value head pairs)."""
+        return len(self.exits)
+
+
+@dataclass
+class LossConfig:
+    """Weighted deep supervision (eq. 6.3) and L2 regularisation.
+
+    `weighted` (the thesis's method, default): w_k = 1 for shallow heads and `deepest_weight`
+    for the deepest head. `no-weight`: all w_k = 1. The thesis does not state the deepest
+    weight; 2.0 is our default. `l2` is AlphaZero's c in c * ||theta||^2.
+    """
+
+    variant: Literal["weighted", "no-weight"] = "weighted"
+    deepest_weight: float = 2.0
+    l2: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.deepest_weight <= 0:
+            raise ValueError(f"'deepest_weight' must be > 0, got {self.deepest_weight}")
+        if self.l2 < 0:
+            raise ValueError(f"'l2' must be >= 0, got {self.l2}")
+
+    def exit_weights(self, num_exits: int) -> list[float]:
+        """The w_k of eq. 6.3 for a network with `num_exits` heads, shallowest first."""
+        deepest = self.deepest_weight if self.variant == "weighted" else 1.0
+        return [1.0] * (num_exits - 1) + [deepest]
+
+
+def load_net_config(path: str | Path) -> NetConfig:
+    """Read a NetConfig from YAML: either a bare NetConfig mapping (`configs/net-*.yaml`) or
+    any config with a `net:` section (self-play configs)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if isinstance(data, dict) and "net" in data:
+        return from_dict(NetConfig, data["net"], source=str(path), prefix="net.")
+    return from_dict(NetConfig, data, source=str(path))

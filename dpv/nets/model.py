@@ -1,0 +1,142 @@
+"""The DPV policy-value network (thesis 6.2.1, Figure 6.1): an AlphaZero ResNet trunk with a
+policy head and a value head after several residual blocks.
+
+Forward modes: `forward` (every exit, for training), `forward_exit` (one exit, running only
+the blocks it needs) and `forward_dynamic` (per-sample early exit, eq. 6.4 and 6.6).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from dpv.nets.config import NetConfig
+
+
+def _conv_bn(in_channels: int, out_channels: int, kernel: int) -> list[nn.Module]:
+    return [
+        nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+    ]
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv + BN layers with a skip connection, ReLU after each (AlphaGo Zero)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *_conv_bn(channels, channels, 3), nn.ReLU(inplace=True), *_conv_bn(channels, channels, 3)
+        )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Residual update of a [B, C, H, W] feature map."""
+        return self.relu(x + self.body(x))
+
+
+class ExitHead(nn.Module):
+    """AlphaZero policy and value heads of one exit.
+
+    Policy: 1x1 conv, BN, ReLU, FC to board^2 + 1 logits. Value: 1x1 conv, BN, ReLU, FC,
+    ReLU, FC to 1, tanh.
+    """
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        points = cfg.board_size * cfg.board_size
+        self.policy = nn.Sequential(
+            *_conv_bn(cfg.channels, cfg.policy_head_channels, 1), nn.ReLU(inplace=True),
+            nn.Flatten(), nn.Linear(cfg.policy_head_channels * points, cfg.num_actions),
+        )
+        self.value = nn.Sequential(
+            *_conv_bn(cfg.channels, cfg.value_head_channels, 1), nn.ReLU(inplace=True),
+            nn.Flatten(), nn.Linear(cfg.value_head_channels * points, cfg.value_hidden),
+            nn.ReLU(inplace=True), nn.Linear(cfg.value_hidden, 1), nn.Tanh(),
+        )
+
+    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """Policy logits [B, A] and values [B] in [-1, 1] from trunk features."""
+        return self.policy(h), self.value(h).squeeze(1)
+
+
+def confidence(logits: Tensor, legal: Tensor | None = None) -> Tensor:
+    """Exit confidence c = max_j p_j (eq. 6.4): the largest policy softmax probability,
+    renormalised over legal moves when a bool `legal` mask [B, A] is given."""
+    if legal is not None:
+        logits = logits.masked_fill(~legal, float("-inf"))
+    return logits.float().softmax(dim=1).amax(dim=1)
+
+
+class DPVNet(nn.Module):
+    """Multi-exit policy-value network. Exit k (0-based) sits after block `cfg.exits[k]`.
+
+    The trunk is split into stages: stage k holds the blocks between exit k-1 and exit k, so
+    exit k runs the stem and stages 0..k. A config with a single exit is the plain AlphaZero
+    ResNet.
+    """
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.stem = nn.Sequential(*_conv_bn(cfg.input_planes, cfg.channels, 3), nn.ReLU(inplace=True))
+        bounds = [0, *cfg.exits]
+        self.stages = nn.ModuleList(
+            nn.Sequential(*(ResidualBlock(cfg.channels) for _ in range(end - start)))
+            for start, end in zip(bounds, bounds[1:])
+        )
+        self.heads = nn.ModuleList(ExitHead(cfg) for _ in cfg.exits)
+
+    @property
+    def num_exits(self) -> int:
+        """Number of exits."""
+        return len(self.heads)
+
+    def forward(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Every exit's (policy logits [B, A], value [B]), shallowest first (training)."""
+        outputs = []
+        h = self.stem(x)
+        for stage, head in zip(self.stages, self.heads):
+            h = stage(h)
+            outputs.append(head(h))
+        return outputs
+
+    def forward_exit(self, x: Tensor, exit: int) -> tuple[Tensor, Tensor]:
+        """Policy logits and value of exit `exit` only; later blocks and other heads do not run."""
+        if not 0 <= exit < self.num_exits:
+            raise ValueError(f"exit must be in 0..{self.num_exits - 1}, got {exit}")
+        h = self.stem(x)
+        for stage in self.stages[: exit + 1]:
+            h = stage(h)
+        return self.heads[exit](h)
+
+    def forward_dynamic(
+        self, x: Tensor, thresholds: Tensor, legal: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-sample early exit: sample i leaves at the first exit whose confidence (eq. 6.4)
+        is >= thresholds[i] (eq. 6.6); the others continue and the batch shrinks. The last exit
+        takes whatever is left, so a threshold above 1 means the last exit.
+
+        Returns policy logits [B, A], values [B] and the exit used [B] (int64).
+        """
+        n = x.shape[0]
+        logits_out = x.new_empty(n, self.config.num_actions)
+        values_out = x.new_empty(n)
+        exit_out = torch.empty(n, dtype=torch.int64, device=x.device)
+        rows = torch.arange(n, device=x.device)
+        h = self.stem(x)
+        for k, (stage, head) in enumerate(zip(self.stages, self.heads)):
+            h = stage(h)
+            logits, values = head(h)
+            if k == self.num_exits - 1:
+                leave = torch.ones_like(rows, dtype=torch.bool)
+            else:
+                leave = confidence(logits, None if legal is None else legal[rows]) >= thresholds[rows]
+            done = rows[leave]
+            logits_out[done] = logits[leave].to(logits_out.dtype)
+            values_out[done] = values[leave].to(values_out.dtype)
+            exit_out[done] = k
+            keep = ~leave
+            rows, h = rows[keep], h[keep]
+            if rows.numel() == 0:
+                break
+        return logits_out, values_out, exit_out
