@@ -15,6 +15,7 @@ cdef enum:
     HISTORY_PLANES = 8                             # positions t, t-1, ..., t-7 in the features
     NUM_PLANES = 2 * HISTORY_PLANES + 1            # 17 AlphaGo Zero input planes
     BLOOM_WORDS = 64                               # 4096-bit filter over earlier position hashes
+    MAX_MOVES = 2048                               # largest allowed max_moves
 
 cdef enum:
     EMPTY = 0
@@ -33,6 +34,7 @@ cdef class Board:
     cdef int width                  # size + 2 (padded side)
     cdef int num_points             # width * width (padded points in use)
     cdef int pass_action            # size * size
+    cdef int offsets[8]             # point offsets of the 4 neighbours, then the 4 diagonals
 
     # --- game state -------------------------------------------------------------------
     cdef int player                 # BLACK or WHITE, the colour to move
@@ -47,7 +49,6 @@ cdef class Board:
     cdef short next_stone[MAX_POINTS]       # circular linked list of each chain's stones
     cdef short libs[MAX_POINTS]             # at a root: pseudo-liberties of its chain
     cdef short chain_size[MAX_POINTS]       # at a root: stones in its chain
-    cdef uint64_t chain_hash[MAX_POINTS]    # at a root: xor of its stones' Zobrist keys
     cdef short empty_list[MAX_POINTS]       # the empty points, in no order
     cdef short empty_index[MAX_POINTS]      # position of an empty point in empty_list
     cdef int num_empty
@@ -55,9 +56,8 @@ cdef class Board:
     # --- history ----------------------------------------------------------------------
     cdef unsigned char past[HISTORY_PLANES * MAX_POINTS]  # colours after move m at slot m % 8
     cdef uint64_t bloom[BLOOM_WORDS]        # Bloom filter of hash_history[0..moves]
-    cdef uint64_t* hash_history             # position hash after each move; [0] = empty board
-    cdef short* move_history                # the actions played
-    cdef int capacity                       # allocated entries of hash_history (max_moves + 1)
+    cdef uint64_t hash_history[MAX_MOVES + 1]   # position hash after each move; [0] = empty board
+    cdef short move_history[MAX_MOVES]          # the actions played
 
     # --- the contract used by the search ----------------------------------------------
     cdef bint c_is_legal(self, int action) noexcept nogil        # full legality incl. superko and game over
@@ -83,4 +83,3 @@ cdef class Board:
     cdef int _capture(self, int root) noexcept nogil
     cdef bint _is_eye_point(self, int point, int colour) noexcept nogil
     cdef void _reset(self) noexcept nogil
-    cdef int _reserve(self, int capacity) except -1
