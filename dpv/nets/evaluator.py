@@ -50,7 +50,9 @@ class Evaluator:
         """Dynamic early exit per leaf (eq. 6.4-6.6); see the module docstring."""
         x = self._planes(planes)
         n = x.shape[0]
-        t = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(thresholds, (n,)), dtype=np.float32))
+        t = torch.as_tensor(np.asarray(thresholds, dtype=np.float32))
+        if t.shape not in ((), (n,)):
+            raise ValueError(f"thresholds must have shape [{n}] or be a scalar, got {list(t.shape)}")
         mask = None
         if legal is not None:
             legal = np.asarray(legal, dtype=bool)
@@ -58,7 +60,7 @@ class Evaluator:
                 raise ValueError(f"legal must have shape {(n, self.model.config.num_actions)}, got {legal.shape}")
             mask = torch.from_numpy(legal).to(self.device, non_blocking=True)
         with torch.inference_mode(), self._autocast():
-            logits, values, exits = self.model.forward_dynamic(x, t.to(self.device, non_blocking=True), mask)
+            logits, values, exits = self.model.forward_dynamic(x, t.to(self.device).expand(n), mask)
             return self._result(logits, values, exits)
 
     def evaluate(self, planes: np.ndarray, exit: int) -> Result:
