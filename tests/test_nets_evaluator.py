@@ -76,3 +76,22 @@ def test_from_checkpoint(tmp_path):
     planes = _planes(4)
     np.testing.assert_allclose(loaded.evaluate(planes, exit=1)[1], Evaluator(model).evaluate(planes, exit=1)[1],
                                rtol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "bf16-channels-last"])
+def test_cuda_dynamic_matches_fixed_exits(fast):
+    torch.manual_seed(0)
+    evaluator = Evaluator(DPVNet(CFG), "cuda", bf16=fast, channels_last=fast)
+    planes = _planes(64)
+    fixed = [evaluator.evaluate(planes, exit=k) for k in range(3)]
+    thresholds = np.full(64, np.median(fixed[0][0].max(1)), np.float32)
+    priors, values, exits = evaluator(planes, thresholds)
+    _check_contract((priors, values, exits), 64)
+    tol = dict(rtol=5e-2, atol=5e-3) if fast else dict(rtol=1e-3, atol=1e-4)  # bf16 / TF32 kernels
+    for k in range(3):
+        rows = exits == k
+        np.testing.assert_allclose(priors[rows], fixed[k][0][rows], **tol)
+        np.testing.assert_allclose(values[rows], fixed[k][1][rows], **tol)
+    assert (evaluator(planes, np.zeros(64, np.float32))[2] == 0).all()
+    assert (evaluator(planes, np.full(64, 1.5, np.float32))[2] == 2).all()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dpv.nets.config import NetConfig
-from dpv.nets.flops import count_flops, exit_flops, exit_params
+from dpv.nets.flops import count_flops, dynamic_exit_flops, exit_flops, exit_params
 from dpv.nets.model import DPVNet, confidence
 
 SMALL = NetConfig(blocks=4, channels=16, exits=[1, 2, 4], value_hidden=32)
@@ -122,3 +122,12 @@ def test_flops_grow_with_exit_and_plain_resnet_equals_last_exit():
     x = torch.zeros(1, 17, 9, 9)
     assert count_flops(multi, x) > flops[-1]  # all exits: the earlier heads cost extra
     assert exit_params(multi)[-1] == sum(p.numel() for p in plain.parameters())
+
+
+def test_dynamic_flops_add_the_heads_passed():
+    model = _model()
+    x = _planes(6)
+    thresholds = torch.tensor([0.0, 0.0, 2.0, 2.0, 2.0, 2.0])
+    per_exit = dynamic_exit_flops(model)
+    assert per_exit[0] == exit_flops(model)[0] and per_exit[-1] > exit_flops(model)[-1]
+    assert count_flops(model.forward_dynamic, x, thresholds) == 2 * per_exit[0] + 4 * per_exit[-1]
