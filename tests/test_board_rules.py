@@ -196,15 +196,13 @@ def test_illegal_moves_leave_the_board_unchanged():
 
 
 def test_own_eye_detection():
-    board = setup(Board(9), black="A2 B1 B2 E4 D5 F5 E6 D4", white="J9", to_play=1)
-    assert board.is_own_eye(board.gtp_to_action("A1"))       # corner eye
-    assert board.is_own_eye(board.gtp_to_action("E5"))       # centre eye, empty diagonals
-    assert not board.is_own_eye(board.gtp_to_action("C1"))   # an edge point, not surrounded
-    play(board, "pass")
-    assert not board.is_own_eye(board.gtp_to_action("A1"))   # not white's eye
+    board = setup(Board(9), black="A2 B1 B2 E4 D5 F5 E6 D4", white="J9", to_play=-1)
+    assert not board.is_own_eye(board.gtp_to_action("A1"))   # black's eye, white to move
     play(board, "F4")
+    assert board.is_own_eye(board.gtp_to_action("A1"))       # corner eye
     assert board.is_own_eye(board.gtp_to_action("E5"))       # one opponent diagonal: still an eye
-    play(board, "pass D6")
+    assert not board.is_own_eye(board.gtp_to_action("C1"))   # not surrounded
+    play(board, "A9 D6")
     assert not board.is_own_eye(board.gtp_to_action("E5"))   # two: a false eye
 
 
