@@ -32,3 +32,19 @@ __all__ = [
     "transform_planes",
     "transform_policy",
 ]
+
+# PUCT search (issue 3): go_engine/search.pyx, search_types.py, evaluators.py, rollout.pyx
+from go_engine.evaluators import UniformEvaluator
+from go_engine.search import BatchedSearch, BoardEvaluator, search_one
+from go_engine.search_types import ExitPolicy, MoveResult, Player, SearchConfig
+
+__all__ += [
+    "BatchedSearch",
+    "BoardEvaluator",
+    "ExitPolicy",
+    "MoveResult",
+    "Player",
+    "SearchConfig",
+    "UniformEvaluator",
+    "search_one",
+]

@@ -1,0 +1,160 @@
+"""Configuration and result types of the PUCT search in `go_engine.search`.
+
+Plain dataclasses, no file formats: the callers (`dpv` configs, GTP, benchmarks) build them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FIXED = "fixed"
+DYNAMIC = "dynamic"
+THRESHOLD = "threshold"
+
+
+@dataclass(frozen=True)
+class ExitPolicy:
+    """Which exit of a multi-exit network answers a player's leaves.
+
+    - ``fixed``: always exit ``exit`` (negative values count from the deepest, -1 = deepest).
+    - ``dynamic``: each leaf leaves at the first exit whose confidence ``c = max_j p_j``
+      (eq. 6.4) reaches ``tau = tau0 + alpha * r`` (eq. 6.5, 6.6), where ``r`` in [0, 1] is the
+      fraction of this move's FLOPs budget already spent when the leaf is selected.
+    - ``threshold``: the fixed-threshold ablation of Table 6.3, i.e. ``dynamic`` with alpha = 0.
+    """
+
+    kind: str = FIXED
+    exit: int = -1
+    tau0: float = 0.0
+    alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in (FIXED, DYNAMIC, THRESHOLD):
+            raise ValueError(f"exit policy kind must be one of fixed, dynamic, threshold; got {self.kind!r}")
+        if self.kind == THRESHOLD and self.alpha != 0.0:
+            raise ValueError("a threshold exit policy has alpha = 0; use kind='dynamic' for alpha != 0")
+        if not (math.isfinite(self.tau0) and math.isfinite(self.alpha)):
+            raise ValueError(f"tau0 and alpha must be finite, got {self.tau0}, {self.alpha}")
+
+    @classmethod
+    def fixed(cls, exit: int = -1) -> "ExitPolicy":
+        """Always answer at exit `exit` (-1 = deepest)."""
+        return cls(FIXED, exit=exit)
+
+    @classmethod
+    def dynamic(cls, tau0: float, alpha: float) -> "ExitPolicy":
+        """Budget-adaptive threshold tau = tau0 + alpha * r (eq. 6.5)."""
+        return cls(DYNAMIC, tau0=tau0, alpha=alpha)
+
+    @classmethod
+    def threshold(cls, tau: float) -> "ExitPolicy":
+        """Fixed confidence threshold tau (alpha = 0)."""
+        return cls(THRESHOLD, tau0=tau)
+
+    def resolved_exit(self, num_exits: int) -> int:
+        """The fixed exit as an index in [0, num_exits), or -1 for the threshold kinds."""
+        if self.kind != FIXED:
+            return -1
+        k = self.exit + num_exits if self.exit < 0 else self.exit
+        if not 0 <= k < num_exits:
+            raise ValueError(f"exit {self.exit} is out of range for a network with {num_exits} exits")
+        return k
+
+
+@dataclass(frozen=True)
+class Player:
+    """One side's search budget and exit policy.
+
+    A move's budget is ``simulations x FLOPs(deepest exit)`` (simulations of the full network);
+    each leaf is charged the FLOPs of the exit that answered it. To give a fixed shallow exit k
+    "the same number of simulations" instead, pass ``simulations = n * FLOPs[k] / FLOPs[-1]``.
+    """
+
+    simulations: float = 800.0
+    exit_policy: ExitPolicy = field(default_factory=ExitPolicy)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.simulations) and self.simulations >= 1.0):
+            raise ValueError(f"simulations must be >= 1 (the root needs one evaluation), got {self.simulations}")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of the PUCT search (eq. 2.5) shared by every game of a `BatchedSearch`."""
+
+    c_puct: float = 1.5
+    """Exploration constant of eq. 2.5."""
+    fpu_reduction: float = 0.25
+    """First-play urgency: an unvisited child's Q is the parent's Q minus
+    fpu_reduction * sqrt(prior mass of the visited children)."""
+    fpu_absolute: float | None = None
+    """If set, an unvisited child's Q is this value instead (e.g. 0 as in AlphaGo Zero, -1)."""
+    leaves_per_tree: int = 8
+    """L: leaves collected per tree and step with virtual loss, evaluated in one batch."""
+    root_noise: bool = False
+    """Dirichlet noise on the root priors (self-play)."""
+    dirichlet_alpha_scale: float = 10.0
+    """The noise's alpha is dirichlet_alpha_scale / number of legal moves (0.12 on an empty 9x9)."""
+    dirichlet_epsilon: float = 0.25
+    """Root prior = (1 - epsilon) * prior + epsilon * noise."""
+    temperature: float = 1.0
+    """Moves are sampled proportionally to N^(1/temperature) while move_count < temperature_moves."""
+    temperature_moves: int = 30
+    """From this move on (and always if 0) the most visited move is played."""
+    reuse_tree: bool = True
+    """Keep the subtree of the move played (by ourselves or an opponent)."""
+    resign_threshold: float | None = None
+    """Resign when the root value and the best child's Q are both below this; None: never."""
+    no_resign_fraction: float = 0.1
+    """Share of games (drawn at reset) that never resign but report would_resign, to measure
+    false resignations."""
+    max_sims_factor: float = 4.0
+    """Guard for positions where most paths end in terminal states, which cost no FLOPs: a move's
+    search also stops after max_sims_factor * budget / (cheapest exit FLOPs) simulations."""
+    initial_nodes: int = 4096
+    """Node pool capacity of a fresh tree; pools grow by doubling."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.c_puct >= 0, "c_puct must be >= 0"),
+            (self.leaves_per_tree >= 1, "leaves_per_tree must be >= 1"),
+            (self.dirichlet_alpha_scale > 0, "dirichlet_alpha_scale must be > 0"),
+            (0.0 <= self.dirichlet_epsilon <= 1.0, "dirichlet_epsilon must lie in [0, 1]"),
+            (self.temperature >= 0, "temperature must be >= 0"),
+            (self.temperature_moves >= 0, "temperature_moves must be >= 0"),
+            (0.0 <= self.no_resign_fraction <= 1.0, "no_resign_fraction must lie in [0, 1]"),
+            (self.max_sims_factor >= 1.0, "max_sims_factor must be >= 1"),
+            (self.initial_nodes >= 1, "initial_nodes must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass
+class MoveResult:
+    """What the search of one move in one game produced."""
+
+    game: int
+    """Index of the game in its BatchedSearch."""
+    player: int
+    """The colour to move: +1 black, -1 white."""
+    action: int
+    """The action chosen (not yet played if it came from `search`); -1 when the player resigned."""
+    pi: np.ndarray
+    """Root visit distribution over all actions, float32 [num_actions] (the training target)."""
+    root_value: float
+    """Mean backed-up value at the root, from the view of the player to move."""
+    flops: float
+    """FLOPs charged to this move's search."""
+    evals_per_exit: np.ndarray
+    """Network evaluations per exit, int64 [num_exits]."""
+    simulations: int
+    """Simulations completed below the root (evaluated leaves plus terminal visits)."""
+    resigned: bool = False
+    would_resign: bool = False
+    """The resignation rule fired in a game that may not resign."""
+    game_over: bool = False
+    """The game ended with this move (set by `run_move`)."""
