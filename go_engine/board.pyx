@@ -400,8 +400,9 @@ cdef class Board:
 
     cdef void c_write_planes(self, float* out) noexcept nogil:
         cdef int area = self.size * self.size
-        cdef int me = self.player, opponent = 3 - self.player
-        cdef int k, m, row, col, i, v
+        cdef unsigned char me = self.player, opponent = 3 - self.player
+        cdef int k, m, row, i
+        cdef unsigned char compact[MAX_SIZE * MAX_SIZE]
         cdef unsigned char* colours
         cdef float* mine
         cdef float* theirs
@@ -415,13 +416,13 @@ cdef class Board:
                 memset(theirs, 0, area * sizeof(float))
                 continue
             colours = self.past + (m % HISTORY_PLANES) * self.num_points
-            i = 0
-            for row in range(1, self.size + 1):
-                for col in range(row * self.width + 1, row * self.width + 1 + self.size):
-                    v = colours[col]
-                    mine[i] = v == me
-                    theirs[i] = v == opponent
-                    i += 1
+            # Gather the rows into a compact local copy first: float stores cannot alias a
+            # local array, so the compiler vectorises the conversion loop.
+            for row in range(self.size):
+                memcpy(compact + row * self.size, colours + (row + 1) * self.width + 1, self.size)
+            for i in range(area):
+                mine[i] = compact[i] == me
+                theirs[i] = compact[i] == opponent
         mine = out + 2 * HISTORY_PLANES * area
         for i in range(area):
             mine[i] = to_move_is_black
