@@ -218,7 +218,7 @@ cdef class BatchedSearch:
     cdef double* alpha
     cdef double* player_sims
     # per leaf of the current step
-    cdef int capacity, num_leaves
+    cdef int capacity
     cdef int32_t* leaf_game
     cdef int32_t* leaf_node
     cdef int32_t* leaf_path_off
@@ -576,7 +576,8 @@ cdef class BatchedSearch:
     cdef int _select(self, int g) noexcept nogil:
         """Walk from the root to an unexpanded node, adding a virtual loss to every node on the
         way; the path (node indices, root first) is written at path[path_used:]. Returns its
-        length. The caller ensures room for a path of max_moves + 2 nodes."""
+        length. The caller ensures room for the longest possible path: the root board's
+        max_moves + 2 nodes."""
         cdef Node* nodes = self.trees[g].nodes
         cdef int32_t* p = self.path + self.path_used
         cdef int32_t cur = 0
@@ -649,7 +650,7 @@ cdef class BatchedSearch:
                 if (self.sims[g] >= self.sim_cap[g]
                         or self.spent[g] + in_flight + lower > self.budget[g] * (1.0 + 1e-9)):
                     break
-                self._ensure_path(self.path_used + self._max_moves + 2)
+                self._ensure_path(self.path_used + root_board.max_moves + 2)
                 length = self._select(g)
                 nodes = self.trees[g].nodes
                 leaf = self.path[self.path_used + length - 1]
@@ -694,7 +695,6 @@ cdef class BatchedSearch:
                 n += 1
             if not progressed:
                 self.searching[g] = 0
-        self.num_leaves = n
         return n
 
     def _evaluate(self, evaluator, int n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -799,7 +799,6 @@ cdef class BatchedSearch:
             self.evals[g * self.num_exits + e] += 1
             if self.leaf_path_len[i] > 1:
                 self.sims[g] += 1
-        self.num_leaves = 0
         return 0
 
     def _apply_pending_noise(self) -> None:

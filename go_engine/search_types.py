@@ -119,7 +119,7 @@ class SearchConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.c_puct >= 0, "c_puct must be >= 0"),
-            (self.leaves_per_tree >= 1, "leaves_per_tree must be >= 1"),
+            (1 <= self.leaves_per_tree <= 1024, "leaves_per_tree must lie in [1, 1024]"),
             (self.dirichlet_alpha_scale > 0, "dirichlet_alpha_scale must be > 0"),
             (0.0 <= self.dirichlet_epsilon <= 1.0, "dirichlet_epsilon must lie in [0, 1]"),
             (self.temperature >= 0, "temperature must be >= 0"),
