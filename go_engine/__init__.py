@@ -35,6 +35,7 @@ __all__ = [
 
 # PUCT search (issue 3): go_engine/search.pyx, search_types.py, evaluators.py, rollout.pyx
 from go_engine.evaluators import UniformEvaluator
+from go_engine.rollout import RolloutEvaluator
 from go_engine.search import BatchedSearch, BoardEvaluator, search_one
 from go_engine.search_types import ExitPolicy, MoveResult, Player, SearchConfig
 
@@ -44,6 +45,7 @@ __all__ += [
     "ExitPolicy",
     "MoveResult",
     "Player",
+    "RolloutEvaluator",
     "SearchConfig",
     "UniformEvaluator",
     "search_one",
