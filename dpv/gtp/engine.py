@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Callable, TextIO
 
-from go_engine import Board, IllegalMove
+from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
 import dpv
 from dpv.gtp.players import RESIGN, Player
@@ -38,14 +38,14 @@ def parse_colour(text: str) -> int:
 def parse_vertex(text: str, size: int) -> int:
     """The action for a GTP vertex ("D5", "pass"); letters skip I."""
     try:
-        return Board.gtp_to_action(text, size)
+        return gtp_to_action(text, size)
     except ValueError as err:
         raise GtpFailure(f"invalid vertex '{text}': {err}") from None
 
 
 def format_vertex(action: int, size: int) -> str:
     """The GTP vertex of an action ("pass" for the pass action)."""
-    return Board.action_to_gtp(action, size)
+    return action_to_gtp(action, size)
 
 
 def format_score(score: float) -> str:
