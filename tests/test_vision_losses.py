@@ -1,0 +1,185 @@
+"""Losses of thesis ch. 4: Propositions 1 and 2, the power-sqrt weighting of eq. 4.18,
+detached dynamic weights (eq. 4.19-4.21), the ablations, and a short sanity training."""
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from dpv.vision.config import MSDNetConfig, RANetConfig
+from dpv.vision.losses import (LOSS_NAMES, damping_loss, dynamic_weights, make_loss,
+                               power_sqrt_loss)
+from dpv.vision.models import build_model
+
+B, N, K = 5, 10, 4
+
+
+def logits(seed: int, exits: int = K, scale: float = 3.0) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [(scale * torch.randn(B, N + 1, generator=gen, dtype=torch.float64)).requires_grad_()
+            for _ in range(exits)]
+
+
+def targets(seed: int) -> torch.Tensor:
+    return torch.randint(0, N, (B,), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("lam", [0.005, 0.075, 0.5])
+def test_propositions_1_and_2_damping_gradients(seed, lam):
+    [z], y = logits(seed, exits=1), targets(seed)
+    damping_loss(z, y, lam).backward()
+    f = F.softmax(z.detach(), dim=1)
+    rows = torch.arange(B)
+    expected = (1 + lam) * f  # every other neuron: F[j] from both terms
+    expected[rows, y] = (lam + 1) * f[rows, y] - 1  # Proposition 1
+    expected[:, -1] = (1 + lam) * f[:, -1] - lam  # Proposition 2
+    torch.testing.assert_close(z.grad, expected / B)
+
+
+def test_proposition_1_sign_flips_at_one_over_one_plus_lambda():
+    lam = 0.25  # F[y] = 1 / (1 + lam) = 0.8
+    for p_y, sign in [(0.7, -1), (0.9, 1)]:
+        rest = (1 - p_y) / N
+        probs = torch.full((1, N + 1), rest, dtype=torch.float64)
+        probs[0, 0] = p_y
+        z = probs.log().requires_grad_()
+        damping_loss(z, torch.tensor([0]), lam).backward()
+        assert torch.sign(z.grad[0, 0]) == sign
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_power_sqrt_gradient_follows_eq_4_18(seed):
+    lam = 0.05
+    z, y = logits(seed), targets(seed)
+    power_sqrt_loss(z, y, lam).backward()
+    rows = torch.arange(B)
+    f = [F.softmax(zk.detach(), dim=1) for zk in z]
+    d = torch.stack([-fk[:, -1].log() for fk in f], dim=1)  # -log F_k[N+1], [B, K]
+    weight = d / d.norm(dim=1, keepdim=True)  # eq. 4.18's weight on exit k
+    for k, (zk, fk) in enumerate(zip(z, f)):
+        w = weight[:, k]
+        # cross-entropy part F[y] - 1, damping part lambda * w * F[y] (eq. 4.17, 4.18)
+        torch.testing.assert_close(zk.grad[rows, y], (fk[rows, y] - 1 + lam * w * fk[rows, y]) / B)
+        torch.testing.assert_close(zk.grad[:, -1], (fk[:, -1] - lam * w * (1 - fk[:, -1])) / B)
+
+
+def test_power_sqrt_focuses_damping_on_exits_with_small_damping_softmax():
+    """Eq. 4.18: the exit whose damping neuron is least active gets the largest weight."""
+    z = [torch.tensor([[4.0, 0.0, 0.0, v]], dtype=torch.float64, requires_grad=True)
+         for v in (1.0, -1.0, -3.0)]
+    y = torch.tensor([0])
+    power_sqrt_loss(z, y, lam=1.0).backward()
+    damping_part = [zk.grad[0, 0] - (F.softmax(zk.detach(), 1)[0, 0] - 1) for zk in z]
+    ratio = [float(g / F.softmax(zk.detach(), 1)[0, 0]) for g, zk in zip(damping_part, z)]
+    assert ratio[0] < ratio[1] < ratio[2]
+
+
+def test_power_sqrt_of_one_exit_is_the_damping_loss():
+    [z], y = logits(7, exits=1), targets(7)
+    torch.testing.assert_close(power_sqrt_loss([z], y, 0.1), damping_loss(z, y, 0.1))
+
+
+def test_dynamic_weights_lie_in_one_plus_minus_alpha_and_carry_no_gradient():
+    z = logits(1, scale=8.0)
+    w = dynamic_weights(z, alpha=0.8)
+    assert w.shape == (B, K) and not w.requires_grad
+    assert ((w >= 0.2) & (w <= 1.8)).all()
+    # eq. 4.20: a smaller damping softmax (larger -log F[N+1]) means a larger weight
+    r = torch.stack([-F.log_softmax(zk.detach(), 1)[:, -1] for zk in z], dim=1)
+    assert torch.equal(w.flatten().argsort(), r.flatten().argsort())
+    w_grad = dynamic_weights(z, alpha=0.8, grad=True)
+    assert w_grad.requires_grad
+    torch.testing.assert_close(w_grad.detach(), w)
+    (grad,) = torch.autograd.grad(w_grad.sum(), z[0])
+    assert grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["damping", "power-sqrt"])
+def test_dynamic_loss_treats_weights_as_constants(name):
+    lam, alpha = 0.05, 0.8
+    z, y = logits(2), targets(2)
+    make_loss(name, lam, dynamic=True, alpha=alpha)(z, y).backward()
+    dynamic_grads = [zk.grad.clone() for zk in z]
+
+    z2 = [zk.detach().clone().requires_grad_() for zk in z]
+    w = dynamic_weights(z2, alpha).clone()  # a constant tensor
+    ce = torch.stack([F.cross_entropy(zk, y, reduction="none") for zk in z2], dim=1)
+    damp = torch.stack([-F.log_softmax(zk, 1)[:, -1] for zk in z2], dim=1)
+    extra = lam * (damp.sum(1) if name == "damping" else damp.norm(dim=1))
+    ((w * ce).sum(1) + extra).mean().backward()
+    for g, zk in zip(dynamic_grads, z2):
+        torch.testing.assert_close(g, zk.grad)
+
+
+def test_weight_gradient_ablation_changes_the_gradient():
+    y = targets(3)
+    grads = {}
+    for flag in (False, True):
+        z = logits(3)
+        make_loss("power-sqrt", 0.005, dynamic=True, weight_grad=flag)(z, y).backward()
+        grads[flag] = torch.cat([zk.grad[:, -1] for zk in z])
+    assert not torch.allclose(grads[False], grads[True])
+
+
+def test_last_only_losses_train_the_last_exit_alone():
+    y = targets(4)
+    for name in ("last-only", "threshold-last-only", "damping-last-only"):
+        z = logits(4)
+        make_loss(name)(z, y).backward()
+        assert all(zk.grad is None for zk in z[:-1]), name
+        assert z[-1].grad.abs().sum() > 0, name
+
+
+def test_threshold_last_only_drops_confident_samples():
+    z = torch.tensor([[5.0, 0.0, 0.0], [0.5, 0.0, 0.0]], requires_grad=True)  # F[y]: 0.99, 0.45
+    make_loss("threshold-last-only", threshold=0.9)([z], torch.tensor([0, 0])).backward()
+    assert torch.all(z.grad[0] == 0) and z.grad[1].abs().sum() > 0
+
+
+def test_label_smoothing_and_ce_are_summed_over_exits():
+    z, y = logits(5), targets(5)
+    plain = sum(F.cross_entropy(zk, y) for zk in z)
+    torch.testing.assert_close(make_loss("ce")(z, y), plain)
+    smoothed = make_loss("label-smoothing", smoothing=0.1)(z, y)
+    torch.testing.assert_close(smoothed, sum(F.cross_entropy(zk, y, label_smoothing=0.1) for zk in z))
+
+
+def test_make_loss_rejects_bad_requests_and_pickles():
+    with pytest.raises(ValueError, match="unknown loss"):
+        make_loss("focal")
+    with pytest.raises(ValueError, match="damping neuron"):
+        make_loss("ce", dynamic=True)
+    with pytest.raises(ValueError):
+        make_loss("damping", lam=-1)
+    loss = pickle.loads(pickle.dumps(make_loss("power-sqrt", dynamic=True)))
+    assert loss.damping and loss.name == "power-sqrt"
+    assert [make_loss(n).damping for n in LOSS_NAMES] == [
+        False, True, True, False, False, False, True]
+
+
+SANITY_CASES = [(name, False) for name in LOSS_NAMES] + [("damping", True), ("power-sqrt", True)]
+
+
+@pytest.mark.parametrize("name,dynamic", SANITY_CASES)
+def test_a_few_steps_on_random_tensors_lower_each_loss(name, dynamic):
+    torch.manual_seed(0)
+    loss = make_loss(name, lam=0.05, dynamic=dynamic, threshold=0.99)
+    small = dict(num_classes=5, damping=loss.damping, channels=4, growth_rate=4, head_channels=8)
+    # power-sqrt trains the RANet, the others an MSDNet: both models learn on each path.
+    if name == "power-sqrt":
+        model = build_model(RANetConfig(blocks=1, block_step=1, step=1, **small))
+    else:
+        model = build_model(MSDNetConfig(blocks=2, **small))
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 5, (8,))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    values = []
+    for _ in range(12):
+        opt.zero_grad()
+        value = loss(model(x), y)
+        value.backward()
+        opt.step()
+        values.append(value.item())
+    assert values[-1] < 0.8 * values[0], values
