@@ -144,7 +144,8 @@ def test_label_smoothing_and_ce_are_summed_over_exits():
     plain = sum(F.cross_entropy(zk, y) for zk in z)
     torch.testing.assert_close(make_loss("ce")(z, y), plain)
     smoothed = make_loss("label-smoothing", smoothing=0.1)(z, y)
-    torch.testing.assert_close(smoothed, sum(F.cross_entropy(zk, y, label_smoothing=0.1) for zk in z))
+    expected = sum(F.cross_entropy(zk, y, label_smoothing=0.1) for zk in z)
+    torch.testing.assert_close(smoothed, expected)
 
 
 def test_make_loss_rejects_bad_requests_and_pickles():

@@ -101,8 +101,9 @@ class RANetConfig:
 
     def __post_init__(self) -> None:
         _check_positive(self, ("num_classes", "blocks", "step", "channels", "growth_rate"))
-        if self.block_step < 0:
-            raise ValueError(f"'block_step' must be >= 0, got {self.block_step}")
+        if self.block_step < 1:
+            raise ValueError(f"'block_step' must be >= 1 (each finer sub-network adds exits), "
+                             f"got {self.block_step}")
         _check_factors(self, ("scale_list", "gr_factor", "bn_factor"), len(self.scale_list))
         if any(b < a for a, b in zip(self.scale_list, self.scale_list[1:])):
             raise ValueError(f"'scale_list' must be non-decreasing, got {self.scale_list}")

@@ -75,8 +75,8 @@ class MSDNet(MultiExitNet):
                 c += cfg.growth_rate
                 if first_out > first and cfg.reduction > 0:
                     reduced = math.floor(cfg.reduction * c)
-                    modules.append(ScaleWise(
-                        conv_bn_relu(c * gr[s], reduced * gr[s], 1) for s in range(first_out, scales)))
+                    modules.append(ScaleWise(conv_bn_relu(c * gr[s], reduced * gr[s], 1)
+                                             for s in range(first_out, scales)))
                     c = reduced
                 first = first_out
             self.blocks.append(nn.Sequential(*modules))
