@@ -41,14 +41,14 @@ def exit_flops(model: DPVNet) -> list[int]:
 
 def dynamic_exit_flops(model: DPVNet) -> list[int]:
     """FLOPs for one position that leaves at exit k in `DPVNet.forward_dynamic`: exit k's own
-    cost plus the heads of the earlier exits it passed (their confidences, eq. 6.4)."""
+    cost plus the policy heads of the earlier exits it passed (their confidences, eq. 6.4)."""
     cfg = model.config
     features = torch.zeros(1, cfg.channels, cfg.board_size, cfg.board_size,
                            device=next(model.parameters()).device)
     was_training = model.training
     model.eval()
     try:
-        passed = [count_flops(head, features) for head in model.heads]
+        passed = [count_flops(head.policy, features) for head in model.heads]
     finally:
         model.train(was_training)
     return [f + sum(passed[:k]) for k, f in enumerate(exit_flops(model))]

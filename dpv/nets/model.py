@@ -37,8 +37,8 @@ class ResidualBlock(nn.Module):
 class ExitHead(nn.Module):
     """AlphaZero policy and value heads of one exit.
 
-    Policy: 1x1 conv, BN, ReLU, FC to board^2 + 1 logits. Value: 1x1 conv, BN, ReLU, FC,
-    ReLU, FC to 1, tanh.
+    Policy: 1x1 conv, BN, ReLU, FC to board^2 + 1 logits [B, A]. Value: 1x1 conv, BN, ReLU,
+    FC, ReLU, FC to 1, tanh, as [B].
     """
 
     def __init__(self, cfg: NetConfig) -> None:
@@ -51,12 +51,12 @@ class ExitHead(nn.Module):
         self.value = nn.Sequential(
             *_conv_bn(cfg.channels, cfg.value_head_channels, 1), nn.ReLU(inplace=True),
             nn.Flatten(), nn.Linear(cfg.value_head_channels * points, cfg.value_hidden),
-            nn.ReLU(inplace=True), nn.Linear(cfg.value_hidden, 1), nn.Tanh(),
+            nn.ReLU(inplace=True), nn.Linear(cfg.value_hidden, 1), nn.Tanh(), nn.Flatten(0),
         )
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """Policy logits [B, A] and values [B] in [-1, 1] from trunk features."""
-        return self.policy(h), self.value(h).squeeze(1)
+        return self.policy(h), self.value(h)
 
 
 def confidence(logits: Tensor, legal: Tensor | None = None) -> Tensor:
@@ -114,7 +114,9 @@ class DPVNet(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Per-sample early exit: sample i leaves at the first exit whose confidence (eq. 6.4)
         is >= thresholds[i] (eq. 6.6); the others continue and the batch shrinks. The last exit
-        takes whatever is left, so a threshold above 1 means the last exit.
+        takes whatever is left, so a threshold above 1 means the last exit. At each exit the
+        policy head runs for every remaining sample, the value head only for those leaving,
+        and one host-device sync reads how many leave.
 
         Returns policy logits [B, A], values [B] and the exit used [B] (int64).
         """
@@ -122,21 +124,29 @@ class DPVNet(nn.Module):
         logits_out = x.new_empty(n, self.config.num_actions)
         values_out = x.new_empty(n)
         exit_out = torch.empty(n, dtype=torch.int64, device=x.device)
+
+        def emit(k: int, rows: Tensor, h: Tensor, logits: Tensor) -> None:
+            logits_out.index_copy_(0, rows, logits.to(logits_out.dtype))
+            values_out.index_copy_(0, rows, self.heads[k].value(h).to(values_out.dtype))
+            exit_out.index_fill_(0, rows, k)
+
         rows = torch.arange(n, device=x.device)
         h = self.stem(x)
-        for k, (stage, head) in enumerate(zip(self.stages, self.heads)):
+        for k, stage in enumerate(self.stages):
             h = stage(h)
-            logits, values = head(h)
+            logits = self.heads[k].policy(h)
             if k == self.num_exits - 1:
-                leave = torch.ones_like(rows, dtype=torch.bool)
-            else:
-                leave = confidence(logits, None if legal is None else legal[rows]) >= thresholds[rows]
-            done = rows[leave]
-            logits_out[done] = logits[leave].to(logits_out.dtype)
-            values_out[done] = values[leave].to(values_out.dtype)
-            exit_out[done] = k
-            keep = ~leave
-            rows, h = rows[keep], h[keep]
-            if rows.numel() == 0:
+                emit(k, rows, h, logits)
                 break
+            conf = confidence(logits, None if legal is None else legal.index_select(0, rows))
+            leave = conf >= thresholds.index_select(0, rows)
+            leaving = int(leave.sum())
+            if leaving == rows.numel():
+                emit(k, rows, h, logits)
+                break
+            if leaving:
+                order = torch.argsort(~leave, stable=True)  # leaving samples first
+                take, order = order[:leaving], order[leaving:]
+                emit(k, rows.index_select(0, take), h.index_select(0, take), logits.index_select(0, take))
+                rows, h = rows.index_select(0, order), h.index_select(0, order)
         return logits_out, values_out, exit_out
