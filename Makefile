@@ -26,6 +26,8 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/nets.py
 
 clean:
 	rm -rf build go_engine/*.c go_engine/*.so *.egg-info
