@@ -23,8 +23,9 @@ def _transform_grid(grid: np.ndarray, k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _point_tables(n: int) -> np.ndarray:
-    """int array [8, n*n]: perm[k] for an n x n board (see the module docstring)."""
+def point_permutations(n: int) -> np.ndarray:
+    """int array [8, n*n]: perm[k] for an n x n board (see the module docstring). Other
+    implementations (the network's torch augmentation) gather with these same tables."""
     points = np.arange(n * n).reshape(n, n)
     return np.stack([_transform_grid(points, k).ravel() for k in range(NUM_SYMMETRIES)])
 
@@ -33,7 +34,7 @@ def _point_tables(n: int) -> np.ndarray:
 def _policy_tables(n: int) -> np.ndarray:
     """perm tables over the n*n+1 actions (pass maps to itself)."""
     passes = np.full((NUM_SYMMETRIES, 1), n * n)
-    return np.concatenate([_point_tables(n), passes], axis=1)
+    return np.concatenate([point_permutations(n), passes], axis=1)
 
 
 @lru_cache(maxsize=None)
@@ -54,7 +55,7 @@ def transform_planes(planes: np.ndarray, k: int) -> np.ndarray:
     if planes.shape[-2] != n:
         raise ValueError(f"planes must end in two equal axes, got shape {planes.shape}")
     flat = planes.reshape(*planes.shape[:-2], n * n)
-    return flat[..., _point_tables(n)[k]].reshape(planes.shape)
+    return flat[..., point_permutations(n)[k]].reshape(planes.shape)
 
 
 def transform_policy(policy: np.ndarray, k: int) -> np.ndarray:
@@ -87,7 +88,7 @@ def compose_symmetries(first: int, second: int) -> int:
 
 @lru_cache(maxsize=None)
 def _composition_table() -> tuple[tuple[int, ...], ...]:
-    tables = _point_tables(3)    # 3x3 is the smallest board where all 8 symmetries differ
+    tables = point_permutations(3)    # 3x3 is the smallest board where all 8 symmetries differ
     index = {tuple(row): k for k, row in enumerate(tables.tolist())}
     return tuple(
         tuple(index[tuple(tables[a][tables[b]].tolist())] for b in range(NUM_SYMMETRIES))

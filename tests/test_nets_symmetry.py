@@ -1,4 +1,5 @@
 """8-fold board symmetry augmentation of (planes, pi) batches."""
+import numpy as np
 import torch
 from hypothesis import given, settings, strategies as st
 
@@ -57,3 +58,15 @@ def test_random_symmetry_varies_per_sample():
     planes, pi = planes.expand(64, -1, -1, -1), pi.expand(64, -1)
     out, _ = random_symmetry(planes, pi, torch.Generator().manual_seed(0))
     assert len({tuple(o.flatten().tolist()) for o in out}) > 4
+
+
+def test_torch_augmentation_matches_the_engine_symmetries():
+    from go_engine import transform_planes, transform_policy
+
+    rng = np.random.default_rng(5)
+    planes = rng.random((8, 17, 9, 9), dtype=np.float32)
+    pi = rng.random((8, 82), dtype=np.float32)
+    out_planes, out_pi = apply_symmetry(torch.from_numpy(planes), torch.from_numpy(pi), torch.arange(8))
+    for s in range(8):
+        np.testing.assert_array_equal(out_planes[s].numpy(), transform_planes(planes[s], s))
+        np.testing.assert_array_equal(out_pi[s].numpy(), transform_policy(pi[s], s))

@@ -1,7 +1,8 @@
 """The search's evaluator contract: numpy in, numpy out, over a DPV network.
 
-`Evaluator(planes, thresholds, legal=None)` takes input planes float32 [n, 17, N, N]
-(AlphaGo Zero layout) and per-leaf exit thresholds float32 [n], and returns
+`Evaluator(planes, thresholds, legal=None, fixed_exit=None)` takes input planes float32
+[n, 17, N, N] (AlphaGo Zero layout), per-leaf exit thresholds float32 [n] and optionally a
+fixed exit per leaf int [n] (-1: decide by threshold), and returns
 `(priors float32 [n, A], values float32 [n], exit_used int32 [n])`: priors are the softmax over
 all A = N*N + 1 actions, values lie in [-1, 1] from the view of the player to move, and each
 leaf leaves at the first exit whose confidence (eq. 6.4, over legal moves when `legal` is
@@ -47,30 +48,55 @@ class Evaluator:
         return cls(load_checkpoint(path, device=device).model, device, **options)
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray | float,
-                 legal: np.ndarray | None = None) -> Result:
-        """Dynamic early exit per leaf (eq. 6.4-6.6); see the module docstring."""
+                 legal: np.ndarray | None = None, fixed_exit: np.ndarray | None = None) -> Result:
+        """The search's evaluator contract (go_engine.search): leaf i answers at exit
+        `fixed_exit[i]` when that is >= 0, else at the first exit whose confidence reaches
+        `thresholds[i]` (eq. 6.4-6.6). Rows of both kinds may share one call (two players with
+        different exit policies); each kind runs as its own sub-batch."""
         x = self._planes(planes)
         n = x.shape[0]
         t = torch.as_tensor(np.asarray(thresholds, dtype=np.float32))
         if t.shape not in ((), (n,)):
             raise ValueError(f"thresholds must have shape [{n}] or be a scalar, got {list(t.shape)}")
+        t = t.expand(n).to(self.device)
+        fixed = np.full(n, -1, dtype=np.int64) if fixed_exit is None else np.asarray(fixed_exit, dtype=np.int64)
+        if fixed.shape != (n,) or fixed.min(initial=-1) < -1 or fixed.max(initial=-1) >= self.num_exits:
+            raise ValueError(f"fixed_exit must be [{n}] ints in -1..{self.num_exits - 1}, "
+                             f"got shape {list(fixed.shape)} with values {sorted(set(fixed.ravel().tolist()))[:8]}")
         mask = None
         if legal is not None:
             legal = np.asarray(legal, dtype=bool)
             if legal.shape != (n, self.model.config.num_actions):
                 raise ValueError(f"legal must have shape {(n, self.model.config.num_actions)}, got {legal.shape}")
             mask = torch.from_numpy(legal).to(self.device, non_blocking=True)
+        kinds = np.unique(fixed)
         with torch.inference_mode(), self._autocast():
-            logits, values, exits = self.model.forward_dynamic(x, t.to(self.device).expand(n), mask)
+            if len(kinds) == 1:
+                return self._result(*self._forward(x, t, mask, int(kinds[0])))
+            logits = x.new_empty(n, self.model.config.num_actions)
+            values = x.new_empty(n)
+            exits = torch.empty(n, dtype=torch.int64, device=self.device)
+            for kind in kinds:
+                rows = torch.from_numpy(np.flatnonzero(fixed == kind)).to(self.device)
+                sub_mask = None if mask is None else mask.index_select(0, rows)
+                out = self._forward(x.index_select(0, rows), t.index_select(0, rows), sub_mask, int(kind))
+                for target, part in zip((logits, values, exits), out):
+                    target.index_copy_(0, rows, part.to(target.dtype))
             return self._result(logits, values, exits)
+
+    def _forward(self, x: torch.Tensor, thresholds: torch.Tensor, mask: torch.Tensor | None,
+                 fixed_exit: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits, values and exits of one sub-batch: at exit `fixed_exit`, or dynamic if -1."""
+        if fixed_exit < 0:
+            return self.model.forward_dynamic(x, thresholds, mask)
+        logits, values = self.model.forward_exit(x, fixed_exit)
+        return logits, values, torch.full((x.shape[0],), fixed_exit, dtype=torch.int64, device=x.device)
 
     def evaluate(self, planes: np.ndarray, exit: int) -> Result:
         """Every leaf at the fixed exit `exit` (0-based); only the blocks it needs run."""
         x = self._planes(planes)
         with torch.inference_mode(), self._autocast():
-            logits, values = self.model.forward_exit(x, exit)
-            exits = torch.full((x.shape[0],), exit, dtype=torch.int32)
-            return self._result(logits, values, exits)
+            return self._result(*self._forward(x, x.new_zeros(0), None, exit))
 
     def _planes(self, planes: np.ndarray) -> torch.Tensor:
         planes = np.asarray(planes)

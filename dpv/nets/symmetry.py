@@ -1,27 +1,22 @@
 """The 8 symmetries of the square board (dihedral group D4) applied to training batches:
 input planes [B, C, N, N] and policy targets [B, N*N + 1] (the pass entry stays put), a
-random symmetry per sample. Implemented as one gather with precomputed index permutations.
+random symmetry per sample. One gather with the permutation tables of `go_engine.symmetry`,
+so symmetry s means the same transformation here and in the engine.
 """
 from __future__ import annotations
 
 import functools
 
 import torch
+from go_engine.symmetry import NUM_SYMMETRIES, point_permutations
 from torch import Tensor
-
-NUM_SYMMETRIES = 8
 
 
 @functools.lru_cache(maxsize=None)
 def _permutations(board_size: int) -> Tensor:
     """[8, N*N] int64: row s maps each target point to its source point under symmetry s
-    (s % 4 quarter turns counter-clockwise, after a left-right flip when s >= 4)."""
-    grid = torch.arange(board_size * board_size).view(board_size, board_size)
-    perms = []
-    for s in range(NUM_SYMMETRIES):
-        g = grid.flip(-1) if s >= 4 else grid
-        perms.append(torch.rot90(g, s % 4, dims=(0, 1)).reshape(-1))
-    return torch.stack(perms)
+    (see go_engine.symmetry)."""
+    return torch.from_numpy(point_permutations(board_size).astype("int64"))
 
 
 def apply_symmetry(planes: Tensor, pi: Tensor, sym: Tensor) -> tuple[Tensor, Tensor]:
