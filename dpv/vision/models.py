@@ -1,11 +1,9 @@
-"""Build a multi-exit vision model from its config; `python -m dpv.vision.models` prints the
-per-exit parameters and FLOPs of every preset next to the thesis's figures."""
+"""Build a multi-exit vision model from its config; `dpv model-info --vision PRESET` prints the
+per-exit parameters and FLOPs of a preset next to the thesis's figures."""
 from __future__ import annotations
 
-import sys
-
-from dpv.vision.config import INPUT_SHAPES, PRESETS, ModelConfig, MSDNetConfig, preset
-from dpv.vision.flops import ExitCost, describe, format_table
+from dpv.vision.config import INPUT_SHAPES, ModelConfig, MSDNetConfig, preset
+from dpv.vision.flops import ExitCost, describe
 from dpv.vision.layers import MultiExitNet
 from dpv.vision.msdnet import MSDNet
 from dpv.vision.ranet import RANet
@@ -31,13 +29,3 @@ def preset_costs(name: str) -> list[ExitCost]:
     """Per-exit cost of preset `name` (see `dpv.vision.flops` for the convention)."""
     config = preset(name)
     return describe(build_model(config), INPUT_SHAPES[config.stem])
-
-
-def main(names: list[str]) -> None:
-    """Print each preset's per-exit cost beside the thesis's."""
-    for name in names or sorted(PRESETS):
-        print(f"{name}\n{format_table(preset_costs(name), THESIS_COSTS.get(name))}\n")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
