@@ -13,6 +13,7 @@ from dpv.config import ConfigError
 COMMAND_MODULES = [
     "dpv.gtp.command",
     "dpv.nets.command",
+    "dpv.demo",
 ]
 
 

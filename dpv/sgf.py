@@ -37,6 +37,13 @@ class GameRecord:
             self.comments = self.comments + [None] * (len(self.moves) - len(self.comments))
 
 
+def format_score(score: float) -> str:
+    """GTP/SGF result form of a black-minus-white score: "B+3.5", "W+0.5" or "0"."""
+    if score == 0:
+        return "0"
+    return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+
 def _to_sgfmill(action: int, size: int) -> tuple[int, int] | None:
     if action == size * size:
         return None

@@ -9,7 +9,8 @@ import pytest
 
 from go_engine import Board, gtp_to_action
 from dpv.gtp.client import GtpClient, GtpError
-from dpv.gtp.engine import GtpEngine, format_score
+from dpv.gtp.engine import GtpEngine
+from dpv.sgf import format_score
 from dpv.gtp.players import RandomPlayer
 from dpv.sgf import GameRecord, write_sgf_file
 

@@ -14,7 +14,7 @@ from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
 import dpv
 from dpv.gtp.players import RESIGN, Player
-from dpv.sgf import SgfError, read_sgf_file
+from dpv.sgf import SgfError, format_score, read_sgf_file
 
 MIN_SIZE, MAX_SIZE = 5, 19
 # GTP controllers decide when a game ends; the board's own move cap only guards runaway games.
@@ -46,13 +46,6 @@ def parse_vertex(text: str, size: int) -> int:
 def format_vertex(action: int, size: int) -> str:
     """The GTP vertex of an action ("pass" for the pass action)."""
     return action_to_gtp(action, size)
-
-
-def format_score(score: float) -> str:
-    """GTP/SGF result form of a black-minus-white score: "B+3.5", "W+0.5" or "0"."""
-    if score == 0:
-        return "0"
-    return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
 
 
 def _clean(line: str) -> str:

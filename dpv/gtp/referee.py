@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from go_engine import Board, IllegalMove
 
 from dpv.gtp.client import GtpClient, GtpError
-from dpv.gtp.engine import format_score, format_vertex, parse_vertex
+from dpv.gtp.engine import format_vertex, parse_vertex
+from dpv.sgf import format_score
 
 
 @dataclass
