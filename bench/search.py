@@ -171,19 +171,19 @@ def main() -> None:
     common = ["--sims", str(args.sims), "--moves", str(args.moves), "--seed", str(args.seed)]
     print(f"9x9 from the empty board, {args.sims} simulations per move")
 
-    print("1. one random playout per leaf")
-    peer = run_subprocess(PEER_PYTHON, ["--peer", "cpp", *common])
-    print(line("OpenSpiel C++ MCTSBot + RandomRolloutEvaluator(1)", peer))
-    print(line("ours, G = 1, RolloutEvaluator", ours("rollout", 1, args.sims, args.moves, args.seed), peer))
-    print(line(f"ours, G = {args.games}, RolloutEvaluator",
-               ours("rollout", args.games, args.sims, args.big_moves, args.seed), peer))
-
-    print("2. tree overhead (no playouts)")
-    peer = run_subprocess(PEER_PYTHON, ["--peer", "python", *common])
-    print(line("OpenSpiel Python MCTSBot + zero evaluator", peer))
-    print(line("ours, G = 1, UniformEvaluator", ours("uniform", 1, args.sims, args.moves, args.seed), peer))
-    print(line(f"ours, G = {args.games}, UniformEvaluator",
-               ours("uniform", args.games, args.sims, args.big_moves, args.seed), peer))
+    comparisons = [
+        ("1. one random playout per leaf", "cpp", "OpenSpiel C++ MCTSBot + RandomRolloutEvaluator(1)",
+         "rollout", "RolloutEvaluator"),
+        ("2. tree overhead (no playouts)", "python", "OpenSpiel Python MCTSBot + zero evaluator",
+         "uniform", "UniformEvaluator"),
+    ]
+    for title, peer_kind, peer_name, evaluator, evaluator_name in comparisons:
+        print(title)
+        peer = run_subprocess(PEER_PYTHON, ["--peer", peer_kind, *common])
+        print(line(peer_name, peer))
+        print(line(f"ours, G = 1, {evaluator_name}", ours(evaluator, 1, args.sims, args.moves, args.seed), peer))
+        print(line(f"ours, G = {args.games}, {evaluator_name}",
+                   ours(evaluator, args.games, args.sims, args.big_moves, args.seed), peer))
 
     print(f"3. memory, G = {args.games} trees after one move at {args.sims} simulations")
     mem = run_subprocess(sys.executable, ["--probe", "memory", "--games", str(args.games), *common])
