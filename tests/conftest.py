@@ -27,3 +27,16 @@ def gnugo() -> str:
             pytest.fail("GNU Go is required (apt-get install gnugo)")
         pytest.skip("GNU Go is not installed (apt-get install gnugo)")
     return f"{path} --mode gtp --chinese-rules --level 1"
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole test session (starting one takes about 4 s). Tests that
+    need a Ray of their own (multi-node clusters) start it themselves and must not mix with
+    this one."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
