@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dpv.arena.spec import parse_exit_policy
 from dpv.progress import Progress
 
 
@@ -29,22 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="runs/demo", help="directory for the SGF files")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(run=run)
-
-
-def parse_exit_policy(text: str):
-    """An ExitPolicy from "k" (fixed exit k), "dynamic:tau0,alpha" or "threshold:tau"."""
-    from go_engine import ExitPolicy
-
-    kind, _, values = text.partition(":")
-    try:
-        if kind == "dynamic":
-            tau0, alpha = (float(v) for v in values.split(","))
-            return ExitPolicy.dynamic(tau0, alpha)
-        if kind == "threshold":
-            return ExitPolicy.threshold(float(values))
-        return ExitPolicy.fixed(int(kind))
-    except ValueError:
-        raise ValueError(f"bad exit policy '{text}': use k, dynamic:TAU0,ALPHA or threshold:TAU") from None
 
 
 def run(args: argparse.Namespace) -> int:

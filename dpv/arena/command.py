@@ -1,0 +1,121 @@
+"""`dpv arena` (a match between two search players, or one against an external GTP engine)
+and `dpv study exits` (the inference study of thesis Tables 6.2 and 6.3). torch and ray are
+imported only when a command runs."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from dpv.arena.spec import BUDGET_MODES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `arena` and `study` subcommands."""
+    parser = subparsers.add_parser("arena", help="play a match between two search players (or one against a GTP engine)")
+    who = parser.add_argument_group("players (A is reported; colours alternate)")
+    who.add_argument("--exits", help="A,B: fixed exits of A and B on one network, e.g. 0,-1 (shallowest vs deepest)")
+    who.add_argument("--a", metavar="SPEC", help="player A: exit=K|dynamic:TAU0,ALPHA|threshold:TAU,sims=N,checkpoint=PATH,name=S")
+    who.add_argument("--b", metavar="SPEC", help="player B, as --a")
+    who.add_argument("--opponent", metavar="COMMAND", help='B is an external GTP engine, e.g. "gnugo --mode gtp --level 5"')
+    parser.add_argument("--checkpoint", help="network of the players whose spec names none "
+                        "(default: the newest runs/**/best.pt, else a fresh tiny network)")
+    add_match_options(parser)
+    parser.add_argument("--sims", type=float, default=100, help="budget per move in full-network simulations (default 100)")
+    parser.add_argument("--games", type=int, default=100, help="games in the match (default 100)")
+    parser.add_argument("--out", help="run directory for the SGFs and match.json (default runs/arena-TIME)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout (the summary goes to stderr)")
+    parser.set_defaults(run=run_arena)
+
+    study = subparsers.add_parser("study", help="the thesis's studies on a trained network")
+    studies = study.add_subparsers(dest="study", required=True, metavar="STUDY")
+    exits = studies.add_parser("exits", help="Tables 6.2 and 6.3: shallow exits and dynamic exits at equal budgets")
+    exits.add_argument("--config", help="a study config (configs/study-exits.yaml); flags below override it")
+    exits.add_argument("--checkpoint", help="the network studied (default: the newest runs/**/best.pt, else a fresh tiny network)")
+    exits.add_argument("--sims", help="budgets in full-network simulations, e.g. 100,200")
+    exits.add_argument("--games", type=int, help="games per table cell (500 in the thesis)")
+    exits.add_argument("--tune-games", type=int, help="games per candidate when tuning tau0 / alpha / tau")
+    exits.add_argument("--workers", type=int, help="Ray tasks at once (0: play in this process)")
+    exits.add_argument("--out", help="run directory (default runs/study-exits-TIME)")
+    exits.set_defaults(run=run_study)
+
+
+def add_match_options(parser: argparse.ArgumentParser) -> None:
+    """Options of how a match is played (MatchConfig), shared by the arena commands."""
+    parser.add_argument("--budget", choices=BUDGET_MODES, default="equal-flops",
+                        help="equal-flops: every player gets sims x FLOPs(deepest) per move; "
+                             "equal-sims: fixed exits run sims evaluations each")
+    parser.add_argument("--opening-moves", type=int, default=4, help="plies sampled by visit count before deterministic play (default 4)")
+    parser.add_argument("--workers", type=int, default=None, help="Ray tasks at once (default: Ray's CPUs; 0: play in this process)")
+    parser.add_argument("--games-per-task", type=int, default=8, help="games per Ray task, searched as one batch (default 8)")
+    parser.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run_arena(args: argparse.Namespace) -> int:
+    """Resolve the players, play the match, print the report."""
+    from dpv.arena.match import MatchConfig, run_dir, run_match
+    from dpv.arena.spec import PlayerSpec, default_network
+
+    a_spec, b_spec = arena_players(args)
+    out = run_dir("arena") if args.out is None else args.out
+    network = default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed)
+    config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
+                         games_per_task=args.games_per_task, device=args.device, seed=args.seed)
+    a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
+    if args.opponent:
+        from dpv.arena.external import run_external_match
+
+        print(f"dpv arena: A = {a.label} vs B = {args.opponent}, {args.games} games", file=sys.stderr)
+        report = run_external_match(a, args.opponent, config, out=out)
+    else:
+        b = PlayerSpec.parse(b_spec, simulations=args.sims).with_checkpoint(network)
+        print(f"dpv arena: A = {a.label} vs B = {b.label}, {args.games} games, budget {args.budget}", file=sys.stderr)
+        report = run_match(a, b, config, out=out)
+    if args.json:
+        print(report.summary(), file=sys.stderr)
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return 0
+
+
+def arena_players(args: argparse.Namespace) -> tuple[str, str]:
+    """The spec texts of A and B (B is the opponent's command line with --opponent)."""
+    if args.exits and (args.a or args.b):
+        raise ValueError("use either --exits A,B or --a/--b, not both")
+    if args.exits:
+        if args.opponent:
+            raise ValueError("--exits names two exits of one network; with --opponent use --a for our player")
+        parts = args.exits.split(",")
+        if len(parts) != 2:
+            raise ValueError(f"--exits takes two exits A,B (e.g. 0,-1), got '{args.exits}'")
+        return f"exit={parts[0].strip()}", f"exit={parts[1].strip()}"
+    if args.opponent:
+        if args.b:
+            raise ValueError("--opponent is player B: leave out --b")
+        return args.a or "exit=-1", args.opponent
+    return args.a or "exit=-1", args.b or "exit=-1"
+
+
+def run_study(args: argparse.Namespace) -> int:
+    """Run `dpv study exits` and print its tables."""
+    from dpv.arena.study import StudyConfig, load_study_config, run_exit_study
+
+    config = load_study_config(args.config) if args.config else StudyConfig()
+    overrides = {"games": args.games, "tune_games": args.tune_games}
+    if args.sims:
+        try:
+            overrides["sims"] = [float(s) for s in args.sims.split(",")]
+        except ValueError:
+            raise ValueError(f"--sims takes numbers separated by commas, got '{args.sims}'") from None
+    known = {f.name for f in fields(StudyConfig)}
+    config = StudyConfig(**{**{k: getattr(config, k) for k in known},
+                            **{k: v for k, v in overrides.items() if v is not None}})
+    if args.workers is not None:
+        config.match.workers = args.workers
+    result = run_exit_study(config, checkpoint=args.checkpoint, out=args.out)
+    print(result.markdown())
+    print(f"written: {result.out}/study.md, study.json, study.png", file=sys.stderr)
+    return 0

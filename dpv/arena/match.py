@@ -1,0 +1,448 @@
+"""Matches between two search players on one network family, many games at once.
+
+Games are split into chunks; each chunk is one `BatchedSearch` over its games (one Ray task
+per chunk, or all in this process with `workers=0`). Player A is black in the even-numbered
+games and white in the odd ones. When both players use the same network, one evaluator answers
+both players' leaves in the same batch (each leaf carries its player's exit policy); with two
+networks the chunk is split by A's colour and the search routes each leaf to the mover's
+network through the `(black_evaluator, white_evaluator)` pair.
+
+There is no root noise and no resignation; the first `opening_moves` plies are sampled in
+proportion to the visit counts (temperature 1), to keep games distinct, and every later move
+is the most visited one. Every move is searched from a fresh tree (`reuse_tree=False`): a tree
+kept across moves would hand each player the opponent's evaluations, and its simulations would
+no longer be bounded by the player's own budget.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dpv.arena.spec import PlayerSpec
+from dpv.arena.stats import elo_interval, format_elo, json_number, wilson_interval
+from dpv.progress import Progress
+
+
+@dataclass
+class MatchConfig:
+    """How a match is played (the players are PlayerSpecs)."""
+
+    games: int = 100
+    budget: str = "equal-flops"
+    """equal-flops or equal-sims (dpv.arena.spec)."""
+    opening_moves: int = 4
+    """Plies sampled by visit count at the start of each game; later moves are deterministic."""
+    board_size: int = 9
+    komi: float = 7.5
+    max_moves: int | None = None
+    """Move cap of a game (None: the board's default, 2 x size^2)."""
+    c_puct: float = 1.5
+    leaves_per_tree: int = 8
+    games_per_task: int = 8
+    """Games per Ray task (one batched search each)."""
+    workers: int | None = None
+    """Ray tasks at once (None: as many as Ray's CPUs allow); 0 plays in this process."""
+    device: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.games >= 1, "games must be >= 1"),
+            (self.budget in ("equal-flops", "equal-sims"), "budget must be equal-flops or equal-sims"),
+            (self.opening_moves >= 0, "opening_moves must be >= 0"),
+            (self.games_per_task >= 1, "games_per_task must be >= 1"),
+            (self.workers is None or self.workers >= 0, "workers must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass
+class PlayerTotals:
+    """What one player spent over its moves of one or more games."""
+
+    moves: int = 0
+    flops: float = 0.0
+    max_flops: float = 0.0
+    simulations: int = 0
+    evals_per_exit: list[int] = field(default_factory=list)
+    budget_flops: float = 0.0
+    """The player's budget per move (FLOPs); 0 for an external engine."""
+
+    def add_move(self, flops: float, simulations: int, evals_per_exit: Sequence[int]) -> None:
+        """Count one move's search."""
+        self.moves += 1
+        self.flops += flops
+        self.max_flops = max(self.max_flops, flops)
+        self.simulations += simulations
+        if not self.evals_per_exit:
+            self.evals_per_exit = [0] * len(evals_per_exit)
+        self.evals_per_exit = [int(x + y) for x, y in zip(self.evals_per_exit, evals_per_exit)]
+
+    def merge(self, other: "PlayerTotals") -> None:
+        """Add another game's totals."""
+        self.moves += other.moves
+        self.flops += other.flops
+        self.max_flops = max(self.max_flops, other.max_flops)
+        self.simulations += other.simulations
+        if other.evals_per_exit:
+            mine = self.evals_per_exit or [0] * len(other.evals_per_exit)
+            self.evals_per_exit = [x + y for x, y in zip(mine, other.evals_per_exit)]
+        self.budget_flops = self.budget_flops or other.budget_flops
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for JSON: totals, means per move and the exit histogram."""
+        total_evals = sum(self.evals_per_exit)
+        return {
+            "moves": self.moves,
+            "flops_per_move": self.flops / self.moves if self.moves else None,
+            "max_flops_per_move": self.max_flops if self.moves else None,
+            "budget_flops_per_move": self.budget_flops or None,
+            "simulations_per_move": self.simulations / self.moves if self.moves else None,
+            "evaluations_per_exit": self.evals_per_exit,
+            "exit_histogram": [e / total_evals for e in self.evals_per_exit] if total_evals else [],
+        }
+
+
+@dataclass
+class GameOutcome:
+    """One finished game of a match."""
+
+    index: int
+    a_colour: int
+    """+1: A played black, -1: white."""
+    winner: int
+    """+1 black, -1 white, 0 draw."""
+    score: float
+    """Black minus white minus komi (Tromp-Taylor), or +-inf for a resignation."""
+    moves: list[int]
+    comments: list[str]
+    a: PlayerTotals
+    b: PlayerTotals
+
+    @property
+    def a_points(self) -> float:
+        """1 if A won, 0.5 for a draw, 0 if B won."""
+        return 0.5 if self.winner == 0 else float(self.winner == self.a_colour)
+
+
+def a_colour_of(index: int) -> int:
+    """Colours alternate: A is black in even-numbered games."""
+    return 1 if index % 2 == 0 else -1
+
+
+# ---------------------------------------------------------------------------- playing games
+
+ROLLOUT = "rollout"
+"""A checkpoint name that needs no file: MCTS with one random playout per leaf and uniform
+priors (go_engine.RolloutEvaluator), a network-free baseline; its one "exit" costs 1 FLOP."""
+
+_EVALUATORS: dict[tuple[str, float, str], tuple[Any, list[float]]] = {}
+
+
+def load_evaluator(checkpoint: str, device: str = "cpu") -> tuple[Any, list[float]]:
+    """The evaluator of `checkpoint` and its per-exit FLOPs, cached per process (Ray workers
+    run many tasks)."""
+    if checkpoint == ROLLOUT:
+        from go_engine import RolloutEvaluator
+
+        key = (ROLLOUT, 0.0, device)
+        if key not in _EVALUATORS:
+            _EVALUATORS[key] = (RolloutEvaluator(playouts=1, seed=os.getpid()), [1.0])
+        return _EVALUATORS[key]
+    from dpv.nets.evaluator import Evaluator
+
+    key = (str(Path(checkpoint).resolve()), Path(checkpoint).stat().st_mtime, device)
+    if key not in _EVALUATORS:
+        evaluator = Evaluator.from_checkpoint(checkpoint, device=device)
+        _EVALUATORS[key] = (evaluator, evaluator.exit_flops.tolist())
+    return _EVALUATORS[key]
+
+
+def network_flops(checkpoint: str) -> list[float]:
+    """Per-exit FLOPs of the network saved at `checkpoint` (FileNotFoundError if missing)."""
+    from dpv.nets.checkpoint import load_checkpoint
+
+    if checkpoint == ROLLOUT:
+        return [1.0]
+    if not os.path.isfile(checkpoint):
+        raise FileNotFoundError(f"no such checkpoint: {checkpoint}")
+    return [float(f) for f in load_checkpoint(checkpoint).exit_flops]
+
+
+def search_config(config: MatchConfig):
+    """The search settings of a match: no noise, no resignation, no tree reuse, visit-count
+    sampling for the first `opening_moves` plies."""
+    from go_engine import SearchConfig
+
+    return SearchConfig(c_puct=config.c_puct, leaves_per_tree=config.leaves_per_tree, root_noise=False,
+                        temperature=1.0, temperature_moves=config.opening_moves, reuse_tree=False,
+                        resign_threshold=None)
+
+
+def play_games(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Sequence[int],
+               threads: int | None = None) -> list[GameOutcome]:
+    """Play the games numbered `indices` between A and B (checkpoints filled in) to the end."""
+    from go_engine import BatchedSearch
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    ev_a, flops = load_evaluator(a.checkpoint, config.device)
+    ev_b, flops_b = load_evaluator(b.checkpoint, config.device)
+    if len(flops_b) != len(flops) or not np.allclose(flops_b, flops):
+        raise ValueError(f"the two networks have different per-exit FLOPs ({flops} and {flops_b}): "
+                         "one match charges one FLOPs table")
+    player_a, player_b = a.search_player(flops, config.budget), b.search_player(flops, config.budget)
+    groups: list[tuple[Any, Any, list[int]]] = []  # (search, evaluator, game index of each slot)
+
+    def new_search(slots: list[int], players, salt: int):
+        seed = config.seed * 1_000_003 + slots[0] * 2 + salt
+        return BatchedSearch(len(slots), config.board_size, config.komi, config=search_config(config),
+                             exit_flops=flops, players=players, seed=seed, max_moves=config.max_moves)
+
+    if ev_a is ev_b:
+        slots = list(indices)
+        search = new_search(slots, (player_a, player_b), 0)
+        for g, index in enumerate(slots):
+            if a_colour_of(index) == -1:
+                search.set_players(g, player_b, player_a)
+        groups.append((search, ev_a, slots))
+    else:
+        for salt, (colour, pair, evs) in enumerate([(1, (player_a, player_b), (ev_a, ev_b)),
+                                                    (-1, (player_b, player_a), (ev_b, ev_a))]):
+            slots = [i for i in indices if a_colour_of(i) == colour]
+            if slots:
+                groups.append((new_search(slots, pair, salt), evs, slots))
+
+    totals = {i: (PlayerTotals(budget_flops=player_a.simulations * flops[-1]),
+                  PlayerTotals(budget_flops=player_b.simulations * flops[-1])) for i in indices}
+    comments: dict[int, list[str]] = {i: [] for i in indices}
+    labels = {"a": a.label, "b": b.label}
+    outcomes = []
+    while any(search.active_games() for search, _, _ in groups):
+        for search, evaluator, slots in groups:
+            if not search.active_games():
+                continue
+            for r in search.run_move(evaluator):
+                index = slots[r.game]
+                side = 0 if r.player == a_colour_of(index) else 1
+                totals[index][side].add_move(r.flops, r.simulations, r.evals_per_exit.tolist())
+                comments[index].append(f"{labels['ab'[side]]}: value {r.root_value:+.3f}, {r.simulations} simulations, "
+                                       f"{r.flops:.3g} FLOPs, evaluations per exit {r.evals_per_exit.tolist()}")
+                if r.game_over:
+                    board = search.board(r.game)
+                    outcomes.append(GameOutcome(
+                        index=index, a_colour=a_colour_of(index), winner=search.winner(r.game),
+                        score=float(board.score()), moves=list(board.history), comments=comments[index],
+                        a=totals[index][0], b=totals[index][1]))
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+def map_chunks(fn: Callable[..., list[GameOutcome]], args: tuple, chunks: list[list[int]],
+               workers: int | None) -> Iterator[list[GameOutcome]]:
+    """Run `fn(*args, chunk, threads=...)` for every chunk and yield each chunk's outcomes as
+    it completes: in this process when `workers` is 0, else as Ray tasks (a local Ray is
+    started if none is running; at most `workers` at once when given)."""
+    if workers == 0:
+        for chunk in chunks:
+            yield fn(*args, chunk)
+        return
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    remote = ray.remote(num_cpus=1)(fn)
+    limit = workers or len(chunks)
+    shared = [ray.put(x) for x in args]
+    queue, pending = list(chunks), []
+    try:
+        while queue or pending:
+            while queue and len(pending) < limit:
+                pending.append(remote.remote(*shared, queue.pop(0), threads=1))
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+
+
+def chunked(indices: Sequence[int], size: int) -> list[list[int]]:
+    """`indices` cut into consecutive chunks of at most `size`."""
+    return [list(indices[i:i + size]) for i in range(0, len(indices), size)]
+
+
+# ---------------------------------------------------------------------------- the report
+
+@dataclass
+class MatchReport:
+    """The outcome of a match from A's point of view."""
+
+    a: PlayerSpec
+    b: PlayerSpec
+    budget: str
+    outcomes: list[GameOutcome]
+    out: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def games(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def a_points(self) -> float:
+        """A's wins plus half its draws."""
+        return sum(o.a_points for o in self.outcomes)
+
+    @property
+    def win_rate(self) -> float:
+        return self.a_points / self.games if self.games else 0.5
+
+    def colour_record(self, side: str, colour: int) -> tuple[int, int]:
+        """(wins, games) of `side` ("a" or "b") playing `colour`."""
+        games = [o for o in self.outcomes if (o.a_colour if side == "a" else -o.a_colour) == colour]
+        return sum(o.winner == colour for o in games), len(games)
+
+    def totals(self, side: str) -> PlayerTotals:
+        """`side`'s spending summed over the games."""
+        total = PlayerTotals()
+        for o in self.outcomes:
+            total.merge(o.a if side == "a" else o.b)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON values."""
+        low, high = wilson_interval(self.a_points, self.games)
+        draws = sum(o.winner == 0 for o in self.outcomes)
+        elo, elo_low, elo_high = elo_interval(self.a_points, self.games)
+        sides = {}
+        for side, spec in (("a", self.a), ("b", self.b)):
+            wins_b, games_b = self.colour_record(side, 1)
+            wins_w, games_w = self.colour_record(side, -1)
+            sides[side] = {**spec.to_dict(), "wins": wins_b + wins_w, "losses": self.games - wins_b - wins_w - draws,
+                           "wins_as_black": wins_b, "games_as_black": games_b,
+                           "wins_as_white": wins_w, "games_as_white": games_w, **self.totals(side).to_dict()}
+        return {
+            "games": self.games, "budget": self.budget, "draws": draws,
+            "a": sides["a"], "b": sides["b"],
+            "a_win_rate": self.win_rate, "a_win_rate_wilson95": [low, high],
+            "elo_a_minus_b": json_number(elo), "elo_a_minus_b_95": [json_number(elo_low), json_number(elo_high)],
+            "seconds": round(self.seconds, 1), "sgf_dir": self.out,
+        }
+
+    def summary(self) -> str:
+        """A few human-readable lines: records by colour, win rate, Elo, spending per player."""
+        d = self.to_dict()
+        low, high = d["a_win_rate_wilson95"]
+        elo, (elo_low, elo_high) = d["elo_a_minus_b"], d["elo_a_minus_b_95"]
+        fmt = lambda v, sign: format_elo(v if v is not None else sign * math.inf)  # noqa: E731
+        lines = [f"{self.games} games, budget {self.budget}, {self.seconds:.0f} s"]
+        for side in "ab":
+            s = d[side]
+            lines.append(f"  {side.upper()} {s['name']}: won {s['wins']} (as black {s['wins_as_black']}/{s['games_as_black']}, "
+                         f"as white {s['wins_as_white']}/{s['games_as_white']}), lost {s['losses']}")
+        if d["draws"]:
+            lines.append(f"  draws {d['draws']}")
+        lines.append(f"A win rate {self.win_rate:.1%} [{low:.1%}, {high:.1%}] (Wilson 95%); "
+                     f"Elo A-B {fmt(elo, 1)} [{fmt(elo_low, -1)}, {fmt(elo_high, 1)}]")
+        lines.append(f"  {'player':<28} {'FLOPs/move':>10} {'budget':>10} {'sims/move':>9}  exits used")
+        for side in "ab":
+            s = d[side]
+            if not s["moves"]:
+                lines.append(f"  {side.upper() + ' ' + s['name']:<28} {'-':>10} {'-':>10} {'-':>9}  (external engine)")
+                continue
+            hist = "  ".join(f"{k}: {share:.0%}" for k, share in enumerate(s["exit_histogram"]))
+            budget = f"{s['budget_flops_per_move']:.3g}" if s["budget_flops_per_move"] else "-"
+            lines.append(f"  {side.upper() + ' ' + s['name']:<28} {s['flops_per_move']:>10.3g} {budget:>10} "
+                         f"{s['simulations_per_move']:>9.1f}  {hist}")
+        if self.out:
+            lines.append(f"SGF of every game in {self.out}/")
+        return "\n".join(lines)
+
+
+def write_sgfs(report: MatchReport, out: Path, size: int, komi: float) -> None:
+    """One SGF per game (`game-NNNN.sgf`), with each move's search in its comment."""
+    from dpv.sgf import GameRecord, format_score, write_sgf_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    for o in report.outcomes:
+        if math.isfinite(o.score):
+            result = format_score(o.score)
+        else:
+            result = f"{'B' if o.winner == 1 else 'W'}+R"
+        names = (report.a.label, report.b.label) if o.a_colour == 1 else (report.b.label, report.a.label)
+        write_sgf_file(out / f"game-{o.index:04d}.sgf",
+                       GameRecord(size=size, komi=komi, moves=o.moves, comments=o.comments, result=result,
+                                  black=names[0], white=names[1]))
+
+
+def collect(a: PlayerSpec, b: PlayerSpec, budget: str, chunks_done: Iterator[list[GameOutcome]], total: int,
+            show_progress: bool = True, title: str = "") -> MatchReport:
+    """Gather chunk results into a report, showing progress with A's running win rate."""
+    report = MatchReport(a, b, budget, [])
+    start = time.perf_counter()
+    progress = Progress() if show_progress else None
+    for outcomes in chunks_done:
+        report.outcomes.extend(outcomes)
+        if progress:
+            low, high = wilson_interval(report.a_points, report.games)
+            progress.update(f"  {title}games {report.games}/{total}  A {report.a_points:g}-{report.games - report.a_points:g}  "
+                            f"win rate {report.win_rate:.1%} [{low:.0%}, {high:.0%}]  {time.perf_counter() - start:.0f} s")
+    if progress:
+        progress.close()
+    report.outcomes.sort(key=lambda o: o.index)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def run_match(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, out: str | Path | None = None,
+              show_progress: bool = True, title: str = "") -> MatchReport:
+    """Play `config.games` games between A and B (both with checkpoints filled in), write an
+    SGF per game and `match.json` under `out` (if given), and return the report."""
+    if not (a.checkpoint and b.checkpoint):
+        raise ValueError("run_match needs both players' checkpoints (see spec.default_network)")
+    flops = [network_flops(spec.checkpoint) for spec in (a, b)]
+    for spec, spec_flops in zip((a, b), flops):  # bad specs fail here, before any game starts
+        spec.search_player(spec_flops, config.budget)
+    if len(flops[0]) != len(flops[1]) or not np.allclose(*flops):
+        raise ValueError(f"A's and B's networks have different per-exit FLOPs ({flops[0]} and {flops[1]}): "
+                         "one match charges one FLOPs table")
+    chunks = chunked(range(config.games), config.games_per_task)
+    report = collect(a, b, config.budget, map_chunks(play_games, (a, b, config), chunks, config.workers),
+                     config.games, show_progress, title)
+    if out is not None:
+        out = Path(out)
+        write_sgfs(report, out, config.board_size, config.komi)
+        report.out = str(out)
+        write_json(out / "match.json", report.to_dict())
+    return report
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` as indented JSON."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def run_dir(kind: str, runs: str | Path = "runs") -> Path:
+    """A fresh run directory `runs/<kind>-YYYYmmdd-HHMMSS[-n]`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(runs) / f"{kind}-{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(runs) / f"{kind}-{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
+
