@@ -116,17 +116,13 @@ def plot_anytime(result: EvalResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     flops, unit = _scaled(result.exit_flops)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in result.methods:
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for m, colour in zip(result.methods, _colours(len(result.methods))):
         ax.plot(flops, [100 * a for a in m.anytime], "--" if m.oracle else "-", marker="o",
-                markersize=3, label=m.label)
+                markersize=3, label=m.label, color=colour)
     ax.set(xlabel=f"FLOPs (x{unit}) of the exit", ylabel="top-1 accuracy (%)",
            title=f"Anytime prediction: {Path(result.source).name}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, path)
 
 
 def plot_budgeted(result: EvalResult, path: Path) -> None:
@@ -138,17 +134,30 @@ def plot_budgeted(result: EvalResult, path: Path) -> None:
 
     _, unit = _scaled(result.exit_flops)
     scale = 1e9 if unit == "10^9" else 1e6
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in result.methods:
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for m, colour in zip(result.methods, _colours(len(result.methods))):
         pts = sorted(m.budgeted, key=lambda p: p.mean_flops)
         x = [p.mean_flops / scale for p in pts]
         y = [100 * p.accuracy for p in pts]
         style = "s--" if m.name == "pabee" else (":" if m.oracle else "-")
-        ax.plot(x, y, style, markersize=4, label=m.label)
+        ax.plot(x, y, style, markersize=4, label=m.label, color=colour)
     ax.set(xlabel=f"mean FLOPs per image (x{unit})", ylabel="top-1 accuracy (%)",
            title=f"Budgeted batch classification: {Path(result.source).name}")
+    _finish(fig, ax, path)
+
+
+def _colours(n: int) -> list:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _finish(fig, ax, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -123,7 +123,8 @@ def compute_logits(checkpoint: str | Path, device: str = "cpu", batch_size: int 
     root = data_dir if data_dir is not None else getattr(ckpt.config, "data_dir", None)
     splits = []
     for split in ("val", "test"):
-        loader = DataLoader(get_dataset(dataset, split, data_dir=root), batch_size=batch_size)
+        data = get_dataset(dataset, split, data_dir=root, seed=getattr(ckpt.config, "data_seed", 0))
+        loader = DataLoader(data, batch_size=batch_size)
         chunks, labels, done = [], [], 0
         with torch.no_grad():
             for images, targets in loader:
