@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import argparse
 
-PLAYERS = ("random",)
+PLAYERS = ("mcts", "random")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `gtp` subcommand."""
     parser = subparsers.add_parser("gtp", help="play Go over GTP v2 on stdin/stdout")
-    parser.add_argument("--player", choices=PLAYERS, default="random", help="who chooses the moves")
+    parser.add_argument("--player", choices=PLAYERS, default="mcts",
+                        help="mcts: the search over a DPV network (default); random: uniform legal moves")
+    parser.add_argument("--checkpoint", help="network of the mcts player (default: the newest runs/**/best.pt, "
+                        "else a fresh tiny network; 'rollout': random playouts, no network)")
+    parser.add_argument("--exit", default="-1", help="exit policy: K (fixed exit, -1 = deepest), dynamic:TAU0,ALPHA "
+                        "or threshold:TAU")
+    parser.add_argument("--sims", type=float, default=100, help="budget per move in full-network simulations (default 100)")
+    parser.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
     parser.add_argument("--size", type=int, default=9, help="initial board size (GTP boardsize changes it)")
     parser.add_argument("--komi", type=float, default=7.5, help="initial komi (GTP komi changes it)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the random player")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random player and the search")
     parser.set_defaults(run=run)
 
 
@@ -21,6 +28,13 @@ def run(args: argparse.Namespace) -> int:
     from dpv.gtp.engine import GtpEngine
     from dpv.gtp.players import RandomPlayer
 
-    player = RandomPlayer(seed=args.seed)
+    if args.player == "random":
+        player = RandomPlayer(seed=args.seed)
+    else:
+        from dpv.gtp.players import mcts_player
+
+        if args.sims < 1:
+            raise ValueError("--sims must be at least 1")
+        player = mcts_player(args.checkpoint, args.exit, args.sims, device=args.device, seed=args.seed or 0)
     GtpEngine(player, size=args.size, komi=args.komi).serve()
     return 0

@@ -1,19 +1,32 @@
 """A GTP version 2 engine around a go_engine Board and a Player.
 
 `GtpEngine.handle(line)` answers one command line; `serve(stdin, stdout)` runs the protocol
-loop. Every failure, from a malformed line to an illegal move, is answered with a GTP
-failure (`? message`) and the engine keeps its state and keeps running.
+loop, writing long answers (analysis) piece by piece as `responses(line)` yields them. Every
+failure, from a malformed line to an illegal move, is answered with a GTP failure
+(`? message`) and the engine keeps its state and keeps running.
+
+Beyond the standard commands: `time_settings` / `time_left` (the player is given a share of
+the time left per move, dpv.gtp.clock), `kgs-genmove_cleanup` (no pass while dead stones may
+remain), and for players that search (MctsPlayer) Leela Zero's `lz-analyze [COLOR] [INTERVAL]`
+(one budgeted search from the position, an `info` line every INTERVAL centiseconds, ending
+with the search) and `lz-genmove_analyze COLOR [INTERVAL]` (the same, then `play VERTEX`),
+which Sabaki and Lizzie display.
 """
 from __future__ import annotations
 
+import queue
 import re
 import sys
-from typing import Callable, TextIO
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
 import dpv
-from dpv.gtp.players import RESIGN, Player
+from dpv.gtp.clock import Clock
+from dpv.gtp.players import RESIGN, Player, format_analysis
 from dpv.sgf import SgfError, format_score, read_sgf_file
 
 MIN_SIZE, MAX_SIZE = 5, 19
@@ -65,7 +78,8 @@ class GtpEngine:
         self.moves: list[int] = []
         self.board = self._new_board(size, komi)
         self.finished = False
-        self.commands: dict[str, Callable[[list[str]], str]] = {
+        self.clock = Clock()
+        self.commands: dict[str, Callable[[list[str]], str | Iterator[str]]] = {
             "protocol_version": lambda args: "2",
             "name": lambda args: "dpv",
             "version": lambda args: f"{dpv.__version__} ({self.player.name})",
@@ -82,40 +96,64 @@ class GtpEngine:
             "final_score": lambda args: format_score(self.board.score()),
             "loadsgf": self.cmd_loadsgf,
             "is_legal": self.cmd_is_legal,
+            "time_settings": self.cmd_time_settings,
+            "time_left": self.cmd_time_left,
+            "kgs-genmove_cleanup": lambda args: self.cmd_genmove(args, cleanup=True),
         }
+        if hasattr(player, "search"):  # a searching player can show its analysis
+            self.commands["lz-analyze"] = self.cmd_lz_analyze
+            self.commands["lz-genmove_analyze"] = self.cmd_lz_genmove_analyze
 
     # -- protocol -------------------------------------------------------------------------
 
     def handle(self, line: str) -> str | None:
         """The full response to one input line (ending in a blank line), or None for a line
         that holds no command."""
+        pieces = list(self.responses(line))
+        return "".join(pieces) if pieces else None
+
+    def responses(self, line: str) -> Iterator[str]:
+        """The response to one input line in pieces, to be written as they come (nothing for
+        a line that holds no command). A streamed answer that fails midway is ended early."""
         line = _clean(line)
         if not line:
-            return None
+            return
         words = line.split()
         ident = ""
         if re.fullmatch(r"\d+", words[0]):
             ident, words = words[0], words[1:]
             if not words:
-                return f"?{ident} missing command\n\n"
+                yield f"?{ident} missing command\n\n"
+                return
         name, args = words[0].lower(), words[1:]
         command = self.commands.get(name)
         if command is None:
-            return f"?{ident} unknown command\n\n"
+            yield f"?{ident} unknown command\n\n"
+            return
         try:
             result = command(args)
         except GtpFailure as failure:
-            return f"?{ident} {failure}\n\n"
+            yield f"?{ident} {failure}\n\n"
+            return
         except Exception as err:  # an engine bug must not end the session
-            return f"?{ident} internal error: {type(err).__name__}: {err}\n\n"
-        return f"={ident} {result}\n\n" if result else f"={ident}\n\n"
+            yield f"?{ident} internal error: {type(err).__name__}: {err}\n\n"
+            return
+        if isinstance(result, str):
+            yield f"={ident} {result}\n\n" if result else f"={ident}\n\n"
+            return
+        yield f"={ident}\n"
+        try:
+            for piece in result:
+                yield piece
+        except Exception as err:  # the answer has begun: end it, say why on stderr
+            print(f"dpv gtp: {name} stopped: {type(err).__name__}: {err}", file=sys.stderr)
+        yield "\n"
 
     def serve(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         """Answer commands from `stdin` until `quit` or end of input."""
         for line in stdin:
-            response = self.handle(line)
-            if response is not None:
-                stdout.write(response)
+            for piece in self.responses(line):
+                stdout.write(piece)
                 stdout.flush()
             if self.finished:
                 return
@@ -161,17 +199,100 @@ class GtpEngine:
         self._commit(board)
         return ""
 
-    def cmd_genmove(self, args: list[str]) -> str:
+    def cmd_genmove(self, args: list[str], cleanup: bool = False, **options: object) -> str:
         _want(args, 1, "genmove COLOR")
-        board = self._board_for(parse_colour(args[0]))
+        colour = parse_colour(args[0])
+        board = self._board_for(colour)
         if board.is_over():
             return "pass"
-        action = self.player.genmove(board.copy())
+        started = time.monotonic()
+        seconds = self.clock.allowance(colour, self._moves_left(board))
+        action = self.player.genmove(board.copy(), seconds=seconds, cleanup=cleanup, **options)
+        self.clock.spend(colour, time.monotonic() - started)
         if action == RESIGN:
             return "resign"
         board.play(action)
         self._commit(board)
         return format_vertex(action, self.size)
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        _want(args, 3, "time_settings MAIN_TIME BYO_YOMI_TIME BYO_YOMI_STONES")
+        main = _parse_number(args[0], float, "main time")
+        byo = _parse_number(args[1], float, "byo-yomi time")
+        stones = _parse_number(args[2], int, "byo-yomi stones")
+        try:
+            self.clock.set(main, byo, stones)
+        except ValueError as err:
+            raise GtpFailure(f"syntax error: {err}") from None
+        return ""
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        _want(args, 3, "time_left COLOR TIME STONES")
+        colour = parse_colour(args[0])
+        try:
+            self.clock.update(colour, _parse_number(args[1], float, "time"), _parse_number(args[2], int, "stones"))
+        except ValueError as err:
+            raise GtpFailure(f"syntax error: {err}") from None
+        return ""
+
+    def cmd_lz_analyze(self, args: list[str]) -> Iterator[str]:
+        colour, interval = self._analyze_args(args, self.board.to_play)
+        board = self._board_for(colour)
+        if board.is_over():
+            raise GtpFailure("the game is over")
+        return self._streamed(lambda report: self.player.search(board.copy(), report=report, interval=interval))
+
+    def cmd_lz_genmove_analyze(self, args: list[str]) -> Iterator[str]:
+        if not args:
+            raise GtpFailure("syntax error: lz-genmove_analyze COLOR [INTERVAL]")
+        colour, interval = self._analyze_args(args, None)
+        self._board_for(colour)  # fails now, before the answer begins
+
+        def stream() -> Iterator[str]:
+            vertex = yield from self._streamed(
+                lambda report: self.cmd_genmove([args[0]], report=report, interval=interval))
+            yield f"play {vertex}\n"
+        return stream()
+
+    def _streamed(self, work: Callable[[Callable], object]) -> Iterator[str]:
+        """Run `work(report)` in a thread and yield an `info` line for every `report(moves)`
+        as it happens; returns what `work` returned (re-raises what it raised)."""
+        lines: queue.Queue[str | None] = queue.Queue()
+        outcome: dict[str, object] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = work(lambda moves: lines.put(format_analysis(moves, self.size) + "\n"))
+            except BaseException as err:  # handed to the caller's thread
+                outcome["error"] = err
+            finally:
+                lines.put(None)
+
+        thread = threading.Thread(target=target, name="gtp-analysis", daemon=True)
+        thread.start()
+        while (line := lines.get()) is not None:
+            yield line
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome.get("value")
+
+    def _analyze_args(self, args: list[str], colour: int | None) -> tuple[int, float]:
+        """COLOR and INTERVAL (centiseconds, default 100) of the lz-analyze commands, in any
+        order; `interval N` and unknown keywords (minmoves, ...) are accepted."""
+        interval = 100.0
+        for word in args:
+            if word.lower() in ("b", "w", "black", "white"):
+                colour = parse_colour(word)
+            elif re.fullmatch(r"\d+(\.\d+)?", word):
+                interval = float(word)
+        if colour is None:
+            raise GtpFailure("syntax error: missing color")
+        return colour, max(1.0, interval) / 100.0
+
+    def _moves_left(self, board: Board) -> int:
+        """Rough number of our own moves left in the game, for spreading main time."""
+        return max(10, (board.size * board.size - board.move_count // 2) // 2)
 
     def cmd_undo(self, args: list[str]) -> str:
         if not self.moves:
