@@ -1,0 +1,324 @@
+"""Image classification data sets of `dpv vision-train` / `dpv vision-eval` (thesis 4.3).
+
+`get_dataset(name, split, data_dir, seed)` returns a torch `Dataset` of (normalised float32
+image [C, H, W], int label) for
+
+- `cifar10`, `cifar100`: the standard python-format archives (`cifar-10-python.tar.gz`,
+  `cifar-100-python.tar.gz`) under `data_dir`, downloaded there when missing and the machine
+  has internet. `val` is 5,000 images held out of the 50,000 training images with `seed`;
+  `test` is the 10,000 test images.
+- `imagenet`: an ImageFolder layout, `data_dir/imagenet/{train,val}/<class>/<image>`. `val`
+  (the held-out split) is min(50,000, 10 %) of `train/` drawn with `seed`; `test` is `val/`
+  (the thesis's 50,000 validation images).
+- `digits`: scikit-learn's bundled 8x8 digits (1,797 real images, no download), upscaled to
+  3x32x32; 1,257 train / 180 val / 360 test drawn with `seed`.
+- `synthetic`: 10 classes of noisy smooth 3x32x32 patterns, generated from `seed`.
+
+Splits depend only on `seed` (default 0), never on a training run's seed, so training and
+evaluation see the same held-out images. With `augment=True` the training transforms of
+Han et al. (2022) apply: random crop (padding 4) and horizontal flip on CIFAR, random crop
+(padding 2, no flip) on digits, random resized crop and flip on ImageNet.
+"""
+from __future__ import annotations
+
+import pickle
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import Dataset
+
+DATASETS = ("cifar10", "cifar100", "imagenet", "digits", "synthetic")
+SPLITS = ("train", "val", "test")
+_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000, "digits": 10, "synthetic": 10}
+
+
+class DatasetError(ValueError):
+    """A data set that is missing, unknown or unreadable (one line, says what to do)."""
+
+
+def num_classes(name: str, data_dir: str | Path | None = None) -> int:
+    """Number of classes of data set `name`; for `imagenet` with `data_dir` holding the
+    ImageFolder layout, the number of class folders in its `train/`."""
+    _check_name(name)
+    if name == "imagenet" and data_dir is not None and _imagenet_root(data_dir).is_dir():
+        return len(_class_dirs(_imagenet_root(data_dir) / "train"))
+    return _NUM_CLASSES[name]
+
+
+def input_shape(name: str) -> tuple[int, int, int]:
+    """(C, H, W) of the images of data set `name`."""
+    _check_name(name)
+    return (3, 224, 224) if name == "imagenet" else (3, 32, 32)
+
+
+def get_dataset(name: str, split: str, data_dir: str | Path | None = None, seed: int = 0,
+                augment: bool = False, download: bool = True) -> Dataset:
+    """Split `split` (train, val, test) of data set `name` (see the module docstring).
+    Raises `DatasetError` when the files are missing, saying where to put them."""
+    _check_name(name)
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split '{split}' (known: {', '.join(SPLITS)})")
+    data_dir = Path(data_dir if data_dir is not None else "data")
+    if name in ("cifar10", "cifar100"):
+        return _cifar(name, split, data_dir, seed, augment, download)
+    if name == "imagenet":
+        return _imagenet(split, data_dir, seed, augment)
+    if name == "digits":
+        return _digits(split, seed, augment)
+    return _synthetic(split, seed)
+
+
+def prepare_dataset(name: str, data_dir: str | Path | None = None,
+                    download: bool = True) -> None:
+    """Make sure data set `name` can be read (downloading CIFAR once, before the training
+    workers start); `DatasetError` saying where to put the files when it cannot."""
+    _check_name(name)
+    data_dir = Path(data_dir if data_dir is not None else "data")
+    if name in _CIFAR:
+        ensure_cifar(name, data_dir, download)
+    elif name == "imagenet":
+        for folder in ("train", "val"):
+            _imagenet_folder(data_dir, folder)
+
+
+class TensorImages(Dataset):
+    """Images held as one uint8 tensor [n, C, H, W], normalised per channel on access; with
+    `pad` > 0 a random crop of the zero-padded image, with `flip` a random horizontal flip
+    (torch's global RNG, so a seeded worker sees the same augmentation again)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: list[float],
+                 std: list[float], pad: int = 0, flip: bool = False) -> None:
+        self.images, self.labels = images, labels.long()
+        self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+        self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
+        self.pad, self.flip = pad, flip
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = (self.images[i].float() / 255 - self.mean) / self.std
+        if self.pad:
+            h, w = x.shape[-2:]
+            dy, dx = torch.randint(0, 2 * self.pad + 1, (2,)).tolist()
+            x = F.pad(x, (self.pad,) * 4)[:, dy:dy + h, dx:dx + w]
+        if self.flip and torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        return x, int(self.labels[i])
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise DatasetError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
+
+
+def _split_indices(n: int, held_out: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out) indices of a fixed random split of range(n)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[held_out:].sort().values, order[:held_out].sort().values
+
+
+# --- CIFAR ------------------------------------------------------------------------------
+
+_CIFAR = {
+    # folder, training files, test files, label key, mean, std
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"],
+                b"labels", [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+    "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels",
+                 [0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
+}
+_CIFAR_URL = "https://www.cs.toronto.edu/~kriz/{archive}"
+CIFAR_VAL_SIZE = 5000
+
+
+def _cifar(name: str, split: str, data_dir: Path, seed: int, augment: bool,
+           download: bool) -> TensorImages:
+    folder, train_files, test_files, key, mean, std = _CIFAR[name]
+    root = ensure_cifar(name, data_dir, download)
+    images, labels = [], []
+    for file in test_files if split == "test" else train_files:
+        try:
+            with open(root / file, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.append(np.asarray(batch[key], dtype=np.int64))
+        except (OSError, pickle.UnpicklingError, KeyError, ValueError, EOFError) as err:
+            raise DatasetError(f"{name}: cannot read {root / file} ({type(err).__name__}: {err}); "
+                               f"delete {root} and extract the archive again") from None
+    x, y = torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
+    if split != "test":
+        train, val = _split_indices(len(y), CIFAR_VAL_SIZE, seed)
+        keep = train if split == "train" else val
+        x, y = x[keep], y[keep]
+    return TensorImages(x, y, mean, std, pad=4 if augment else 0, flip=augment)
+
+
+def ensure_cifar(name: str, data_dir: str | Path, download: bool = True) -> Path:
+    """The extracted folder of CIFAR data set `name` under `data_dir`: extracted from the
+    archive there, or downloaded first when `download`. `DatasetError` when impossible."""
+    folder = _CIFAR[name][0]
+    data_dir = Path(data_dir)
+    root = data_dir / folder
+    if root.is_dir():
+        return root
+    archive = data_dir / f"{name.replace('cifar', 'cifar-')}-python.tar.gz"
+    url = _CIFAR_URL.format(archive=archive.name)
+    where = f"download {url} and extract it in {data_dir}/ (giving {root}/)"
+    if not archive.is_file():
+        if not download:
+            raise DatasetError(f"{name}: no {root}/; {where}")
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            partial = archive.with_suffix(".part")
+            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            partial.replace(archive)
+        except OSError as err:
+            raise DatasetError(f"{name}: no {root}/ and the download failed ({err}); "
+                               f"{where}") from None
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(data_dir, filter="data")
+    except (OSError, tarfile.TarError) as err:
+        raise DatasetError(f"{name}: cannot extract {archive} ({err}); delete it and "
+                           f"{where}") from None
+    if not root.is_dir():
+        raise DatasetError(f"{name}: {archive} holds no {folder}/; {where}")
+    return root
+
+
+# --- ImageNet (ImageFolder) ----------------------------------------------------------------
+
+_IMAGENET_MEAN, _IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+IMAGENET_VAL_SIZE = 50_000
+_IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".webp"}
+
+
+def _imagenet_root(data_dir: str | Path) -> Path:
+    return Path(data_dir) / "imagenet"
+
+
+def _imagenet_folder(data_dir: str | Path, name: str) -> Path:
+    root = _imagenet_root(data_dir)
+    folder = root / name
+    if not folder.is_dir():
+        raise DatasetError(
+            f"imagenet: no {folder}/; put the training images in {root}/train/<class>/ and the "
+            f"validation images in {root}/val/<class>/ (ImageFolder layout, one folder per "
+            f"class; ImageNet cannot be downloaded automatically)")
+    return folder
+
+
+def _class_dirs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
+class ImageFolder(Dataset):
+    """Images listed as (path, label), read with PIL. Training crops are random resized crops
+    (8-100 % of the area, aspect 3/4-4/3) with a random flip; otherwise the shorter side is
+    resized to 256/224 of `size` and the centre cropped."""
+
+    def __init__(self, items: list[tuple[Path, int]], size: int = 224,
+                 augment: bool = False) -> None:
+        self.items, self.size, self.augment = items, size, augment
+        self.mean = torch.tensor(_IMAGENET_MEAN)[:, None, None]
+        self.std = torch.tensor(_IMAGENET_STD)[:, None, None]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        path, label = self.items[i]
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGB")
+        except OSError as err:
+            raise DatasetError(f"imagenet: cannot read image {path} ({err})") from None
+        img = self._random_crop(img) if self.augment else self._centre_crop(img)
+        x = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+        if self.augment and torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        return (x.float() / 255 - self.mean) / self.std, label
+
+    def _centre_crop(self, img):
+        w, h = img.size
+        short = round(self.size * 256 / 224)
+        img = img.resize((max(short, round(w * short / h)), max(short, round(h * short / w))))
+        w, h = img.size
+        left, top = (w - self.size) // 2, (h - self.size) // 2
+        return img.crop((left, top, left + self.size, top + self.size))
+
+    def _random_crop(self, img):
+        w, h = img.size
+        for _ in range(10):
+            area = w * h * float(torch.empty(()).uniform_(0.08, 1.0))
+            aspect = float(torch.empty(()).uniform_(np.log(3 / 4), np.log(4 / 3)).exp())
+            cw, ch = round((area * aspect) ** 0.5), round((area / aspect) ** 0.5)
+            if 0 < cw <= w and 0 < ch <= h:
+                left = int(torch.randint(0, w - cw + 1, ()))
+                top = int(torch.randint(0, h - ch + 1, ()))
+                return img.resize((self.size, self.size), box=(left, top, left + cw, top + ch))
+        return self._centre_crop(img)
+
+
+def _imagenet(split: str, data_dir: Path, seed: int, augment: bool) -> ImageFolder:
+    root = _imagenet_root(data_dir)
+    folder = _imagenet_folder(data_dir, "val" if split == "test" else "train")
+    classes = _class_dirs(root / "train") if (root / "train").is_dir() else _class_dirs(folder)
+    index = {c: i for i, c in enumerate(classes)}
+    items = [(p, index[c]) for c in _class_dirs(folder) if c in index
+             for p in sorted((folder / c).iterdir()) if p.suffix.lower() in _IMAGE_SUFFIXES]
+    if not items:
+        raise DatasetError(f"imagenet: no images in {folder}/<class>/ (expected .JPEG/.png files)")
+    if split != "test":
+        train, val = _split_indices(len(items), min(IMAGENET_VAL_SIZE, len(items) // 10), seed)
+        items = [items[i] for i in (train if split == "train" else val).tolist()]
+    return ImageFolder(items, augment=augment)
+
+
+# --- digits and synthetic -------------------------------------------------------------------
+
+DIGITS_SPLIT = {"test": 360, "val": 180}
+
+
+def _digits(split: str, seed: int, augment: bool) -> TensorImages:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    small = torch.from_numpy(digits.images).float()[:, None] / 16.0
+    big = F.interpolate(small, size=(32, 32), mode="bilinear", align_corners=False)
+    images = (big.clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+    labels = torch.from_numpy(digits.target)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    n_test, n_val = DIGITS_SPLIT["test"], DIGITS_SPLIT["val"]
+    parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val],
+             "train": order[n_test + n_val:]}
+    train = images[parts["train"]].float() / 255
+    mean, std = [float(train.mean())] * 3, [float(train.std())] * 3
+    keep = parts[split].sort().values
+    return TensorImages(images[keep], labels[keep], mean, std, pad=2 if augment else 0)
+
+
+SYNTHETIC_SIZES = {"train": 2000, "val": 500, "test": 500}
+
+
+def _synthetic(split: str, seed: int) -> TensorImages:
+    """10 classes; each a smooth random 3x32x32 prototype (4x4 noise, upsampled); a sample is
+    its class's prototype plus pixel noise of the same scale, so classes overlap a little."""
+    gen = torch.Generator().manual_seed(seed)
+    prototypes = F.interpolate(torch.rand(10, 3, 4, 4, generator=gen), size=(32, 32),
+                               mode="bilinear", align_corners=False)
+    offset = SPLITS.index(split) + 1
+    gen = torch.Generator().manual_seed(seed * 1000 + offset)
+    n = SYNTHETIC_SIZES[split]
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    images = prototypes[labels] + 0.35 * torch.randn(n, 3, 32, 32, generator=gen)
+    images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+    return TensorImages(images, labels, [0.5] * 3, [0.3] * 3)
