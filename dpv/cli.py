@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "dpv.nets.command",
     "dpv.demo",
     "dpv.vision.eval_command",
+    "dpv.vision.command",
 ]
 
 
