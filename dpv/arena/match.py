@@ -127,6 +127,8 @@ class GameOutcome:
     comments: list[str]
     a: PlayerTotals
     b: PlayerTotals
+    final_scores: dict[str, str] = field(default_factory=dict)
+    """Each GTP engine's `final_score` and the referee's (games against external engines)."""
 
     @property
     def a_points(self) -> float:
@@ -250,12 +252,13 @@ def play_games(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Seque
 
 def map_chunks(fn: Callable[..., list[GameOutcome]], args: tuple, chunks: list[list[int]],
                workers: int | None) -> Iterator[list[GameOutcome]]:
-    """Run `fn(*args, chunk, threads=...)` for every chunk and yield each chunk's outcomes as
+    """Run `fn(*args, chunk, threads=1)` for every chunk and yield each chunk's outcomes as
     it completes: in this process when `workers` is 0, else as Ray tasks (a local Ray is
-    started if none is running; at most `workers` at once when given)."""
+    started if none is running; at most `workers` at once when given). One torch thread per
+    chunk: the batches are small and the CPUs are shared by the tasks."""
     if workers == 0:
         for chunk in chunks:
-            yield fn(*args, chunk)
+            yield fn(*args, chunk, threads=1)
         return
     import ray
 
@@ -337,6 +340,10 @@ class MatchReport:
             "a_win_rate": self.win_rate, "a_win_rate_wilson95": [low, high],
             "elo_a_minus_b": json_number(elo), "elo_a_minus_b_95": [json_number(elo_low), json_number(elo_high)],
             "seconds": round(self.seconds, 1), "sgf_dir": self.out,
+            "game_list": [{"game": o.index, "a_colour": "black" if o.a_colour == 1 else "white",
+                           "winner": {1: "black", -1: "white", 0: "draw"}[o.winner], "result": result_text(o),
+                           "moves": len(o.moves), **({"final_scores": o.final_scores} if o.final_scores else {})}
+                          for o in self.outcomes],
         }
 
     def summary(self) -> str:
@@ -371,18 +378,23 @@ class MatchReport:
 
 def write_sgfs(report: MatchReport, out: Path, size: int, komi: float) -> None:
     """One SGF per game (`game-NNNN.sgf`), with each move's search in its comment."""
-    from dpv.sgf import GameRecord, format_score, write_sgf_file
+    from dpv.sgf import GameRecord, write_sgf_file
 
     out.mkdir(parents=True, exist_ok=True)
     for o in report.outcomes:
-        if math.isfinite(o.score):
-            result = format_score(o.score)
-        else:
-            result = f"{'B' if o.winner == 1 else 'W'}+R"
         names = (report.a.label, report.b.label) if o.a_colour == 1 else (report.b.label, report.a.label)
         write_sgf_file(out / f"game-{o.index:04d}.sgf",
-                       GameRecord(size=size, komi=komi, moves=o.moves, comments=o.comments, result=result,
+                       GameRecord(size=size, komi=komi, moves=o.moves, comments=o.comments, result=result_text(o),
                                   black=names[0], white=names[1]))
+
+
+def result_text(outcome: GameOutcome) -> str:
+    """The SGF result of a game: "B+3.5", "W+R", "0"."""
+    from dpv.sgf import format_score
+
+    if math.isfinite(outcome.score):
+        return format_score(outcome.score)
+    return f"{'B' if outcome.winner == 1 else 'W'}+R"
 
 
 def collect(a: PlayerSpec, b: PlayerSpec, budget: str, chunks_done: Iterator[list[GameOutcome]], total: int,

@@ -1,0 +1,296 @@
+"""`dpv study exits`: the inference study of thesis section 6.3.2 on one network.
+
+Table 6.2: every shallow exit k plays the deepest exit, (a) with the same number of
+simulations (exit k runs `sims` evaluations at exit k, budget mode equal-sims) and (b) with the
+same computation budget (`sims x FLOPs(deepest)` per move, equal-flops), at each budget in
+`sims`. Table 6.3: at equal budgets, the dynamic exit with the budget-adaptive threshold
+`tau = tau0 + alpha * r` (eq. 6.5) and the fixed threshold (alpha = 0) each play the single
+best exit of Table 6.2's equal-budget row (the deepest exit counts as 50%). tau0 / alpha and
+the fixed tau are tuned first ("through self-play evaluation", 6.3.2): every candidate of the
+grids plays the best exit at the tuning budget for `tune_games` games, and the best candidate
+is then measured on fresh games (another seed). Writes study.md, study.json and study.png.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dpv.arena.match import MatchConfig, MatchReport, network_flops, run_dir, run_match, write_json
+from dpv.arena.spec import PlayerSpec, default_network
+from dpv.arena.stats import wilson_interval
+from dpv.config import load_config
+
+# Thesis Tables 6.2 and 6.3 (15-block network, exits 0-2 against exit 3, 500 games per cell).
+THESIS_TABLE_6_2 = {
+    100: {"equal-sims": [40.0, 54.0, 52.8], "equal-flops": [73.4, 70.6, 58.4]},
+    200: {"equal-sims": [36.8, 47.8, 47.4], "equal-flops": [67.4, 72.0, 60.2]},
+}
+THESIS_TABLE_6_3 = {100: {"dynamic": 52.6, "threshold": 46.6}, 200: {"dynamic": 53.4, "threshold": 47.2}}
+SETTING_NAMES = {"equal-sims": "Same number of simulations", "equal-flops": "Same computation budgets"}
+
+
+@dataclass
+class StudyConfig:
+    """What `dpv study exits` plays. `match` says how each game is played (its `games` and
+    `budget` are set per cell)."""
+
+    sims: list[float] = field(default_factory=lambda: [100.0, 200.0])
+    games: int = 100
+    """Games per table cell (500 in the thesis)."""
+    tune_games: int = 20
+    """Games per candidate when tuning."""
+    tune_sims: float | None = None
+    """Budget at which tau0 / alpha / tau are tuned (None: the first of `sims`)."""
+    tau0_grid: list[float] = field(default_factory=lambda: [0.2, 0.4, 0.6])
+    alpha_grid: list[float] = field(default_factory=lambda: [0.2, 0.4])
+    threshold_grid: list[float] = field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8])
+    match: MatchConfig = field(default_factory=MatchConfig)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (bool(self.sims) and all(s >= 1 for s in self.sims), "sims must be a non-empty list of budgets >= 1"),
+            (self.games >= 1 and self.tune_games >= 1, "games and tune_games must be >= 1"),
+            (bool(self.tau0_grid) and bool(self.alpha_grid) and bool(self.threshold_grid), "the tuning grids must not be empty"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+def load_study_config(path: str) -> StudyConfig:
+    """A StudyConfig from YAML (configs/study-exits.yaml)."""
+    return load_config(path, StudyConfig)
+
+
+@dataclass
+class Cell:
+    """One match of the study, from the first player's side."""
+
+    player: str
+    opponent: str
+    wins: float
+    games: int
+    flops_per_move: float
+    simulations_per_move: float
+
+    @property
+    def rate(self) -> float:
+        return self.wins / self.games
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.wins, self.games)
+
+    @classmethod
+    def of(cls, report: MatchReport) -> "Cell":
+        totals = report.totals("a")
+        return cls(report.a.exit, report.b.exit, report.a_points, report.games,
+                   totals.flops / max(1, totals.moves), totals.simulations / max(1, totals.moves))
+
+    def text(self) -> str:
+        low, high = self.interval
+        return f"{self.rate:.1%} [{low:.0%}, {high:.0%}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        low, high = self.interval
+        return {"player": self.player, "opponent": self.opponent, "wins": self.wins, "games": self.games,
+                "win_rate": self.rate, "wilson95": [low, high], "flops_per_move": self.flops_per_move,
+                "simulations_per_move": self.simulations_per_move}
+
+
+@dataclass
+class StudyResult:
+    """Both tables, the tuning runs and where they were written."""
+
+    network: str
+    exit_flops: list[float]
+    config: StudyConfig
+    table_6_2: dict[float, dict[str, list[Cell]]] = field(default_factory=dict)
+    best_exit: dict[float, int] = field(default_factory=dict)
+    table_6_3: dict[float, dict[str, Cell]] = field(default_factory=dict)
+    tuning: dict[str, list[Cell]] = field(default_factory=dict)
+    tuned: dict[str, str] = field(default_factory=dict)
+    out: str = ""
+
+    def markdown(self) -> str:
+        """Both tables in the thesis's layout, with game counts, Wilson 95% intervals and the
+        thesis's numbers beside them."""
+        k = len(self.exit_flops)
+        cfg = self.config
+        rel = ", ".join(f"exit {i}: {f / self.exit_flops[-1]:.1%}" for i, f in enumerate(self.exit_flops))
+        lines = [f"# DPV-MCTS inference study (thesis 6.3.2)", "",
+                 f"Network `{self.network}`: {k} exits, relative FLOPs {rel}. {cfg.games} games per cell, "
+                 f"colours alternating, first {cfg.match.opening_moves} plies sampled by visit count, "
+                 f"win rates of the first-named player with Wilson 95% intervals.", "",
+                 f"## Table 6.2: shallow exits against the deepest exit (exit {k - 1})", "",
+                 "| Simulations | Setting | " + " | ".join(f"Exit {i}" for i in range(k - 1)) + " |",
+                 "|---|---|" + "---|" * (k - 1)]
+        for sims, rows in self.table_6_2.items():
+            for n, (setting, cells) in enumerate(rows.items()):
+                lines.append(f"| {sims:g} | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |"
+                             if n == 0 else f"| | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |")
+        lines += ["", "Thesis (15 blocks, exits 0-2 against exit 3, 500 games per cell):", "",
+                  "| Simulations | Setting | Exit 0 | Exit 1 | Exit 2 |", "|---|---|---|---|---|"]
+        for sims, rows in THESIS_TABLE_6_2.items():
+            for setting, values in rows.items():
+                lines.append(f"| {sims} | {SETTING_NAMES[setting]} | " + " | ".join(f"{v:.1f}%" for v in values) + " |")
+        lines += ["", "Simulations per move at equal budgets (shallow exit / deepest): " + "; ".join(
+            f"{sims:g}: " + ", ".join(f"exit {i} {c.simulations_per_move:.0f}" for i, c in enumerate(rows["equal-flops"]))
+            for sims, rows in self.table_6_2.items())]
+        lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
+                  f"Tuned at {self._tune_sims():g} simulations, {cfg.tune_games} games per candidate: "
+                  f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`.", "",
+                  "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |", "|---|---|---|---|"]
+        for sims, row in self.table_6_3.items():
+            lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} | {row['threshold'].text()} |")
+        lines += ["", "Thesis: " + "; ".join(f"{s} simulations: dynamic {v['dynamic']}%, w/o dynamic threshold "
+                                             f"{v['threshold']}%" for s, v in THESIS_TABLE_6_3.items()), "",
+                  "Tuning (each candidate against the best exit):", "",
+                  "| candidate | win rate | games |", "|---|---|---|"]
+        for cells in self.tuning.values():
+            lines += [f"| {c.player} | {c.text()} | {c.games} |" for c in cells]
+        return "\n".join(lines) + "\n"
+
+    def _tune_sims(self) -> float:
+        return self.config.tune_sims or self.config.sims[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON values."""
+        from dpv.config import to_dict
+
+        return {
+            "network": self.network, "exit_flops": self.exit_flops, "config": to_dict(self.config),
+            "table_6_2": {f"{s:g}": {setting: [c.to_dict() for c in cells] for setting, cells in rows.items()}
+                          for s, rows in self.table_6_2.items()},
+            "best_exit": {f"{s:g}": k for s, k in self.best_exit.items()},
+            "table_6_3": {f"{s:g}": {kind: c.to_dict() for kind, c in row.items()} for s, row in self.table_6_3.items()},
+            "tuning": {kind: [c.to_dict() for c in cells] for kind, cells in self.tuning.items()},
+            "tuned": self.tuned,
+            "thesis": {"table_6_2": THESIS_TABLE_6_2, "table_6_3": THESIS_TABLE_6_3},
+        }
+
+
+class ExitStudy:
+    """Plays the study's matches one after another (each spread over Ray workers)."""
+
+    def __init__(self, config: StudyConfig, network: str, out: Path) -> None:
+        self.config, self.network, self.out = config, network, out
+        self.flops = network_flops(network)
+        self.result = StudyResult(network, self.flops, config, out=str(out))
+        self._matches = 0
+
+    def match(self, a: str, b: str, sims: float, budget: str, games: int, folder: str) -> Cell:
+        """Exit policy `a` against `b` at `sims`; each match gets its own seed."""
+        self._matches += 1
+        config = replace(self.config.match, games=games, budget=budget, seed=self.config.match.seed + 7919 * self._matches)
+        players = [PlayerSpec(exit=e, simulations=sims, checkpoint=self.network) for e in (a, b)]
+        report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
+        return Cell.of(report)
+
+    def table_6_2(self) -> None:
+        """Every shallow exit against the deepest, equal simulations and equal budgets."""
+        deepest = len(self.flops) - 1
+        for sims in self.config.sims:
+            self.result.table_6_2[sims] = {
+                setting: [self.match(str(k), str(deepest), sims, setting, self.config.games,
+                                     f"t62-sims{sims:g}-{setting}-exit{k}") for k in range(deepest)]
+                for setting in ("equal-sims", "equal-flops")}
+            rates = [c.rate for c in self.result.table_6_2[sims]["equal-flops"]] + [0.5]
+            self.result.best_exit[sims] = max(range(len(rates)), key=lambda k: (rates[k], k))
+
+    def tune(self) -> None:
+        """Pick tau0 / alpha (dynamic) and tau (fixed threshold) against the best exit."""
+        sims = self.result._tune_sims()
+        best = str(self.result.best_exit.get(sims, len(self.flops) - 1))
+        candidates = {
+            "dynamic": [f"dynamic:{t:g},{a:g}" for t in self.config.tau0_grid for a in self.config.alpha_grid],
+            "threshold": [f"threshold:{t:g}" for t in self.config.threshold_grid],
+        }
+        for kind, policies in candidates.items():
+            cells = [self.match(p, best, sims, "equal-flops", self.config.tune_games,
+                                f"tune-{p.replace(':', '-').replace(',', '-')}") for p in policies]
+            self.result.tuning[kind] = cells
+            self.result.tuned[kind] = max(cells, key=lambda c: c.rate).player
+
+    def table_6_3(self) -> None:
+        """The tuned dynamic and fixed-threshold policies against the best exit, fresh games."""
+        for sims in self.config.sims:
+            best = str(self.result.best_exit[sims])
+            self.result.table_6_3[sims] = {
+                kind: self.match(self.result.tuned[kind], best, sims, "equal-flops", self.config.games,
+                                 f"t63-sims{sims:g}-{kind}") for kind in ("dynamic", "threshold")}
+
+
+def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str | Path | None = None,
+                   runs: str | Path = "runs") -> StudyResult:
+    """Play both tables on `checkpoint` (default: the newest best.pt under `runs`, else a fresh
+    tiny network) and write study.md, study.json and study.png under `out`."""
+    out = Path(out) if out is not None else run_dir("study-exits", runs)
+    out.mkdir(parents=True, exist_ok=True)
+    network = default_network(checkpoint, out / "fresh-net.pt", runs=runs, seed=config.match.seed)
+    study = ExitStudy(config, network, out)
+    if len(study.flops) < 2:
+        raise ValueError(f"{network}: the exit study needs a network with at least two exits")
+    cells = len(config.sims) * (2 * (len(study.flops) - 1) + 2) * config.games
+    tuning = (len(config.tau0_grid) * len(config.alpha_grid) + len(config.threshold_grid)) * config.tune_games
+    print(f"dpv study exits: {cells + tuning} games ({cells} in the tables, {tuning} tuning), results in {out}/",
+          file=sys.stderr)
+    study.table_6_2()
+    study.tune()
+    study.table_6_3()
+    result = study.result
+    (out / "study.md").write_text(result.markdown())
+    write_json(out / "study.json", result.to_dict())
+    plot_study(result, out / "study.png")
+    return result
+
+
+def plot_study(result: StudyResult, path: Path) -> None:
+    """Bar charts of both tables with Wilson 95% error bars and the thesis's values as marks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
+    groups = [(sims, setting) for sims in result.table_6_2 for setting in ("equal-sims", "equal-flops")]
+    shallow = len(result.exit_flops) - 1
+    width = 0.8 / max(1, shallow)
+    for k in range(shallow):
+        cells = [result.table_6_2[s][setting][k] for s, setting in groups]
+        xs = [i + (k - (shallow - 1) / 2) * width for i in range(len(groups))]
+        _bars(left, xs, cells, width, f"exit {k}")
+        thesis = [THESIS_TABLE_6_2.get(int(s), {}).get(setting, [None] * 3) for s, setting in groups]
+        marks = [(x, t[k] / 100) for x, t in zip(xs, thesis) if k < len(t) and t[k] is not None]
+        if marks:
+            left.scatter(*zip(*marks), marker="_", s=300, color="black", zorder=3,
+                         label="thesis" if k == 0 else None)
+    left.set_xticks(range(len(groups)), [f"{s:g} sims\n{SETTING_NAMES[g]}" for s, g in groups], fontsize=8)
+    left.set_title(f"Table 6.2: shallow exits vs the deepest (exit {shallow})")
+    rows = list(result.table_6_3.items())
+    for j, kind in enumerate(("dynamic", "threshold")):
+        xs = [i + (j - 0.5) * 0.4 for i in range(len(rows))]
+        _bars(right, xs, [row[kind] for _, row in rows], 0.4,
+              "dynamic threshold" if kind == "dynamic" else "fixed threshold")
+        marks = [(x, THESIS_TABLE_6_3[int(s)][kind] / 100) for x, (s, _) in zip(xs, rows) if int(s) in THESIS_TABLE_6_3]
+        if marks:
+            right.scatter(*zip(*marks), marker="_", s=300, color="black", zorder=3)
+    right.set_xticks(range(len(rows)), [f"{s:g} sims\nvs exit {result.best_exit[s]}" for s, _ in rows], fontsize=8)
+    right.set_title("Table 6.3: dynamic exits vs the best exit")
+    for ax in (left, right):
+        ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("win rate (Wilson 95%)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _bars(ax: Any, xs: list[float], cells: list[Cell], width: float, label: str) -> None:
+    rates = [c.rate for c in cells]
+    low = [c.rate - c.interval[0] for c in cells]
+    high = [c.interval[1] - c.rate for c in cells]
+    ax.bar(xs, rates, width, yerr=[low, high], capsize=3, label=label)
