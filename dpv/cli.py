@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "dpv.gtp.command",
     "dpv.nets.command",
     "dpv.demo",
+    "dpv.arena.command",
     "dpv.vision.eval_command",
     "dpv.vision.command",
 ]
