@@ -34,7 +34,7 @@ class SimConfig:
     steps: int = 7                      # classifiers, i.e. updating steps
     accuracy: list[float] = field(default_factory=lambda: [0.7])  # one, or one per step
     concentration: float = 0.1          # Dirichlet parameter of each wrong label
-    smoothing: float = 1.0              # pseudo-count per cell of the estimated matrices
+    smoothing: float = 0.1              # pseudo-count per cell of the estimated matrices
     items: int = 2000                   # test items per trial
     trials: int = 3                     # independent sets of confusion matrices
     seed: int = 0

@@ -35,7 +35,7 @@ VOTE_WEIGHTS = ("uniform", "acc", "flops")
 class CollabConfig:
     """Settings of the collaborative methods."""
 
-    smoothing: float = 1.0        # pseudo-count added to every confusion-matrix cell
+    smoothing: float = 0.1        # pseudo-count added to every confusion-matrix cell
     buckets: tuple[float, ...] = (0.9, 0.8)  # confidence levels of bayes-cp, falling
     calibrate: bool = False       # bayes-cp buckets from split-conformal sets, not raw softmax
 

@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--logits", help="read cached per-exit logits instead of running the network")
     p.add_argument("--save-logits", help="write the per-exit logits to this .npz")
     p.add_argument("--out", help="report directory (default runs/vision-eval/<name>)")
-    p.add_argument("--smoothing", type=float, default=1.0,
-                   help="pseudo-count per confusion-matrix cell of the Bayes methods (default 1)")
+    p.add_argument("--smoothing", type=float, default=0.1,
+                   help="pseudo-count per confusion-matrix cell of the Bayes methods (default 0.1)")
     p.add_argument("--calibrate", action="store_true",
                    help="bayes-cp buckets from split-conformal sets at 90 %% / 80 %% coverage "
                         "on the validation split instead of raw softmax confidence")
