@@ -101,6 +101,7 @@ class PlayerSpec:
         if budget not in BUDGET_MODES:
             raise ValueError(f"unknown budget mode '{budget}': use {' or '.join(BUDGET_MODES)}")
         policy = parse_exit_policy(self.exit)
+        policy.resolved_exit(len(exit_flops))  # an exit the network lacks fails here
         if budget == "equal-flops":
             return Player(simulations=self.simulations, exit_policy=policy)
         if policy.kind != "fixed":
