@@ -270,6 +270,12 @@ def pabee_predictions(predictions: np.ndarray, patience: int) -> np.ndarray:
     return np.take_along_axis(predictions, taken, axis=0)
 
 
+def bucket_names(levels: tuple[float, ...]) -> list[str]:
+    """Names of the confidence buckets of falling `levels`: '>90%', '80%-90%', '<80%'."""
+    pct = [f"{100 * b:g}%" for b in levels]
+    return [f">{pct[0]}"] + [f"{lo}-{hi}" for hi, lo in zip(pct, pct[1:])] + [f"<{pct[-1]}"]
+
+
 def bucket_counts(combiner: Bayes, split: SplitLogits) -> tuple[np.ndarray, np.ndarray]:
     """Per exit and confidence bucket of `combiner` (a bayes-cp method) on `split`: the
     number of samples [E, B] and the accuracy of exit e's own top label in each [E, B]

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "logit-vote[-acc|-flops], softmax-vote[-acc|-flops], pabee; or all")
     p.add_argument("--logits", help="read cached per-exit logits instead of running the network")
     p.add_argument("--save-logits", help="write the per-exit logits to this .npz")
-    p.add_argument("--out", help="report directory (default runs/vision-eval/<name>)")
+    p.add_argument("--out", help="report directory (default: eval/ beside the checkpoint, "
+                                 "NAME-eval/ beside the logits file)")
     p.add_argument("--smoothing", type=float, default=0.1,
                    help="pseudo-count per confusion-matrix cell of the Bayes methods (default 0.1)")
     p.add_argument("--calibrate", action="store_true",
@@ -58,7 +59,10 @@ def evaluate(logits, methods: list[str], config, patience: int = 2):
     """Every method's anytime accuracies and budgeted curve on `logits` (an ExitLogits);
     returns an EvalResult."""
     from dpv.vision.budgeted import budgeted_curve, pabee_curve
-    from dpv.vision.collab import Bayes, bucket_counts, build_combiner, pabee_predictions
+    import numpy as np
+
+    from dpv.vision.collab import (Bayes, bucket_counts, bucket_names, build_combiner,
+                                   pabee_predictions)
     from dpv.vision.eval_report import EvalResult, MethodResult
 
     val, test, flops = logits.val, logits.test, logits.exit_flops
@@ -78,14 +82,14 @@ def evaluate(logits, methods: list[str], config, patience: int = 2):
         anytime = (test_pred == test.labels).mean(axis=1)
         curve = budgeted_curve(val_conf, test_pred, test_conf, test.labels, flops)
         result.methods.append(MethodResult(name, combiner.label, anytime.tolist(), curve))
-        if isinstance(combiner, Bayes) and combiner.num_buckets > 1:
+        if isinstance(combiner, Bayes) and combiner.num_buckets > 1 and not result.buckets:
+            # the same buckets for bayes-cp and its oracle: both calibrate on validation
             counts, accuracy = bucket_counts(combiner, test)
-            levels = [f"{100 * b:g}%" for b in config.buckets]
-            names = [f">{levels[0]}"] + [f"{lo}-{hi}" for hi, lo in zip(levels, levels[1:])] + [f"<{levels[-1]}"]
-            result.buckets[name] = {
-                "kind": "conformal singleton at coverage" if config.calibrate else "max softmax",
-                "bucket_names": names, "counts": counts.tolist(),
-                "accuracy": [[None if a != a else float(a) for a in row] for row in accuracy]}
+            result.buckets = {
+                "kind": "conformal set is the top label alone, at coverage" if config.calibrate
+                        else "max softmax",
+                "bucket_names": bucket_names(config.buckets), "counts": counts.tolist(),
+                "accuracy": [[None if np.isnan(a) else float(a) for a in row] for row in accuracy]}
     return result
 
 
@@ -93,7 +97,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """Load or compute the logits, evaluate the methods, print and write the report."""
     from dpv.progress import Progress
     from dpv.vision.collab import CollabConfig, parse_methods
-    from dpv.vision.eval_report import anytime_markdown, write_report
+    from dpv.vision.eval_report import anytime_markdown, budget_summary_markdown, write_report
     from dpv.vision.logits import compute_logits, load_logits, save_logits
 
     methods = parse_methods(args.methods)
@@ -106,7 +110,7 @@ def run_eval(args: argparse.Namespace) -> int:
         import torch
 
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        progress = Progress()
+        progress = Progress(sys.stderr)
         logits = compute_logits(args.checkpoint, device=device, batch_size=args.batch_size,
                                 data_dir=args.data_dir, progress=progress)
         progress.close()
@@ -116,12 +120,17 @@ def run_eval(args: argparse.Namespace) -> int:
         save_logits(args.save_logits, logits)
         print(f"logits written to {args.save_logits}", file=sys.stderr)
     result = evaluate(logits, methods, config, args.patience)
-    name = Path(args.checkpoint or args.logits).stem
-    out = Path(args.out or f"runs/vision-eval/{name}")
+    if args.out:
+        out = Path(args.out)
+    elif args.logits:
+        out = Path(args.logits).with_name(Path(args.logits).stem + "-eval")
+    else:
+        out = Path(args.checkpoint).parent / "eval"
     paths = write_report(result, out)
     print(f"Anytime prediction (test split, {result.test_size} images; thresholds and "
           f"likelihoods from {result.val_size} validation images):\n")
     print(anytime_markdown(result))
+    print("\nBudgeted batch classification (test split). " + budget_summary_markdown(result))
     print(f"\nbudgeted curves, bucket counts and plots: {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -154,7 +163,7 @@ def run_bayes_sim(args: argparse.Namespace) -> int:
     else:
         runs = [(f"{base.classes} classes, {base.samples_per_class} samples/class", base)]
         title, stem = "bayes-sim", f"sim-c{base.classes}-s{base.samples_per_class}"
-    progress = Progress()
+    progress = Progress(sys.stderr)
     results = [(name, simulate(cfg, progress)) for name, cfg in runs]
     progress.close()
     for name, r in results:

@@ -39,7 +39,7 @@ class EvalResult:
     val_size: int
     test_size: int
     methods: list[MethodResult] = field(default_factory=list)
-    buckets: dict[str, dict] = field(default_factory=dict)  # method -> counts/accuracy per exit
+    buckets: dict = field(default_factory=dict)  # bayes-cp buckets: kind, names, counts, accuracy
 
 
 def _scaled(values: list[int]) -> tuple[list[float], str]:
@@ -85,17 +85,41 @@ def budgeted_markdown(result: EvalResult) -> str:
     return "\n".join(lines)
 
 
+def budget_levels(exit_flops: list[int]) -> list[float]:
+    """The budgets of the summary table: each inner exit's cost and the midpoints between
+    consecutive exits' costs."""
+    f = [float(v) for v in exit_flops]
+    mids = [(a + b) / 2 for a, b in zip(f, f[1:])]
+    return sorted(set(f[1:-1]) | set(mids))
+
+
+def budget_summary_markdown(result: EvalResult) -> str:
+    """Each method's budgeted accuracy (%) at a few mean budgets (see `budget_levels`), read
+    off its curve by linear interpolation between operating points ('-' outside it)."""
+    levels = budget_levels(result.exit_flops)
+    scaled, unit = _scaled([int(b) for b in levels])
+    lines = ["| Method | " + " | ".join(f"{b:.3g}" for b in scaled) + " |",
+             "|---|" + "---:|" * len(levels)]
+    for m in result.methods:
+        pts = sorted(m.budgeted, key=lambda p: p.mean_flops)
+        x = np.array([p.mean_flops for p in pts])
+        y = np.array([100 * p.accuracy for p in pts])
+        cells = [f"{np.interp(b, x, y):.2f}" if x[0] <= b <= x[-1] else "-" for b in levels]
+        lines.append(f"| {m.label} | " + " | ".join(cells) + " |")
+    return (f"Accuracy (%) at a mean budget of (x{unit}) FLOPs per image (inner exits' costs "
+            "and midpoints; interpolated along each curve):\n\n" + "\n".join(lines))
+
+
 def buckets_markdown(result: EvalResult) -> str:
-    """Counts (and accuracy of the exit's own top label) per bayes-cp confidence bucket."""
-    lines = []
-    for name, info in result.buckets.items():
-        names = info["bucket_names"]
-        lines += [f"**{name}** ({info['kind']}, test split): count (accuracy %) per bucket", "",
-                  "| exit | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
-        for k, (counts, accs) in enumerate(zip(info["counts"], info["accuracy"]), start=1):
-            cells = [f"{c} ({'-' if a is None else f'{100 * a:.1f}'})" for c, a in zip(counts, accs)]
-            lines.append(f"| {k} | " + " | ".join(cells) + " |")
-        lines.append("")
+    """Per exit, the test images in each bayes-cp confidence bucket and the accuracy of the
+    exit's own top label among them."""
+    info = result.buckets
+    names = info["bucket_names"]
+    lines = [f"bayes-cp confidence buckets ({info['kind']}; test split): count (accuracy %)",
+             "", "| exit | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+    for k, (counts, accs) in enumerate(zip(info["counts"], info["accuracy"]), start=1):
+        cells = [f"{c} ({'-' if a is None else f'{100 * a:.1f}'})" for c, a in zip(counts, accs)]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -121,7 +145,7 @@ def plot_anytime(result: EvalResult, path: Path) -> None:
         ax.plot(flops, [100 * a for a in m.anytime], "--" if m.oracle else "-", marker="o",
                 markersize=3, label=m.label, color=colour)
     ax.set(xlabel=f"FLOPs (x{unit}) of the exit", ylabel="top-1 accuracy (%)",
-           title=f"Anytime prediction: {Path(result.source).name}")
+           title=f"Anytime prediction: {_short(result.source)}")
     _finish(fig, ax, path)
 
 
@@ -142,8 +166,12 @@ def plot_budgeted(result: EvalResult, path: Path) -> None:
         style = "s--" if m.name == "pabee" else (":" if m.oracle else "-")
         ax.plot(x, y, style, markersize=4, label=m.label, color=colour)
     ax.set(xlabel=f"mean FLOPs per image (x{unit})", ylabel="top-1 accuracy (%)",
-           title=f"Budgeted batch classification: {Path(result.source).name}")
+           title=f"Budgeted batch classification: {_short(result.source)}")
     _finish(fig, ax, path)
+
+
+def _short(source: str) -> str:
+    return "/".join(Path(source).parts[-2:])
 
 
 def _colours(n: int) -> list:
@@ -176,7 +204,7 @@ def write_report(result: EvalResult, out_dir: str | Path) -> list[Path]:
         written.append(path)
 
     text("anytime.md", anytime_markdown(result))
-    text("budgeted.md", budgeted_markdown(result))
+    text("budgeted.md", budget_summary_markdown(result) + "\n\n" + budgeted_markdown(result))
     if result.buckets:
         text("buckets.md", buckets_markdown(result))
     text("eval.json", json.dumps(to_json(result), indent=1))
