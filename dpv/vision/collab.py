@@ -88,8 +88,9 @@ def conformal_quantile(probs: np.ndarray, labels: np.ndarray, coverage: float) -
     return 1.0 if rank > len(scores) else float(scores[rank - 1])
 
 
-def conformal_sets(probs: np.ndarray, q: float) -> np.ndarray:
-    """Membership mask [samples, labels] of the conformal sets {y : p[y] >= 1 - q}."""
+def conformal_sets(probs: np.ndarray, q: float | np.ndarray) -> np.ndarray:
+    """Membership mask of the conformal sets {y : p[y] >= 1 - q} (q broadcasts against
+    `probs`, [..., labels])."""
     return probs >= 1.0 - q
 
 
