@@ -40,7 +40,8 @@ def geometric_share(q: float, num_exits: int) -> np.ndarray:
 def find_thresholds(confidence: np.ndarray, share: np.ndarray) -> np.ndarray:
     """Thresholds tau[E] from validation confidences [E, n] so that about n share[k]
     samples leave at exit k; tau[-1] = -inf (the last exit takes the rest); an exit that
-    should take no sample gets +inf."""
+    should take no sample gets +inf. Samples tied with the threshold all leave, so methods
+    with coarse confidences (bayes: one value per observed label) can overshoot a share."""
     e, n = confidence.shape
     tau = np.full(e, np.inf)
     tau[-1] = -np.inf
