@@ -62,6 +62,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "give a CHECKPOINT or --logits" in capsys.readouterr().err
     assert main(["vision-eval", str(tmp_path / "none.pt"), "--out", str(tmp_path)]) == 2
     assert "none.pt: no such checkpoint" in capsys.readouterr().err
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    assert main(["vision-eval", str(tmp_path / "bad.pt"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.pt: not a readable checkpoint" in err and len(err.splitlines()) == 1
     assert main(["vision-eval", "--logits", str(tmp_path / "x.npz"), "--methods", "last,vote"]) == 2
     assert "unknown method 'vote'" in capsys.readouterr().err
 
