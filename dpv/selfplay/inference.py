@@ -1,0 +1,177 @@
+"""InferenceServer: one network shared by many self-play workers, with micro-batching.
+
+Workers send bit-packed leaf planes (dpv.selfplay.packing) with their exit requests; the server
+queues the requests, and a batching task runs one forward over as many whole requests as fit in
+`max_batch` rows, waiting at most `max_wait_ms` after the oldest request for more to arrive. The
+forward (dpv.nets.Evaluator: one fixed exit, or the dynamic exit of eq. 6.4-6.6) runs in a
+thread, so requests keep arriving meanwhile; each request gets its slice of the answer. New
+weights (`set_weights`) are swapped in between two batches, so no request is dropped or sees
+half-loaded weights. Run it as a Ray async actor (`ray.remote(InferenceServer)`); it runs on the
+GPU when Ray gives the actor one.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dpv.selfplay.packing import unpack_mask, unpack_planes
+
+
+@dataclass
+class _Request:
+    packed: np.ndarray
+    thresholds: np.ndarray
+    legal: np.ndarray | None
+    fixed_exit: np.ndarray
+    arrived: float
+    future: asyncio.Future = field(repr=False)
+
+
+def pick_device(requested: str) -> str:
+    """"cuda" when requested or when "auto" finds a GPU, else "cpu"."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+class InferenceServer:
+    """Micro-batching evaluator over the network in `checkpoint` (model `version`)."""
+
+    def __init__(self, checkpoint: str, device: str = "auto", max_batch: int = 256,
+                 max_wait_ms: float = 2.0, threads: int = 1, version: int = 0) -> None:
+        import torch
+
+        from dpv.nets.evaluator import Evaluator
+
+        torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self.evaluator = Evaluator.from_checkpoint(checkpoint, self.device, channels_last=self.device == "cuda")
+        cfg = self.evaluator.model.config
+        self.shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
+        self.num_actions = cfg.num_actions
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000.0
+        self.version = version
+        self._pending: list[_Request] = []
+        self._pending_rows = 0
+        self._arrival: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._weights: tuple[dict, int] | None = None
+        self._busy = False
+        self._executor = ThreadPoolExecutor(max_workers=1)
+        self._stats = {"requests": 0, "rows": 0, "batches": 0, "forward_s": 0.0, "queue_s": 0.0,
+                       "swaps": 0}
+        self._evals_per_exit = np.zeros(self.evaluator.num_exits, np.int64)
+        self._started = time.perf_counter()
+
+    def exit_flops(self) -> list[float]:
+        """FLOPs of one position through each exit (what the search charges per leaf)."""
+        return self.evaluator.exit_flops.tolist()
+
+    async def evaluate(self, packed: np.ndarray, thresholds: np.ndarray, legal: np.ndarray | None,
+                       fixed_exit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The search's evaluator contract over bit-packed planes (`pack_planes`) and a packed
+        legal mask (`pack_mask`, or None): (priors, values, exits, model version)."""
+        loop = asyncio.get_running_loop()
+        if self._task is None:
+            self._arrival = asyncio.Event()
+            self._task = loop.create_task(self._serve())
+        request = _Request(packed, thresholds, legal, fixed_exit, time.perf_counter(), loop.create_future())
+        self._pending.append(request)
+        self._pending_rows += len(packed)
+        self._arrival.set()
+        return await request.future
+
+    async def set_weights(self, state_dict: dict[str, Any], version: int) -> int:
+        """Swap in new weights (model `version`) before the next batch; returns the version."""
+        self._weights = (state_dict, version)
+        if not self._busy:  # no forward running: swap now (else the batch loop swaps next)
+            self._swap()
+        return version
+
+    async def stats(self) -> dict[str, Any]:
+        """Counters since start: requests, rows, batches, forward and queue seconds, mean batch
+        size, evaluations per exit, model version."""
+        out = dict(self._stats)
+        out["mean_batch"] = self._stats["rows"] / max(1, self._stats["batches"])
+        out["evals_per_exit"] = self._evals_per_exit.tolist()
+        out["version"] = self.version
+        out["device"] = self.device
+        out["uptime_s"] = time.perf_counter() - self._started
+        return out
+
+    def _swap(self) -> None:
+        state_dict, version = self._weights
+        self._weights = None
+        self.evaluator.model.load_state_dict(state_dict)
+        self.version = version
+        self._stats["swaps"] += 1
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._arrival.wait()
+            self._arrival.clear()
+            if not self._pending:
+                continue
+            deadline = self._pending[0].arrived + self.max_wait
+            while self._pending_rows < self.max_batch:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(self._arrival.wait(), remaining)
+                except asyncio.TimeoutError:
+                    break
+                self._arrival.clear()
+            batch, rows = [], 0
+            while self._pending and (not batch or rows + len(self._pending[0].packed) <= self.max_batch):
+                request = self._pending.pop(0)
+                batch.append(request)
+                rows += len(request.packed)
+            self._pending_rows -= rows
+            if self._weights is not None:
+                self._swap()
+            now = time.perf_counter()
+            self._stats["queue_s"] += sum(now - r.arrived for r in batch)
+            version = self.version
+            self._busy = True
+            try:
+                outputs = await loop.run_in_executor(self._executor, self._forward, batch)
+            except Exception as err:  # answer every waiting worker with the error
+                for r in batch:
+                    r.future.set_exception(err)
+            else:
+                for r, out in zip(batch, outputs):
+                    r.future.set_result((*out, version))
+            finally:
+                self._busy = False
+            if self._pending:
+                self._arrival.set()
+
+    def _forward(self, batch: list[_Request]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        start = time.perf_counter()
+        planes = unpack_planes(np.concatenate([r.packed for r in batch]), self.shape)
+        thresholds = np.concatenate([r.thresholds for r in batch])
+        fixed = np.concatenate([r.fixed_exit for r in batch])
+        legal = None
+        if any(r.legal is not None for r in batch):  # rows sent without a mask: all legal
+            width = (self.num_actions + 7) // 8
+            legal = unpack_mask(np.concatenate([
+                r.legal if r.legal is not None else np.full((len(r.packed), width), 255, np.uint8)
+                for r in batch]), self.num_actions)
+        priors, values, exits = self.evaluator(planes, thresholds, legal=legal, fixed_exit=fixed)
+        self._stats["forward_s"] += time.perf_counter() - start
+        self._stats["batches"] += 1
+        self._stats["requests"] += len(batch)
+        self._stats["rows"] += len(planes)
+        self._evals_per_exit += np.bincount(exits, minlength=len(self._evals_per_exit))
+        splits = np.cumsum([len(r.packed) for r in batch])[:-1]
+        return list(zip(np.split(priors, splits), np.split(values, splits), np.split(exits, splits)))

@@ -1,0 +1,384 @@
+"""The driver of `dpv launch selfplay`: run directory, game store, actors, the training cycle
+(train -> gate -> promote), progress, metrics and the gating plot.
+
+Everything the run needs is validated before any actor starts. The run directory holds
+`config.yaml` (the validated config), `checkpoints/` (initial.pt, one step-N.pt per training
+cycle), `best.pt` (the promoted network), `sgf/` (every game), `redis/` (the embedded game
+store), `metrics.jsonl` (progress, training cycles and gating results as JSON lines),
+`gating.png` and `summary.json`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dpv.config import to_dict
+from dpv.progress import Progress
+from dpv.selfplay.config import SelfPlayConfig
+from dpv.selfplay.records import SelfPlayGame, decode
+from dpv.selfplay.store import EmbeddedRedis, GameStore
+
+POLL_S = 0.5
+STOP_TIMEOUT_S = 300.0
+
+
+@dataclass
+class RunSummary:
+    """What a run did: counts, rates, training cycles, gating results, actors' memory."""
+
+    run_dir: str
+    games: int = 0
+    positions: int = 0
+    seconds: float = 0.0
+    learner_step: int = 0
+    best_version: int = 0
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    gating: list[dict[str, Any]] = field(default_factory=list)
+    throughput: dict[str, float] = field(default_factory=dict)
+    actor_rss_mib: dict[str, float] = field(default_factory=dict)
+    server_versions: list[int] = field(default_factory=list)
+
+    @property
+    def promotions(self) -> int:
+        """How many candidates were promoted."""
+        return sum(g["promote"] for g in self.gating)
+
+
+def prepare_run_dir(cfg: SelfPlayConfig, run_dir: Path, resume: bool) -> None:
+    """Create (or, with `resume`, check) the run directory and write the config copy."""
+    config_copy = run_dir / "config.yaml"
+    if resume and not config_copy.is_file():
+        raise ValueError(f"{run_dir}: no run to resume (no config.yaml); drop --resume to start one")
+    if not resume and config_copy.exists():
+        raise ValueError(f"{run_dir} holds a run already: pass --resume to continue it, or another --run-dir")
+    for sub in ("checkpoints", "sgf"):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    if not resume:
+        config_copy.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy `source` to `target` through a temporary file and a rename."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def game_to_sgf(game: SelfPlayGame, game_id: int):
+    """The dpv.sgf.GameRecord of a stored game (root value per move in the comments)."""
+    from dpv.sgf import GameRecord
+
+    name = f"dpv v{game.model_version}"
+    return GameRecord(size=game.size, komi=game.komi, moves=[int(a) for a in game.actions],
+                      comments=[f"value {v:+.3f}" for v in game.root_values], result=game.result(),
+                      black=name, white=name,
+                      game_comment=f"game {game_id}, worker {game.worker}, serial {game.serial}, "
+                                   f"evaluations per exit {game.evals_per_exit.tolist()}")
+
+
+def plot_gating(results: list[dict[str, Any]], threshold: float, path: Path) -> None:
+    """PNG of the candidates' win rates against the best network per learner step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = [r["step"] for r in results]
+    rates = [r["win_rate"] for r in results]
+    ax.plot(steps, rates, "-", color="0.6")
+    for promoted, color, label in ((True, "tab:green", "promoted"), (False, "tab:red", "kept the best")):
+        pts = [(s, w) for s, w, r in zip(steps, rates, results) if r["promote"] == promoted]
+        if pts:
+            ax.scatter(*zip(*pts), color=color, label=label, zorder=3)
+    ax.axhline(threshold, color="k", ls="--", lw=1, label=f"promotion at {threshold:.0%}")
+    ax.set_xlabel("learner step")
+    ax.set_ylabel("candidate win rate vs best")
+    ax.set_ylim(0, 1)
+    ax.set_title("gating results")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def actor_rss_mib(actor: Any) -> float:
+    """Resident memory of an actor's process in MiB."""
+    import ray
+
+    def rss(_self: Any) -> float:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+
+    return float(ray.get(actor.__ray_call__.remote(rss)))
+
+
+class Driver:
+    """One self-play run: starts the actors, runs the cycle, reports, stops."""
+
+    def __init__(self, cfg: SelfPlayConfig, run_dir: Path, resume: bool = False,
+                 max_games: int | None = None, max_hours: float | None = None, quiet: bool = False) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.resume = resume
+        self.max_games = max_games
+        self.max_hours = max_hours
+        self.quiet = quiet
+        self.summary = RunSummary(run_dir=str(run_dir))
+        self.metrics = open(run_dir / "metrics.jsonl", "a")
+        self.progress = Progress()
+        self.embedded = None if cfg.store.redis_url else EmbeddedRedis(run_dir / "redis")
+        url = cfg.store.redis_url or self.embedded.url
+        self.store = GameStore(url, cfg.store.prefix)
+        if not resume and self.store.num_games():
+            raise ValueError(f"the game store at {url} (prefix '{cfg.store.prefix}') already holds "
+                             f"{self.store.num_games()} games: pass --resume or change store.prefix")
+
+    def log(self, event: str, **data: Any) -> None:
+        """Append one JSON line to metrics.jsonl."""
+        self.metrics.write(json.dumps({"time": time.time(), "event": event, **data}) + "\n")
+        self.metrics.flush()
+
+    def initial_model(self) -> None:
+        """Write the random initial network (checkpoints/initial.pt) as best.pt, version 0."""
+        import torch
+
+        from dpv.nets.checkpoint import save_checkpoint
+        from dpv.nets.model import DPVNet
+
+        torch.manual_seed(self.cfg.seed)
+        initial = self.run_dir / "checkpoints" / "initial.pt"
+        save_checkpoint(initial, DPVNet(self.cfg.net), 0)
+        atomic_copy(initial, self.run_dir / "best.pt")
+        self.store.set_int("best_version", 0)
+        self.store.set_int("selfplay_exit", self.cfg.search.exit)
+
+    def start_actors(self) -> None:
+        """Inference servers (one per GPU, else one on the CPU), buffer, learner, gating and
+        workers; every actor is restarted by Ray if its process dies."""
+        import ray
+
+        from dpv.selfplay.buffer import ReplayBuffer
+        from dpv.selfplay.gating import GatingEvaluator
+        from dpv.selfplay.inference import InferenceServer
+        from dpv.selfplay.learner import Learner
+        from dpv.selfplay.worker import SelfPlayWorker
+
+        cfg = self.cfg
+        gpus = int(ray.cluster_resources().get("GPU", 0)) if cfg.server.device != "cpu" else 0
+        share = 0.5 if gpus else 0  # a GPU is shared by its server and (on one of them) the learner
+        n_servers = cfg.server.servers or max(1, gpus)
+        best = str(self.run_dir / "best.pt")
+        version = self.store.get_int("best_version")
+        self.servers = [ray.remote(InferenceServer).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
+            best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, version)
+            for _ in range(n_servers)]
+        url, prefix = self.store.url, cfg.store.prefix
+        self.buffer = ray.remote(ReplayBuffer).options(num_cpus=0, max_restarts=-1, max_task_retries=-1).remote(
+            url, prefix, cfg.buffer.window_games, cfg.seed)
+        self.learner = ray.remote(Learner).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
+            cfg.net, cfg.loss, cfg.learner, str(self.run_dir / "checkpoints" / "initial.pt"),
+            str(self.run_dir / "checkpoints"), self.buffer, cfg.seed)
+        self.gating = ray.remote(GatingEvaluator).options(num_cpus=0, max_restarts=-1).remote(
+            cfg.gating, cfg.search, cfg.net.board_size, "cpu")
+        self.workers = [ray.remote(SelfPlayWorker).options(num_cpus=1, max_restarts=-1).remote(
+            i, cfg.search, cfg.worker.games, cfg.worker.pipelines, cfg.net.board_size, url, prefix,
+            self.servers[i % n_servers], cfg.seed) for i in range(cfg.worker.workers)]
+
+    def run(self) -> RunSummary:
+        """Play, train, gate and promote until a limit is reached; then stop the workers,
+        finish the cycle in flight, write the plot and the summary."""
+        import ray
+
+        if not self.resume:
+            self.initial_model()
+        self.store.set_int("stop", 0)
+        self.start_actors()
+        self.start = time.perf_counter()
+        self.seen = self.store.num_games() if self.resume else 0
+        self.cycle_games = self.store.get_int("cycle_games")
+        self.summary.best_version = self.store.get_int("best_version")
+        self.training = self.gating_ref = None
+        runs = [w.run.remote() for w in self.workers]
+        self.log("start", config=to_dict(self.cfg), resume=self.resume)
+        stopping = False
+        while True:
+            self.poll_cycle()
+            self.read_new_games()
+            self.show()
+            done, _ = ray.wait(runs, num_returns=len(runs), timeout=0)
+            if len(done) < len(runs) and done:
+                ray.get(done)  # a worker that ended by itself failed: raise its error
+            if not stopping and self.limit_reached():
+                stopping = True
+                self.store.set_int("stop", 1)
+                self.summary.throughput = self.throughput()  # self-play rates, before the tail
+            if stopping and len(done) == len(runs) and self.training is None and self.gating_ref is None:
+                break
+            time.sleep(POLL_S)
+        ray.get(runs)
+        self.read_new_games()
+        return self.finish()
+
+    def limit_reached(self) -> bool:
+        """--max-games or --max-hours reached."""
+        if self.max_games is not None and self.store.num_games() >= self.max_games:
+            return True
+        return self.max_hours is not None and time.perf_counter() - self.start >= self.max_hours * 3600
+
+    def poll_cycle(self) -> None:
+        """Advance the train -> gate -> promote cycle without blocking."""
+        import ray
+
+        lcfg = self.cfg.learner
+        games = self.store.num_games()
+        if self.training is None and self.gating_ref is None and self.store.get_int("stop") == 0:
+            due = games >= lcfg.min_games and (self.cycle_games == 0 or games - self.cycle_games >= lcfg.games_per_cycle)
+            if due:
+                self.cycle_games = games
+                self.store.set_int("cycle_games", games)
+                self.training = self.learner.train.remote(lcfg.steps, games)
+        if self.training is not None and ray.wait([self.training], timeout=0)[0]:
+            result = ray.get(self.training)
+            self.training = None
+            result["games"] = games
+            self.summary.cycles.append(result)
+            self.summary.learner_step = result["step"]
+            self.log("train", **result)
+            if result["selfplay_exit"] is not None:
+                self.store.set_int("selfplay_exit", result["selfplay_exit"])
+            self.gating_ref = self.gating.evaluate.remote(result["checkpoint"], str(self.run_dir / "best.pt"),
+                                                          self.cfg.seed + result["step"])
+        if self.gating_ref is not None and ray.wait([self.gating_ref], timeout=0)[0]:
+            result = ray.get(self.gating_ref)
+            self.gating_ref = None
+            result["step"] = self.summary.learner_step
+            if result["promote"]:
+                self.promote(Path(result["candidate"]))
+            result["best_version"] = self.summary.best_version
+            self.summary.gating.append(result)
+            self.log("gating", **result)
+            plot_gating(self.summary.gating, self.cfg.gating.threshold, self.run_dir / "gating.png")
+
+    def promote(self, candidate: Path) -> None:
+        """Make `candidate` the best network: best.pt, the version in Redis, every server."""
+        import ray
+
+        from dpv.nets.checkpoint import load_checkpoint
+
+        atomic_copy(candidate, self.run_dir / "best.pt")
+        version = self.summary.best_version + 1
+        self.store.set_int("best_version", version)
+        weights = ray.put(load_checkpoint(candidate).model.state_dict())
+        ray.get([s.set_weights.remote(weights, version) for s in self.servers])
+        self.summary.best_version = version
+
+    def read_new_games(self) -> None:
+        """Count the games stored since the last call and write their SGF files."""
+        from dpv.sgf import write_sgf_file
+
+        total = self.store.num_games()
+        for offset, data in enumerate(self.store.games(self.seen, total)):
+            game = decode(data)
+            self.summary.positions += game.num_moves
+            if self.cfg.worker.sgf:
+                write_sgf_file(self.run_dir / "sgf" / f"{self.seen + offset:07d}.sgf", game_to_sgf(game, self.seen + offset))
+        self.seen = total
+        self.summary.games = total
+
+    def throughput(self) -> dict[str, float]:
+        """Rates since the start of this run: games/h, positions/s, evaluations/s, mean server
+        batch, share of worker time waiting on the server."""
+        import ray
+
+        elapsed = max(1e-9, time.perf_counter() - self.start)
+        servers = ray.get([s.stats.remote() for s in self.servers])
+        rows = sum(s["rows"] for s in servers)
+        batches = sum(s["batches"] for s in servers)
+        workers = [self.store.counters(f"worker:{i}") for i in range(len(self.workers))]
+        wait = sum(w.get("wait_s", 0.0) for w in workers)
+        wall = sum(w.get("wall_s", 0.0) for w in workers)
+        positions = sum(w.get("positions", 0.0) for w in workers)
+        games = sum(w.get("games", 0.0) for w in workers)
+        return {"seconds": elapsed, "games_per_h": games / elapsed * 3600, "positions_per_s": positions / elapsed,
+                "evals_per_s": rows / elapsed, "mean_batch": rows / max(1, batches),
+                "wait_share": wait / wall if wall else 0.0,
+                "server_forward_share": sum(s["forward_s"] for s in servers) / elapsed / len(servers)}
+
+    def show(self) -> None:
+        """The progress line (and a metrics line every 30 s)."""
+        now = time.perf_counter()
+        if now - getattr(self, "_shown", 0.0) < 1.0:
+            return
+        self._shown = now
+        t = self.throughput()
+        text = (f"games {self.summary.games}  {t['positions_per_s']:.1f} pos/s  {t['evals_per_s']:,.0f} evals/s  "
+                f"batch {t['mean_batch']:.0f}  wait {t['wait_share']:.0%}  step {self.summary.learner_step}")
+        if self.summary.cycles:
+            last = self.summary.cycles[-1]
+            text += "  loss p " + "/".join(f"{v:.2f}" for v in last["policy_loss"])
+            text += " v " + "/".join(f"{v:.2f}" for v in last["value_loss"])
+        if self.summary.gating:
+            g = self.summary.gating[-1]
+            text += f"  gate {g['win_rate']:.0%}{' promoted' if g['promote'] else ''}  best v{self.summary.best_version}"
+        if self.training is not None:
+            text += "  [training]"
+        elif self.gating_ref is not None:
+            text += "  [gating]"
+        if not self.quiet:
+            self.progress.update(text)
+        if now - getattr(self, "_logged", 0.0) >= 30.0:
+            self._logged = now
+            self.log("progress", games=self.summary.games, step=self.summary.learner_step, **t)
+
+    def finish(self) -> RunSummary:
+        """Final throughput, actor memory, plot, summary.json; actors are released."""
+        import ray
+
+        if not self.quiet:
+            self.progress.close()
+        self.summary.seconds = time.perf_counter() - self.start
+        actors = {"buffer": self.buffer, "learner": self.learner, "gating": self.gating}
+        actors.update({f"server-{i}": s for i, s in enumerate(self.servers)})
+        actors.update({f"worker-{i}": w for i, w in enumerate(self.workers)})
+        self.summary.server_versions = [s["version"] for s in ray.get([s.stats.remote() for s in self.servers])]
+        for name, actor in actors.items():
+            self.summary.actor_rss_mib[name] = round(actor_rss_mib(actor), 1)
+        for actor in actors.values():
+            ray.kill(actor)
+        if self.summary.gating:
+            plot_gating(self.summary.gating, self.cfg.gating.threshold, self.run_dir / "gating.png")
+        data = {k: v for k, v in self.summary.__dict__.items()}
+        (self.run_dir / "summary.json").write_text(json.dumps(data, indent=1))
+        self.log("end", **{k: v for k, v in data.items() if k not in ("cycles", "gating")})
+        self.metrics.close()
+        if self.embedded is not None:
+            self.embedded.close()
+        return self.summary
+
+
+def launch(cfg: SelfPlayConfig, run_dir: str | Path, address: str | None = None, max_games: int | None = None,
+           max_hours: float | None = None, resume: bool = False, quiet: bool = False) -> RunSummary:
+    """Run self-play with `cfg` in `run_dir` on the Ray at `address` (a local Ray is started
+    when none is running and no address is given)."""
+    import ray
+
+    run_dir = Path(run_dir)
+    prepare_run_dir(cfg, run_dir, resume)
+    own_ray = not ray.is_initialized()
+    if own_ray:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 **({} if address else {"num_cpus": max(os.cpu_count() or 1, cfg.worker.workers)}))
+    try:
+        return Driver(cfg, run_dir, resume, max_games, max_hours, quiet).run()
+    finally:
+        if own_ray:
+            ray.shutdown()

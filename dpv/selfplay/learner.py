@@ -1,0 +1,106 @@
+"""Learner: trains the DPV network on replay-buffer samples with weighted deep supervision
+(eq. 6.1-6.3), SGD with momentum and an L2 term, and writes a checkpoint per training cycle.
+
+The driver calls `train(steps)` once per `games_per_cycle` new games after `min_games`
+(thesis 6.3.1: 1,000 steps per 500 games after 3,000); the learner keeps training its own
+weights whether or not gating promotes them (AlphaGo Zero). The next batch is requested from
+the buffer while the current one trains. Resumes from the newest checkpoint of the run
+(step count and optimizer state).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dpv.nets.config import LossConfig, NetConfig
+from dpv.nets.schedule import multi_step_exit
+from dpv.selfplay.config import LearnerSection
+
+CHECKPOINT_PATTERN = "step-*.pt"
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The learner checkpoint with the highest step in `directory`, if any."""
+    found = sorted(directory.glob(CHECKPOINT_PATTERN))
+    return found[-1] if found else None
+
+
+class Learner:
+    """Trains the network of `initial` (a checkpoint path) or resumes from the newest
+    checkpoint in `checkpoint_dir` (run as a Ray actor, `ray.remote(Learner)`)."""
+
+    def __init__(self, net: NetConfig, loss: LossConfig, learner: LearnerSection, initial: str,
+                 checkpoint_dir: str, buffer: Any, seed: int = 0) -> None:
+        import torch
+
+        from dpv.nets.checkpoint import load_checkpoint
+        from dpv.nets.model import DPVNet
+        from dpv.selfplay.inference import pick_device
+
+        torch.set_num_threads(learner.threads)
+        torch.manual_seed(seed)
+        self.cfg = learner
+        self.loss_cfg = loss
+        self.device = pick_device(learner.device)
+        self.dir = Path(checkpoint_dir)
+        self.buffer = buffer
+        self.model = DPVNet(net).to(self.device)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=learner.lr, momentum=learner.momentum)
+        resume = latest_checkpoint(self.dir)
+        if resume is not None:
+            self.step = load_checkpoint(resume, self.model, self.optimizer, self.device).step
+        else:
+            load_checkpoint(initial, self.model, device=self.device)
+            self.step = 0
+        self.shape = (net.input_planes, net.board_size, net.board_size)
+
+    def train(self, steps: int, games: int = 0) -> dict[str, Any]:
+        """Run `steps` SGD steps and write `checkpoints/step-NNNNNNNN.pt`; returns the step,
+        the checkpoint path, the mean losses per head over the cycle, samples/s, and the exit
+        self-play should use next (`multi-step` schedule, else None)."""
+        import ray
+        import torch
+
+        from dpv.nets.checkpoint import save_checkpoint
+        from dpv.nets.loss import deep_supervision_loss
+        from dpv.selfplay.packing import unpack_planes
+
+        self.model.train()
+        start = time.perf_counter()
+        policy = np.zeros(self.model.num_exits)
+        value = np.zeros(self.model.num_exits)
+        total = 0.0
+        pending = self.buffer.sample.remote(self.cfg.batch_size)
+        for i in range(steps):
+            batch = ray.get(pending)
+            if i + 1 < steps:
+                pending = self.buffer.sample.remote(self.cfg.batch_size)
+            x = torch.from_numpy(unpack_planes(batch["planes"], self.shape)).to(self.device)
+            pi = torch.from_numpy(batch["pi"]).to(self.device)
+            z = torch.from_numpy(batch["z"]).to(self.device)
+            terms = deep_supervision_loss(self.model(x), pi, z, self.loss_cfg, self.model)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            self.optimizer.step()
+            self.step += 1
+            policy += terms.policy
+            value += terms.value
+            total += float(terms.total.detach())
+        self.model.eval()
+        path = self.dir / f"step-{self.step:08d}.pt"
+        save_checkpoint(path, self.model, self.step, self.optimizer, extra={"games": games})
+        seconds = time.perf_counter() - start
+        next_exit = None
+        if self.cfg.exit_schedule == "multi-step":
+            next_exit = multi_step_exit(self.step / self.cfg.total_steps, self.model.num_exits)
+        return {"step": self.step, "checkpoint": str(path), "loss": total / steps,
+                "policy_loss": (policy / steps).tolist(), "value_loss": (value / steps).tolist(),
+                "samples_per_s": steps * self.cfg.batch_size / seconds, "seconds": seconds,
+                "selfplay_exit": next_exit}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The current weights on the CPU (for the inference servers)."""
+        return {k: v.detach().cpu() for k, v in self.model.state_dict().items()}

@@ -1,0 +1,126 @@
+"""The stored self-play game: what the game store and the replay buffer keep.
+
+A game is kept as its moves, the sparse search distribution of every move, the root values,
+the result, exit statistics and the model version; input planes are rebuilt from the moves
+when a position is sampled, so a stored position costs tens of bytes instead of 5.5 KB of
+float32 planes.
+
+Encoding (little-endian): a fixed header (`HEADER`), then per move the action (uint16), the
+root value (float16) and the number of searched children k (uint16); then, for all moves in
+order, k (action uint16, share uint16) pairs, where share = round(pi_a * 65535) is the move's
+visit share quantised to 1/65535 (pi is N(a) / sum_b N(b), the training target of eq. 6.1).
+Then the evaluations per exit (int64 each). `decode(encode(g))` restores every field, pi to
+within 1/131070.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAGIC = b"DPG1"
+HEADER = struct.Struct("<4sBBfhbBxxiiqqd")  # magic, size, exits, komi, winner..., see encode
+SHARE_SCALE = 65535
+
+
+class RecordError(ValueError):
+    """Bytes that are not an encoded self-play game."""
+
+
+@dataclass
+class SelfPlayGame:
+    """One finished self-play game."""
+
+    size: int
+    komi: float
+    actions: np.ndarray                 # int [T]
+    root_values: np.ndarray             # float32 [T], from the mover's view
+    pi_actions: list[np.ndarray]        # per move: int actions with visits
+    pi_shares: list[np.ndarray]         # per move: their visit shares (sum 1)
+    winner: int                         # +1 black, -1 white, 0 draw
+    resigned: bool
+    score: float                        # Tromp-Taylor score (black - white - komi); 0 if resigned
+    model_version: int
+    worker: int
+    serial: int                         # the game's number within its worker
+    seed: int
+    evals_per_exit: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    flops: float = 0.0
+
+    @property
+    def num_moves(self) -> int:
+        """Positions (moves) in the game."""
+        return len(self.actions)
+
+    def dense_pi(self, t: int) -> np.ndarray:
+        """float32 [size*size + 1]: the search distribution of move t."""
+        pi = np.zeros(self.size * self.size + 1, np.float32)
+        pi[self.pi_actions[t]] = self.pi_shares[t]
+        return pi
+
+    def z(self, t: int) -> float:
+        """The outcome from the view of the player to move at position t (+1 win, -1 loss)."""
+        mover = 1 if t % 2 == 0 else -1
+        return float(self.winner * mover)
+
+    def result(self) -> str:
+        """SGF RE value: "B+R", "W+3.5", "0"."""
+        from dpv.sgf import format_score
+
+        if self.resigned:
+            return "B+R" if self.winner > 0 else "W+R"
+        return format_score(self.score)
+
+
+def encode(game: SelfPlayGame) -> bytes:
+    """The compact bytes of `game` (see the module docstring)."""
+    t = game.num_moves
+    counts = np.array([len(a) for a in game.pi_actions], np.uint16)
+    evals = np.asarray(game.evals_per_exit, np.int64)
+    header = HEADER.pack(MAGIC, game.size, len(evals), game.komi, game.winner, int(game.resigned), 0,
+                         t, game.model_version, game.worker, game.serial, game.score)
+    moves = np.empty(t, dtype=[("a", "<u2"), ("v", "<f2"), ("k", "<u2")])
+    moves["a"] = game.actions
+    moves["v"] = game.root_values
+    moves["k"] = counts
+    pairs = np.empty(int(counts.sum()), dtype=[("a", "<u2"), ("s", "<u2")])
+    if len(pairs):
+        pairs["a"] = np.concatenate(game.pi_actions)
+        pairs["s"] = np.rint(np.concatenate(game.pi_shares) * SHARE_SCALE)
+    tail = struct.pack("<qd", game.seed, game.flops)
+    return header + moves.tobytes() + pairs.tobytes() + evals.astype("<i8").tobytes() + tail
+
+
+def decode(data: bytes) -> SelfPlayGame:
+    """The game encoded in `data`; `RecordError` if it is not one."""
+    try:
+        magic, size, exits, komi, winner, resigned, _, t, version, worker, serial, score = \
+            HEADER.unpack_from(data, 0)
+        if magic != MAGIC:
+            raise RecordError(f"not a dpv self-play game (magic {magic!r})")
+        off = HEADER.size
+        moves = np.frombuffer(data, dtype=[("a", "<u2"), ("v", "<f2"), ("k", "<u2")], count=t, offset=off)
+        off += moves.nbytes
+        total = int(moves["k"].astype(np.int64).sum())
+        pairs = np.frombuffer(data, dtype=[("a", "<u2"), ("s", "<u2")], count=total, offset=off)
+        off += pairs.nbytes
+        evals = np.frombuffer(data, dtype="<i8", count=exits, offset=off).astype(np.int64)
+        off += evals.nbytes
+        seed, flops = struct.unpack_from("<qd", data, off)
+    except (struct.error, ValueError) as err:
+        if isinstance(err, RecordError):
+            raise
+        raise RecordError(f"damaged self-play game record ({err})") from None
+    splits = np.cumsum(moves["k"].astype(np.int64))[:-1]
+    shares = pairs["s"].astype(np.float32) / SHARE_SCALE
+    return SelfPlayGame(
+        size=size, komi=komi, actions=moves["a"].astype(np.int64), root_values=moves["v"].astype(np.float32),
+        pi_actions=np.split(pairs["a"].astype(np.int64), splits), pi_shares=np.split(shares, splits),
+        winner=winner, resigned=bool(resigned), score=score, model_version=version, worker=worker,
+        serial=serial, seed=seed, evals_per_exit=evals, flops=flops)
+
+
+def num_moves(data: bytes) -> int:
+    """The number of positions in an encoded game, read from its header only."""
+    return HEADER.unpack_from(data, 0)[7]

@@ -1,0 +1,217 @@
+"""SelfPlayWorker: plays self-play games through the batched search, evaluating every leaf on
+an InferenceServer, and stores each finished game in Redis before forgetting it.
+
+The worker's G games are split over `pipelines` BatchedSearch objects, each driven by its own
+thread: while one waits for the server's answer (Ray releases the GIL), another collects and
+backs up leaves, so the worker's CPU and the server overlap. With one pipeline the worker is
+strictly sequential and, with a fixed seed, reproducible. Every leaf is answered at one exit,
+the self-play exit (the deepest by default, thesis 6.2.2), read from the run state at the start
+of each game so the multi-step schedule (6.3.1) can change it. No torch import.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dpv.selfplay.config import SearchSection
+from dpv.selfplay.packing import pack_mask, pack_planes
+from dpv.selfplay.records import SelfPlayGame, encode
+from dpv.selfplay.store import GameStore
+
+STATS_INTERVAL_S = 2.0
+
+
+def search_config(search: SearchSection, noise: bool = True):
+    """The go_engine.SearchConfig of the self-play search section."""
+    from go_engine import SearchConfig
+
+    return SearchConfig(c_puct=search.c_puct, fpu_reduction=search.fpu_reduction,
+                        leaves_per_tree=search.leaves_per_tree, root_noise=noise,
+                        dirichlet_alpha_scale=search.dirichlet_alpha_scale,
+                        dirichlet_epsilon=search.dirichlet_epsilon, temperature=1.0,
+                        temperature_moves=search.temperature_moves,
+                        resign_threshold=search.resign_threshold,
+                        no_resign_fraction=search.no_resign_fraction)
+
+
+class ServerEvaluator:
+    """The search's evaluator contract over a remote InferenceServer: planes and legal masks
+    travel bit-packed; the time spent waiting for answers is counted."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.wait_s = 0.0
+        self.rows = 0
+        self.version = 0
+
+    def __call__(self, planes: np.ndarray, thresholds: np.ndarray, legal: np.ndarray | None = None,
+                 fixed_exit: np.ndarray | None = None):
+        """Send the leaves to the server and wait for (priors, values, exits)."""
+        import ray
+
+        n = len(planes)
+        fixed = np.full(n, -1, np.int32) if fixed_exit is None else np.asarray(fixed_exit, np.int32)
+        mask = pack_mask(legal) if legal is not None and (fixed < 0).any() else None
+        start = time.perf_counter()
+        priors, values, exits, self.version = ray.get(self.server.evaluate.remote(
+            pack_planes(planes), np.asarray(thresholds, np.float32), mask, fixed))
+        self.wait_s += time.perf_counter() - start
+        self.rows += n
+        return priors, values, exits
+
+
+@dataclass
+class _Game:
+    """Per-move data of a game in progress."""
+
+    actions: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    pi_actions: list[np.ndarray] = field(default_factory=list)
+    pi_shares: list[np.ndarray] = field(default_factory=list)
+    evals: np.ndarray | None = None
+    flops: float = 0.0
+
+
+class SelfPlayWorker:
+    """Worker `worker_id` of a run: plays until the run state's stop flag is set or it has
+    finished `max_games` games (run as a Ray actor, `ray.remote(SelfPlayWorker)`)."""
+
+    def __init__(self, worker_id: int, search: SearchSection, games: int, pipelines: int,
+                 board_size: int, store_url: str, prefix: str, server: Any, seed: int) -> None:
+        self.worker_id = worker_id
+        self.search = search
+        self.games = games
+        self.pipelines = pipelines
+        self.board_size = board_size
+        self.store = GameStore(store_url, prefix)
+        self.server = server
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._serial = 0
+        self._finished = 0
+        self._max_games: int | None = None
+        self._pending_stats = {"positions": 0.0, "games": 0.0, "evals": 0.0, "wait_s": 0.0, "wall_s": 0.0}
+        self._last_flush = 0.0
+        self._share: list[int] = []
+
+    def run(self, max_games: int | None = None) -> dict[str, float]:
+        """Play until stopped; returns this call's totals (games, positions, evaluations,
+        seconds waiting on the server, seconds of wall time per pipeline)."""
+        import ray
+
+        self._max_games = max_games
+        exit_flops = ray.get(self.server.exit_flops.remote())
+        errors: list[BaseException] = []
+        totals = {"games": 0.0, "positions": 0.0, "evals": 0.0, "wait_s": 0.0, "wall_s": 0.0}
+
+        def drive(p: int) -> None:
+            try:
+                self._pipeline(p, exit_flops, totals)
+            except BaseException as err:  # re-raised by run() in the actor's thread
+                errors.append(err)
+
+        share = [self.games // self.pipelines + (p < self.games % self.pipelines) for p in range(self.pipelines)]
+        threads = [threading.Thread(target=drive, args=(p,), daemon=True)
+                   for p in range(self.pipelines) if share[p] > 0]
+        self._share = share
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self._flush_stats(force=True)
+        if errors:
+            raise errors[0]
+        return totals
+
+    def _stop(self) -> bool:
+        if self._max_games is not None and self._finished >= self._max_games:
+            return True
+        return self.store.get_int("stop") == 1
+
+    def _player(self):
+        """Both colours' Player: the self-play budget at the run's current self-play exit."""
+        from go_engine import ExitPolicy, Player
+
+        k = self.store.get_int("selfplay_exit", self.search.exit)
+        return Player(simulations=self.search.simulations, exit_policy=ExitPolicy.fixed(k))
+
+    def _pipeline(self, p: int, exit_flops: list[float], totals: dict[str, float]) -> None:
+        from go_engine import BatchedSearch
+
+        seed = self.seed * 1_000_003 + self.worker_id * 1_000 + p
+        n = self._share[p]
+        search = BatchedSearch(n, self.board_size, self.search.komi, config=search_config(self.search),
+                               exit_flops=exit_flops, players=self._player(), seed=seed,
+                               max_moves=self.search.max_moves)
+        evaluator = ServerEvaluator(self.server)
+        games = [_Game() for _ in range(n)]
+        last = time.perf_counter()
+        while not self._stop():
+            for r in search.run_move(evaluator):
+                g = games[r.game]
+                nz = np.flatnonzero(r.pi)
+                g.actions.append(r.action if not r.resigned else -1)
+                g.values.append(r.root_value)
+                g.pi_actions.append(nz)
+                g.pi_shares.append(r.pi[nz])
+                g.evals = r.evals_per_exit.copy() if g.evals is None else g.evals + r.evals_per_exit
+                g.flops += r.flops
+                if r.game_over:
+                    self._finish(search, r.game, g, r.resigned, evaluator.version, seed, totals)
+                    games[r.game] = _Game()
+                    search.reset(r.game)
+                    search.set_players(r.game, *(self._player(),) * 2)
+                    if self._stop():
+                        break
+            now = time.perf_counter()
+            with self._lock:
+                evals = evaluator.rows
+                evaluator.rows = 0
+                wait = evaluator.wait_s
+                evaluator.wait_s = 0.0
+                for key, value in (("evals", evals), ("wait_s", wait), ("wall_s", now - last)):
+                    totals[key] += value
+                    self._pending_stats[key] += value
+                last = now
+            self._flush_stats()
+
+    def _finish(self, search, game: int, g: _Game, resigned: bool, version: int, seed: int,
+                totals: dict[str, float]) -> None:
+        """Encode the finished game and store it; it is in Redis before this returns."""
+        if resigned:  # the resigning move is not a position to learn from a move of
+            g.actions.pop()
+            g.values.pop()
+            g.pi_actions.pop()
+            g.pi_shares.pop()
+            winner, score = search.winner(game), 0.0
+        else:
+            board = search.board(game)
+            winner, score = board.winner(), board.score()
+        with self._lock:
+            serial = self._serial
+            self._serial += 1
+        record = SelfPlayGame(
+            size=self.board_size, komi=self.search.komi, actions=np.asarray(g.actions, np.int64),
+            root_values=np.asarray(g.values, np.float32), pi_actions=g.pi_actions, pi_shares=g.pi_shares,
+            winner=winner, resigned=resigned, score=score, model_version=version, worker=self.worker_id,
+            serial=serial, seed=seed, evals_per_exit=g.evals, flops=g.flops)
+        self.store.add_game(encode(record), record.num_moves)
+        with self._lock:
+            self._finished += 1
+            for key, value in (("games", 1), ("positions", record.num_moves)):
+                totals[key] += value
+                self._pending_stats[key] += value
+
+    def _flush_stats(self, force: bool = False) -> None:
+        """Add this worker's counters to the run state (one Redis round trip every few s)."""
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last_flush < STATS_INTERVAL_S:
+                return
+            self._last_flush = now
+            stats, self._pending_stats = self._pending_stats, {k: 0.0 for k in self._pending_stats}
+        self.store.add_counters(f"worker:{self.worker_id}", stats)
