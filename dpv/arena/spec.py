@@ -143,8 +143,11 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
         from dpv.nets.config import load_net_config
         from dpv.nets.model import DPVNet
 
+        config_path = Path(net_config)
+        if not config_path.exists():  # run outside the repository: the preset shipped beside the package
+            config_path = Path(__file__).resolve().parents[2] / net_config
         torch.manual_seed(seed)
-        save_checkpoint(fresh_path, DPVNet(load_net_config(net_config)), extra={"fresh": True})
+        save_checkpoint(fresh_path, DPVNet(load_net_config(config_path)), extra={"fresh": True})
         chosen, why = str(fresh_path), f"a freshly initialised (untrained) {net_config} network: no best.pt under {runs}/"
     if not quiet:
         print(f"network: {chosen} ({why})", file=sys.stderr)

@@ -171,7 +171,7 @@ class GtpEngine:
     def cmd_boardsize(self, args: list[str]) -> str:
         _want(args, 1, "boardsize SIZE")
         size = _parse_number(args[0], int, "board size")
-        if not MIN_SIZE <= size <= MAX_SIZE:
+        if not MIN_SIZE <= size <= MAX_SIZE or getattr(self.player, "board_size", None) not in (None, size):
             raise GtpFailure("unacceptable size")
         self.size = size
         self._reset([])

@@ -67,23 +67,26 @@ class MctsPlayer:
     Every `genmove` first brings the search's game up to `board`: the moves played since the
     last call (ours and the opponent's) are played into it, keeping the subtree of the move
     played; any other change (undo, a new board, loadsgf) starts a fresh tree. The move is the
-    most visited root child; the search stops at the player's FLOPs budget
+    most visited root child (sampled by visit count in the first `opening_moves` plies); the search stops at the player's FLOPs budget
     (`simulations x FLOPs(deepest exit)`, eq. 6.5 for dynamic exits) or when `seconds` run out.
     `last` holds the last move's MoveResult (FLOPs, simulations, evaluations per exit).
     """
 
     def __init__(self, evaluator: Any, exit_flops: list[float], simulations: float = 100.0,
                  exit_policy: Any = None, c_puct: float = 1.5, leaves_per_tree: int = 8, seed: int = 0,
-                 name: str = "mcts") -> None:
+                 opening_moves: int = 0, name: str = "mcts") -> None:
         from go_engine import ExitPolicy, Player as SearchPlayer, SearchConfig
 
         self.name = name
         self.evaluator = evaluator
+        shape = getattr(evaluator, "input_shape", None)
+        self.board_size: int | None = shape[-1] if shape else None
+        """The board size the network was trained for (None: any, e.g. random playouts)."""
         self.exit_flops = list(exit_flops)
         self.player = SearchPlayer(simulations, exit_policy or ExitPolicy.fixed(-1))
         self.player.exit_policy.resolved_exit(len(self.exit_flops))  # a bad exit fails here
-        self.config = SearchConfig(c_puct=c_puct, leaves_per_tree=leaves_per_tree, temperature_moves=0,
-                                   reuse_tree=True, root_noise=False)
+        self.config = SearchConfig(c_puct=c_puct, leaves_per_tree=leaves_per_tree, temperature=1.0,
+                                   temperature_moves=opening_moves, reuse_tree=True, root_noise=False)
         self.seed = seed
         self.last = None
         self._search = None
