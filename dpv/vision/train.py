@@ -76,7 +76,8 @@ def prepare(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False
     """Check everything a job needs before any worker starts; return its resolved config and
     the epochs already done. A new run needs a run directory without `last.pt`; `resume`
     needs one with it, and takes the saved config, changed only in `RESUMABLE` settings
-    (`overrides` naming any other setting with another value is an error)."""
+    (`overrides` naming any other setting with another value is an error); a saved
+    `stop_after` is dropped."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT
     done = 0
@@ -90,7 +91,8 @@ def prepare(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False
             key = sorted(clash)[0]
             raise ValueError(f"--resume continues {path} with its saved settings: '{key}' is "
                              f"{getattr(saved.config, key)!r} there, not {clash[key]!r}")
-        keep = {k: v for k, v in (overrides or {}).items() if k in RESUMABLE}
+        keep = {"stop_after": None,  # a new stop, if any, is the resuming command's
+                **{k: v for k, v in (overrides or {}).items() if k in RESUMABLE}}
         config, done = dataclasses.replace(saved.config, **keep), saved.epoch
     elif path.exists():
         raise ValueError(f"{run_dir} already holds a run ({path}); pass --resume to continue it "

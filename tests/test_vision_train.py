@@ -1,0 +1,139 @@
+"""dpv vision-train through Ray Train with 2 CPU workers on the real digits data set: every
+loss trains its exits well above chance, a stopped run resumes at the next epoch with the
+saved optimizer state and ends where an uninterrupted run ends, and the reports come out."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from dpv.vision.checkpoint import load_vision_checkpoint
+from dpv.vision.config import VisionTrainConfig
+from dpv.vision.report import THESIS_TABLES, summarize, write_comparison
+from dpv.vision.train import train
+
+# (loss, dynamic); last-only losses train the last exit alone.
+RUNS = [("ce", False), ("damping", False), ("power-sqrt", False), ("power-sqrt", True),
+        ("label-smoothing", False), ("last-only", False), ("threshold-last-only", False)]
+CHANCE = 10.0
+
+
+def digits_config(**changes) -> VisionTrainConfig:
+    """Two epochs of msdnet-tiny on digits, 2 workers of 8 images each per step."""
+    base = VisionTrainConfig(dataset="digits", epochs=2, batch_size=16, lr=0.05, workers=2)
+    return dataclasses.replace(base, **changes)
+
+
+def _label(loss: str, dynamic: bool) -> str:
+    return loss + ("+dynamic" if dynamic else "")
+
+
+@pytest.fixture(scope="module")
+def runs(ray_session, tmp_path_factory):
+    """One finished 2-epoch run per loss, by label."""
+    root = tmp_path_factory.mktemp("vision-runs")
+    out = {}
+    for loss, dynamic in RUNS:
+        label = _label(loss, dynamic)
+        out[label] = train(digits_config(loss=loss, dynamic=dynamic), root / label)
+    return out
+
+
+@pytest.mark.parametrize("loss,dynamic", RUNS, ids=[_label(*r) for r in RUNS])
+def test_every_loss_trains_its_exits_well_above_chance(runs, loss, dynamic):
+    result = runs[_label(loss, dynamic)]
+    assert result.finished and result.epoch == 2
+    ck = load_vision_checkpoint(result.checkpoint)
+    assert ck.config.workers == 2 and ck.config.label() == _label(loss, dynamic)
+    assert ck.damping == (loss in ("damping", "power-sqrt")) and ck.num_classes == 10
+    test = ck.metrics["test"]["accuracy"]
+    assert len(test) == ck.model.num_exits == len(ck.exit_costs) == 4
+    trained = test[-1:] if loss.endswith("last-only") else test
+    assert min(trained) > 3 * CHANCE, test
+    history = ck.metrics["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(len(h["val_accuracy"]) == 4 and h["images_per_s"] > 0 for h in history)
+    lines = (result.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    with torch.no_grad():
+        logits = ck.model(torch.zeros(2, 3, 32, 32))
+    assert [z.shape[1] for z in logits] == [10 + ck.damping] * 4
+
+
+def test_anytime_report_lists_every_exit_with_params_and_flops(runs):
+    result = runs["power-sqrt+dynamic"]
+    report = json.loads((result.run_dir / "report.json").read_text())
+    exits = report["exits"]
+    assert [e["exit"] for e in exits] == [1, 2, 3, 4]
+    assert all(a["flops"] < b["flops"] and a["params"] < b["params"]
+               for a, b in zip(exits, exits[1:]))
+    assert all(e["test_accuracy"] > 3 * CHANCE and 0 < e["damping_mean"] < 1 for e in exits)
+    markdown = (result.run_dir / "report.md").read_text()
+    assert markdown.count("\n| ") == 5 and "FLOPs (M)" in markdown
+    assert (result.run_dir / "accuracy_flops.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stopped_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_run(runs, tmp_path):
+    run_dir = tmp_path / "stopped"
+    first = train(digits_config(stop_after=1), run_dir)
+    assert (first.epoch, first.finished) == (1, False)
+    stopped = load_vision_checkpoint(run_dir / "last.pt")
+    assert stopped.epoch == 1 and "test" not in stopped.metrics
+    assert not (run_dir / "report.md").exists()
+    momentum = [s["momentum_buffer"] for s in stopped.optimizer_state["state"].values()]
+    assert momentum and all(m.abs().sum() > 0 for m in momentum)
+
+    resumed = train(VisionTrainConfig(), run_dir, resume=True)
+    assert (resumed.epoch, resumed.finished) == (2, True)
+    final = load_vision_checkpoint(run_dir / "last.pt")
+    assert [h["epoch"] for h in final.metrics["history"]] == [1, 2]
+    assert final.metrics["history"][0] == stopped.metrics["history"][0]
+
+    reference = load_vision_checkpoint(runs["ce"].checkpoint)  # same config, in one go
+    assert final.metrics["history"][0]["val_accuracy"] == \
+        reference.metrics["history"][0]["val_accuracy"]
+    for name, value in reference.model.state_dict().items():
+        torch.testing.assert_close(final.model.state_dict()[name], value, rtol=1e-4, atol=1e-5,
+                                   msg=name)
+    saved = [s["momentum_buffer"] for s in final.optimizer_state["state"].values()]
+    expected = [s["momentum_buffer"] for s in reference.optimizer_state["state"].values()]
+    for a, b in zip(saved, expected):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert final.metrics["test"]["accuracy"] == pytest.approx(
+        reference.metrics["test"]["accuracy"], abs=0.6)  # at most 2 of 360 images
+
+
+def test_resume_refuses_other_settings_and_new_runs_refuse_an_existing_one(runs):
+    run_dir = runs["ce"].run_dir
+    with pytest.raises(ValueError, match="'loss' is 'ce' there, not 'damping'"):
+        train(digits_config(loss="damping"), run_dir, resume=True, overrides={"loss": "damping"})
+    with pytest.raises(ValueError, match="already holds a run .*--resume"):
+        train(digits_config(), run_dir)
+
+
+def test_comparison_averages_seeds_per_loss(runs, tmp_path):
+    base = [load_vision_checkpoint(runs[label].checkpoint) for label in ("ce", "power-sqrt")]
+    checkpoints = []
+    for ck in base:  # three "seeds" per loss, accuracies shifted by -1, 0, +1
+        for seed, shift in enumerate((-1.0, 0.0, 1.0)):
+            metrics = {**ck.metrics, "test": {**ck.metrics["test"], "accuracy": [
+                a + shift for a in ck.metrics["test"]["accuracy"]]}}
+            checkpoints.append(dataclasses.replace(
+                ck, config=dataclasses.replace(ck.config, seed=seed), metrics=metrics))
+    summaries = summarize(checkpoints)
+    assert [s.label for s in summaries] == ["ce", "power-sqrt"]
+    for s, ck in zip(summaries, base):
+        assert s.seeds == [0, 1, 2]
+        assert s.mean == pytest.approx(ck.metrics["test"]["accuracy"])
+        assert s.std == pytest.approx([1.0] * 4)
+    paths = write_comparison(checkpoints, tmp_path, thesis="cifar100-msdnet")
+    markdown = paths["markdown"].read_text()
+    assert "± 1.00" in markdown and THESIS_TABLES["cifar100-msdnet"]["title"] in markdown
+    assert "| power-sqrt+dynamic | 62.74 |" in markdown
+    assert json.loads(paths["json"].read_text())["methods"][0]["std"] == pytest.approx([1.0] * 4)
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    unfinished = dataclasses.replace(base[0], metrics={"history": []})
+    with pytest.raises(ValueError, match="unfinished run"):
+        summarize([unfinished])
