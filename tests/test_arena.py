@@ -147,3 +147,13 @@ def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     text = (tmp_path / "study.md").read_text()
     assert "Table 6.2" in text and "Table 6.3" in text and "73.4%" in text and text == result.markdown()
     assert (tmp_path / "study.png").stat().st_size > 10_000
+
+
+def test_a_process_pool_plays_every_game():
+    a, b = PlayerSpec(simulations=16, checkpoint="rollout"), PlayerSpec(simulations=2, checkpoint="rollout")
+    pooled = run_match(a, b, MatchConfig(games=4, games_per_task=1, workers=2, executor="processes"),
+                       show_progress=False)
+    assert [o.a_colour for o in pooled.outcomes] == [1, -1, 1, -1]
+    assert pooled.totals("a").moves > 0 and pooled.to_dict()["a"]["budget_flops_per_move"] == 16
+    assert [len(o.moves) > 0 for o in pooled.outcomes] == [True] * 4
+    assert pooled.games == 4

@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exits.add_argument("--sims", help="budgets in full-network simulations, e.g. 100,200")
     exits.add_argument("--games", type=int, help="games per table cell (500 in the thesis)")
     exits.add_argument("--tune-games", type=int, help="games per candidate when tuning tau0 / alpha / tau")
-    exits.add_argument("--workers", type=int, help="Ray tasks at once (0: play in this process)")
+    exits.add_argument("--workers", type=int, help="chunks of games played at once (0: play in this process)")
+    exits.add_argument("--executor", choices=("ray", "processes"), help="ray (default) or a local process pool")
+    exits.add_argument("--games-per-task", type=int, help="games per chunk, searched as one batch")
+    exits.add_argument("--device", help="torch device of the network (cpu, cuda)")
     exits.add_argument("--out", help="run directory (default runs/study-exits-TIME)")
     exits.set_defaults(run=run_study)
 
@@ -47,7 +50,10 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
                         help="equal-flops: every player gets sims x FLOPs(deepest) per move; "
                              "equal-sims: fixed exits run sims evaluations each")
     parser.add_argument("--opening-moves", type=int, default=4, help="plies sampled by visit count before deterministic play (default 4)")
-    parser.add_argument("--workers", type=int, default=None, help="Ray tasks at once (default: Ray's CPUs; 0: play in this process)")
+    parser.add_argument("--workers", type=int, default=None, help="chunks of games played at once (default: Ray's CPUs; "
+                        "0: play in this process)")
+    parser.add_argument("--executor", choices=("ray", "processes"), default="ray",
+                        help="ray: Ray tasks (default); processes: a local process pool, for machines without Ray")
     parser.add_argument("--games-per-task", type=int, default=8, help="games per Ray task, searched as one batch (default 8)")
     parser.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda)")
     parser.add_argument("--seed", type=int, default=0)
@@ -62,6 +68,7 @@ def run_arena(args: argparse.Namespace) -> int:
     out = run_dir("arena") if args.out is None else args.out
     network = default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed)
     config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
+                         executor=args.executor,
                          games_per_task=args.games_per_task, device=args.device, seed=args.seed)
     a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
     if args.opponent:
@@ -113,8 +120,9 @@ def run_study(args: argparse.Namespace) -> int:
     known = {f.name for f in fields(StudyConfig)}
     config = StudyConfig(**{**{k: getattr(config, k) for k in known},
                             **{k: v for k, v in overrides.items() if v is not None}})
-    if args.workers is not None:
-        config.match.workers = args.workers
+    for option in ("workers", "executor", "games_per_task", "device"):
+        if getattr(args, option) is not None:
+            setattr(config.match, option, getattr(args, option))
     result = run_exit_study(config, checkpoint=args.checkpoint, out=args.out)
     print(result.markdown())
     print(f"written: {result.out}/study.md, study.json, study.png", file=sys.stderr)

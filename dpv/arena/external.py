@@ -101,7 +101,8 @@ def run_external_match(a: PlayerSpec, opponent: str, config: MatchConfig, out: s
     a.search_player(network_flops(a.checkpoint), config.budget)  # a bad spec fails here
     b = PlayerSpec(name=opponent)
     chunks = chunked(range(config.games), config.games_per_task)
-    report = collect(a, b, config.budget, map_chunks(play_external_games, (a, opponent, config), chunks, config.workers),
+    report = collect(a, b, config.budget, map_chunks(play_external_games, (a, opponent, config), chunks, config.workers,
+                                                                config.executor),
                      config.games, show_progress)
     if out is not None:
         out = Path(out)

@@ -48,7 +48,10 @@ class MatchConfig:
     games_per_task: int = 8
     """Games per Ray task (one batched search each)."""
     workers: int | None = None
-    """Ray tasks at once (None: as many as Ray's CPUs allow); 0 plays in this process."""
+    """Chunks played at once (None: as many as Ray's CPUs allow); 0 plays in this process."""
+    executor: str = "ray"
+    """ray: Ray tasks (a local Ray, or the cluster of RAY_ADDRESS); processes: a local process
+    pool of `workers` processes (machines without Ray)."""
     device: str = "cpu"
     seed: int = 0
 
@@ -59,6 +62,7 @@ class MatchConfig:
             (self.opening_moves >= 0, "opening_moves must be >= 0"),
             (self.games_per_task >= 1, "games_per_task must be >= 1"),
             (self.workers is None or self.workers >= 0, "workers must be >= 0"),
+            (self.executor in ("ray", "processes"), "executor must be ray or processes"),
         ]
         for ok, message in checks:
             if not ok:
@@ -251,14 +255,26 @@ def play_games(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Seque
 
 
 def map_chunks(fn: Callable[..., list[GameOutcome]], args: tuple, chunks: list[list[int]],
-               workers: int | None) -> Iterator[list[GameOutcome]]:
+               workers: int | None, executor: str = "ray") -> Iterator[list[GameOutcome]]:
     """Run `fn(*args, chunk, threads=1)` for every chunk and yield each chunk's outcomes as
     it completes: in this process when `workers` is 0, else as Ray tasks (a local Ray is
-    started if none is running; at most `workers` at once when given). One torch thread per
-    chunk: the batches are small and the CPUs are shared by the tasks."""
+    started if none is running; at most `workers` at once when given) or, with executor
+    "processes", in a pool of `workers` (default: CPU count) spawned processes. One torch
+    thread per chunk: the batches are small and the CPUs are shared by the tasks."""
     if workers == 0:
         for chunk in chunks:
             yield fn(*args, chunk, threads=1)
+        return
+    if executor == "processes":
+        from concurrent.futures import as_completed
+
+        futures = [process_pool(workers or os.cpu_count() or 1).submit(fn, *args, chunk, threads=1) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
         return
     import ray
 
@@ -277,6 +293,23 @@ def map_chunks(fn: Callable[..., list[GameOutcome]], args: tuple, chunks: list[l
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+_POOLS: dict[int, Any] = {}
+
+
+def process_pool(workers: int):
+    """A pool of `workers` spawned processes, kept for the next match (its processes keep
+    their networks loaded) and shut down at exit."""
+    if workers not in _POOLS:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(pool.shutdown, cancel_futures=True)
+        _POOLS[workers] = pool
+    return _POOLS[workers]
 
 
 def chunked(indices: Sequence[int], size: int) -> list[list[int]]:
@@ -429,7 +462,7 @@ def run_match(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, out: str | Path
         raise ValueError(f"A's and B's networks have different per-exit FLOPs ({flops[0]} and {flops[1]}): "
                          "one match charges one FLOPs table")
     chunks = chunked(range(config.games), config.games_per_task)
-    report = collect(a, b, config.budget, map_chunks(play_games, (a, b, config), chunks, config.workers),
+    report = collect(a, b, config.budget, map_chunks(play_games, (a, b, config), chunks, config.workers, config.executor),
                      config.games, show_progress, title)
     if out is not None:
         out = Path(out)

@@ -237,14 +237,17 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
     tuning = (len(config.tau0_grid) * len(config.alpha_grid) + len(config.threshold_grid)) * config.tune_games
     print(f"dpv study exits: {cells + tuning} games ({cells} in the tables, {tuning} tuning), results in {out}/",
           file=sys.stderr)
-    study.table_6_2()
-    study.tune()
-    study.table_6_3()
-    result = study.result
+    for stage in (study.table_6_2, study.tune, study.table_6_3):
+        stage()
+        save_study(study.result, out)  # what is done so far survives an interrupted study
+    return study.result
+
+
+def save_study(result: StudyResult, out: Path) -> None:
+    """Write study.md, study.json and study.png under `out`."""
     (out / "study.md").write_text(result.markdown())
     write_json(out / "study.json", result.to_dict())
     plot_study(result, out / "study.png")
-    return result
 
 
 def plot_study(result: StudyResult, path: Path) -> None:
