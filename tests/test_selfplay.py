@@ -126,18 +126,18 @@ def tiny_server(ray_session, tmp_path_factory):
     ray.kill(server)
 
 
-def play(server, store_dir: Path, seed: int, games: int, pipelines: int, max_games: int) -> list[bytes]:
-    """Run one SelfPlayWorker to `max_games` finished games into a fresh store; its games."""
-    import ray
-
+def play(server, store_dir: Path, seed: int, games: int, pipelines: int, max_games: int,
+         selfplay_exit: int | None = None) -> list[bytes]:
+    """Run one SelfPlayWorker (in this process, on the Ray server) to `max_games` finished
+    games into a fresh store (whose run state names `selfplay_exit`, if given); its games."""
     from dpv.selfplay.worker import SelfPlayWorker
 
     redis_server = EmbeddedRedis(store_dir)
     try:
-        worker = ray.remote(SelfPlayWorker).remote(0, tiny().search, games, pipelines, 9, redis_server.url,
-                                                   "dpv", server, seed)
-        ray.get(worker.run.remote(max_games=max_games))
-        ray.kill(worker)
+        if selfplay_exit is not None:
+            GameStore(redis_server.url).set_int("selfplay_exit", selfplay_exit)
+        worker = SelfPlayWorker(0, tiny().search, games, pipelines, 9, redis_server.url, "dpv", server, seed)
+        worker.run(max_games=max_games)
         return GameStore(redis_server.url).games(0)
     finally:
         redis_server.close()
@@ -149,6 +149,41 @@ def test_one_worker_with_a_seed_is_reproducible(tiny_server, tmp_path):
     assert len(first) == 4
     assert first == second
     assert other != first  # the seed matters
+
+
+def test_worker_plays_at_the_run_exit(tiny_server, tmp_path):
+    from dpv.selfplay.records import decode
+
+    shallow = [decode(d) for d in play(tiny_server, tmp_path / "s", 0, 2, 1, 2, selfplay_exit=0)]
+    assert all(g.evals_per_exit[0] > 0 and g.evals_per_exit[1] == 0 for g in shallow)
+    deepest = [decode(d) for d in play(tiny_server, tmp_path / "d", 0, 2, 1, 2)]
+    assert all(g.evals_per_exit[0] == 0 and g.evals_per_exit[1] > 0 for g in deepest)
+
+
+def test_learner_multi_step_schedule_and_resume(local_run, tmp_path):
+    import ray
+
+    from dpv.nets.checkpoint import load_checkpoint
+    from dpv.selfplay.buffer import ReplayBuffer
+    from dpv.selfplay.learner import Learner
+
+    run_dir, _ = local_run
+    cfg = tiny(learner={"exit_schedule": "multi-step", "total_steps": 8})
+    redis_server = EmbeddedRedis(run_dir / "redis")
+    buffer = ray.remote(ReplayBuffer).remote(redis_server.url, "dpv", 100)
+    try:
+        learner = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "best.pt"), str(tmp_path), buffer)
+        first = learner.train(1)
+        assert first["step"] == 1 and first["selfplay_exit"] == 0  # interval 1 of 4: the shallowest
+        second = learner.train(4)
+        assert second["step"] == 5 and second["selfplay_exit"] == 1  # interval 3 of 4: exit 1 of 2
+        assert len(second["policy_loss"]) == len(second["value_loss"]) == 2
+        assert load_checkpoint(second["checkpoint"]).step == 5
+        resumed = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "best.pt"), str(tmp_path), buffer)
+        assert resumed.step == 5
+    finally:
+        ray.kill(buffer)
+        redis_server.close()
 
 
 def test_killing_the_buffer_loses_no_game(tiny_server, tmp_path):

@@ -27,7 +27,8 @@ def random_game(rng: np.random.Generator, moves: int = 30, size: int = 9) -> Sel
         ps.append(shares / shares.sum())
         board.play(a)
     return SelfPlayGame(size=size, komi=7.5, actions=np.array(actions), root_values=rng.uniform(-1, 1, moves).astype(np.float32),
-                        pi_actions=pa, pi_shares=ps, winner=board.winner(), resigned=False, score=board.score(),
+                        pi_counts=np.array([len(a) for a in pa]), pi_actions=np.concatenate(pa),
+                        pi_shares=np.concatenate(ps), winner=board.winner(), resigned=False, score=board.score(),
                         model_version=3, worker=1, serial=7, seed=11, evals_per_exit=np.array([0, 5, 90]), flops=1.5e9)
 
 
@@ -40,7 +41,7 @@ def test_record_roundtrip_is_compact():
     assert back.actions.tolist() == game.actions.tolist()
     np.testing.assert_allclose(back.root_values, game.root_values, atol=1e-3)
     for t in range(game.num_moves):
-        assert back.pi_actions[t].tolist() == game.pi_actions[t].tolist()
+        assert back.sparse_pi(t)[0].tolist() == game.sparse_pi(t)[0].tolist()
         np.testing.assert_allclose(back.dense_pi(t), game.dense_pi(t), atol=1 / 131070 + 1e-7)
     assert (back.winner, back.score, back.model_version, back.worker, back.serial, back.seed, back.flops) == \
         (game.winner, game.score, 3, 1, 7, 11, 1.5e9)

@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     jobs = launch.add_subparsers(dest="job", required=True, metavar="JOB")
     parser = jobs.add_parser("selfplay", help="self-play, training and gating of a DPV network (thesis 6.2.2)")
     parser.add_argument("--config", required=True, help="self-play config (configs/local.yaml, configs/selfplay-9x9.yaml)")
-    parser.add_argument("--run-dir", help="run directory (default runs/<config name>)")
+    parser.add_argument("--run-dir", help="run directory (default runs/<config name>-<date>-<time>)")
     parser.add_argument("--address", help="Ray cluster address (auto: the running cluster); default: a local Ray")
     parser.add_argument("--max-games", type=int, help="stop after this many stored games")
     parser.add_argument("--max-hours", type=float, help="stop after this many hours")
@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the config and the limits, then launch the run (Ray and torch load only now)."""
+    import time
     from pathlib import Path
 
     from dpv.selfplay.config import load_selfplay_config
@@ -36,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-games must be >= 1, got {args.max_games}")
     if args.max_hours is not None and args.max_hours <= 0:
         raise ValueError(f"--max-hours must be > 0, got {args.max_hours}")
-    run_dir = Path(args.run_dir or Path("runs") / Path(args.config).stem)
+    if args.resume and not args.run_dir:
+        raise ValueError("--resume needs --run-dir (the run to continue)")
+    run_dir = Path(args.run_dir or Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     from dpv.selfplay.launch import launch
 
     print(f"dpv launch selfplay: {args.config} -> {run_dir}", file=sys.stderr)

@@ -79,8 +79,8 @@ class Learner:
             if i + 1 < steps:
                 pending = self.buffer.sample.remote(self.cfg.batch_size)
             x = torch.from_numpy(unpack_planes(batch["planes"], self.shape)).to(self.device)
-            pi = torch.from_numpy(batch["pi"]).to(self.device)
-            z = torch.from_numpy(batch["z"]).to(self.device)
+            pi = torch.from_numpy(batch["pi"].copy()).to(self.device)  # Ray's arrays are read-only
+            z = torch.from_numpy(batch["z"].copy()).to(self.device)
             terms = deep_supervision_loss(self.model(x), pi, z, self.loss_cfg, self.model)
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.backward()

@@ -14,6 +14,7 @@ within 1/131070.
 """
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 
@@ -36,8 +37,9 @@ class SelfPlayGame:
     komi: float
     actions: np.ndarray                 # int [T]
     root_values: np.ndarray             # float32 [T], from the mover's view
-    pi_actions: list[np.ndarray]        # per move: int actions with visits
-    pi_shares: list[np.ndarray]         # per move: their visit shares (sum 1)
+    pi_counts: np.ndarray               # int [T]: searched children of each move
+    pi_actions: np.ndarray              # int [sum(pi_counts)]: their actions, move after move
+    pi_shares: np.ndarray               # float32 [sum(pi_counts)]: their visit shares (sum 1 per move)
     winner: int                         # +1 black, -1 white, 0 draw
     resigned: bool
     score: float                        # Tromp-Taylor score (black - white - komi); 0 if resigned
@@ -53,10 +55,23 @@ class SelfPlayGame:
         """Positions (moves) in the game."""
         return len(self.actions)
 
+    @functools.cached_property
+    def pi_offsets(self) -> np.ndarray:
+        """int [T + 1]: move t's children are pi_actions[pi_offsets[t]:pi_offsets[t + 1]]."""
+        offsets = np.zeros(len(self.pi_counts) + 1, np.int64)
+        np.cumsum(self.pi_counts, out=offsets[1:])
+        return offsets
+
+    def sparse_pi(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """The actions and visit shares of move t's search."""
+        lo, hi = self.pi_offsets[t], self.pi_offsets[t + 1]
+        return self.pi_actions[lo:hi], self.pi_shares[lo:hi]
+
     def dense_pi(self, t: int) -> np.ndarray:
         """float32 [size*size + 1]: the search distribution of move t."""
         pi = np.zeros(self.size * self.size + 1, np.float32)
-        pi[self.pi_actions[t]] = self.pi_shares[t]
+        actions, shares = self.sparse_pi(t)
+        pi[actions] = shares
         return pi
 
     def z(self, t: int) -> float:
@@ -76,7 +91,7 @@ class SelfPlayGame:
 def encode(game: SelfPlayGame) -> bytes:
     """The compact bytes of `game` (see the module docstring)."""
     t = game.num_moves
-    counts = np.array([len(a) for a in game.pi_actions], np.uint16)
+    counts = np.asarray(game.pi_counts, np.uint16)
     evals = np.asarray(game.evals_per_exit, np.int64)
     header = HEADER.pack(MAGIC, game.size, len(evals), game.komi, game.winner, int(game.resigned), 0,
                          t, game.model_version, game.worker, game.serial, game.score)
@@ -85,9 +100,8 @@ def encode(game: SelfPlayGame) -> bytes:
     moves["v"] = game.root_values
     moves["k"] = counts
     pairs = np.empty(int(counts.sum()), dtype=[("a", "<u2"), ("s", "<u2")])
-    if len(pairs):
-        pairs["a"] = np.concatenate(game.pi_actions)
-        pairs["s"] = np.rint(np.concatenate(game.pi_shares) * SHARE_SCALE)
+    pairs["a"] = game.pi_actions
+    pairs["s"] = np.rint(np.asarray(game.pi_shares) * SHARE_SCALE)
     tail = struct.pack("<qd", game.seed, game.flops)
     return header + moves.tobytes() + pairs.tobytes() + evals.astype("<i8").tobytes() + tail
 
@@ -112,11 +126,10 @@ def decode(data: bytes) -> SelfPlayGame:
         if isinstance(err, RecordError):
             raise
         raise RecordError(f"damaged self-play game record ({err})") from None
-    splits = np.cumsum(moves["k"].astype(np.int64))[:-1]
-    shares = pairs["s"].astype(np.float32) / SHARE_SCALE
     return SelfPlayGame(
         size=size, komi=komi, actions=moves["a"].astype(np.int64), root_values=moves["v"].astype(np.float32),
-        pi_actions=np.split(pairs["a"].astype(np.int64), splits), pi_shares=np.split(shares, splits),
+        pi_counts=moves["k"].astype(np.int64), pi_actions=pairs["a"].astype(np.int64),
+        pi_shares=pairs["s"].astype(np.float32) / SHARE_SCALE,
         winner=winner, resigned=bool(resigned), score=score, model_version=version, worker=worker,
         serial=serial, seed=seed, evals_per_exit=evals, flops=flops)
 

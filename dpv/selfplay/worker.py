@@ -196,7 +196,9 @@ class SelfPlayWorker:
             self._serial += 1
         record = SelfPlayGame(
             size=self.board_size, komi=self.search.komi, actions=np.asarray(g.actions, np.int64),
-            root_values=np.asarray(g.values, np.float32), pi_actions=g.pi_actions, pi_shares=g.pi_shares,
+            root_values=np.asarray(g.values, np.float32), pi_counts=np.array([len(a) for a in g.pi_actions]),
+            pi_actions=np.concatenate(g.pi_actions) if g.pi_actions else np.zeros(0, np.int64),
+            pi_shares=np.concatenate(g.pi_shares) if g.pi_shares else np.zeros(0, np.float32),
             winner=winner, resigned=resigned, score=score, model_version=version, worker=self.worker_id,
             serial=serial, seed=seed, evals_per_exit=g.evals, flops=g.flops)
         self.store.add_game(encode(record), record.num_moves)
