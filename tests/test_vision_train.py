@@ -137,3 +137,19 @@ def test_comparison_averages_seeds_per_loss(runs, tmp_path):
     unfinished = dataclasses.replace(base[0], metrics={"history": []})
     with pytest.raises(ValueError, match="unfinished run"):
         summarize([unfinished])
+
+
+def test_vision_report_command_writes_the_anytime_table_and_the_comparison(runs, tmp_path,
+                                                                           capsys):
+    from dpv.cli import main
+
+    one = runs["damping"].run_dir
+    assert main(["vision-report", str(one), "--out", str(tmp_path / "one")]) == 0
+    assert "| 4 | 0.102 |" in capsys.readouterr().out
+    assert (tmp_path / "one" / "report.json").is_file()
+    both = [str(runs[label].run_dir / "last.pt") for label in ("ce", "damping")]
+    assert main(["vision-report", *both, "--thesis", "cifar100-msdnet",
+                 "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    assert "| ce | 1 |" in out and "| damping | 1 |" in out and "Table 4.1" in out
+    assert (tmp_path / "cmp" / "comparison.png").is_file()
