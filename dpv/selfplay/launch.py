@@ -9,6 +9,7 @@ store), `metrics.jsonl` (progress, training cycles and gating results as JSON li
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -26,7 +27,6 @@ from dpv.selfplay.records import SelfPlayGame, decode
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 POLL_S = 0.5
-STOP_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -135,12 +135,19 @@ class Driver:
         self.summary = RunSummary(run_dir=str(run_dir))
         self.metrics = open(run_dir / "metrics.jsonl", "a")
         self.progress = Progress()
+        self.actors: dict[str, Any] = {}
         self.embedded = None if cfg.store.redis_url else EmbeddedRedis(run_dir / "redis")
         url = cfg.store.redis_url or self.embedded.url
         self.store = GameStore(url, cfg.store.prefix)
         if not resume and self.store.num_games():
+            self.close()
             raise ValueError(f"the game store at {url} (prefix '{cfg.store.prefix}') already holds "
                              f"{self.store.num_games()} games: pass --resume or change store.prefix")
+        self.start = time.perf_counter()
+        self.seen = self.store.num_games() if resume else 0
+        self.cycle_games = self.store.get_int("cycle_games")
+        self.training = self.gating_ref = None
+        self._shown = self._logged = float("-inf")
 
     def log(self, event: str, **data: Any) -> None:
         """Append one JSON line to metrics.jsonl."""
@@ -192,10 +199,19 @@ class Driver:
         self.workers = [ray.remote(SelfPlayWorker).options(num_cpus=1, max_restarts=-1).remote(
             i, cfg.search, cfg.worker.games, cfg.worker.pipelines, cfg.net.board_size, url, prefix,
             self.servers[i % n_servers], cfg.seed) for i in range(cfg.worker.workers)]
+        self.actors = {"buffer": self.buffer, "learner": self.learner, "gating": self.gating,
+                       **{f"server-{i}": a for i, a in enumerate(self.servers)},
+                       **{f"worker-{i}": a for i, a in enumerate(self.workers)}}
 
     def run(self) -> RunSummary:
         """Play, train, gate and promote until a limit is reached; then stop the workers,
         finish the cycle in flight, write the plot and the summary."""
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def _run(self) -> RunSummary:
         import ray
 
         if not self.resume:
@@ -203,10 +219,7 @@ class Driver:
         self.store.set_int("stop", 0)
         self.start_actors()
         self.start = time.perf_counter()
-        self.seen = self.store.num_games() if self.resume else 0
-        self.cycle_games = self.store.get_int("cycle_games")
         self.summary.best_version = self.store.get_int("best_version")
-        self.training = self.gating_ref = None
         runs = [w.run.remote() for w in self.workers]
         self.log("start", config=to_dict(self.cfg), resume=self.resume)
         stopping = False
@@ -316,7 +329,7 @@ class Driver:
     def show(self) -> None:
         """The progress line (and a metrics line every 30 s)."""
         now = time.perf_counter()
-        if now - getattr(self, "_shown", 0.0) < 1.0:
+        if now - self._shown < 1.0:
             return
         self._shown = now
         t = self.throughput()
@@ -335,34 +348,39 @@ class Driver:
             text += "  [gating]"
         if not self.quiet:
             self.progress.update(text)
-        if now - getattr(self, "_logged", 0.0) >= 30.0:
+        if now - self._logged >= 30.0:
             self._logged = now
             self.log("progress", games=self.summary.games, step=self.summary.learner_step, **t)
 
     def finish(self) -> RunSummary:
-        """Final throughput, actor memory, plot, summary.json; actors are released."""
+        """Server versions, actors' memory, the plot and summary.json."""
         import ray
 
         if not self.quiet:
             self.progress.close()
         self.summary.seconds = time.perf_counter() - self.start
-        actors = {"buffer": self.buffer, "learner": self.learner, "gating": self.gating}
-        actors.update({f"server-{i}": s for i, s in enumerate(self.servers)})
-        actors.update({f"worker-{i}": w for i, w in enumerate(self.workers)})
         self.summary.server_versions = [s["version"] for s in ray.get([s.stats.remote() for s in self.servers])]
-        for name, actor in actors.items():
+        for name, actor in self.actors.items():
             self.summary.actor_rss_mib[name] = round(actor_rss_mib(actor), 1)
-        for actor in actors.values():
-            ray.kill(actor)
         if self.summary.gating:
             plot_gating(self.summary.gating, self.cfg.gating.threshold, self.run_dir / "gating.png")
-        data = {k: v for k, v in self.summary.__dict__.items()}
+        data = dataclasses.asdict(self.summary)
         (self.run_dir / "summary.json").write_text(json.dumps(data, indent=1))
         self.log("end", **{k: v for k, v in data.items() if k not in ("cycles", "gating")})
+        return self.summary
+
+    def close(self) -> None:
+        """Release the actors and stop the embedded Redis (its data stay in the run directory),
+        whether the run ended or failed."""
+        import ray
+
+        for actor in self.actors.values():
+            ray.kill(actor)
+        self.actors = {}
         self.metrics.close()
         if self.embedded is not None:
             self.embedded.close()
-        return self.summary
+            self.embedded = None
 
 
 def launch(cfg: SelfPlayConfig, run_dir: str | Path, address: str | None = None, max_games: int | None = None,
