@@ -182,7 +182,7 @@ class SelfPlayWorker:
     def _finish(self, search, game: int, g: _Game, resigned: bool, version: int, seed: int,
                 totals: dict[str, float]) -> None:
         """Encode the finished game and store it; it is in Redis before this returns."""
-        if resigned:  # the resigning move is not a position to learn from a move of
+        if resigned:  # a resignation is no move: the record keeps the positions of played moves
             g.actions.pop()
             g.values.pop()
             g.pi_actions.pop()
@@ -191,7 +191,10 @@ class SelfPlayWorker:
         else:
             board = search.board(game)
             winner, score = board.winner(), board.score()
-        with self._lock:
+        with self._lock:  # `max_games` (a worker run of fixed length) counts exactly
+            if self._max_games is not None and self._finished >= self._max_games:
+                return
+            self._finished += 1
             serial = self._serial
             self._serial += 1
         record = SelfPlayGame(
@@ -203,7 +206,6 @@ class SelfPlayWorker:
             serial=serial, seed=seed, evals_per_exit=g.evals, flops=g.flops)
         self.store.add_game(encode(record), record.num_moves)
         with self._lock:
-            self._finished += 1
             for key, value in (("games", 1), ("positions", record.num_moves)):
                 totals[key] += value
                 self._pending_stats[key] += value
