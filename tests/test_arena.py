@@ -130,8 +130,8 @@ def test_bad_arena_input_is_one_line(argv, message, network, tmp_path, capsys):
 
 
 def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
-    config = StudyConfig(sims=[3], games=2, tune_games=2, tau0_grid=[0.012], alpha_grid=[0.01, 0.5],
-                         threshold_grid=[0.013], match=MatchConfig(opening_moves=2, games_per_task=2))
+    config = StudyConfig(sims=[3], games=2, tune_games=2, tau0_grid=[0.5], alpha_grid=[0.01, 0.5],
+                         threshold_grid=[0.9], match=MatchConfig(opening_moves=2, games_per_task=2))
     result = run_exit_study(config, checkpoint=network, out=tmp_path)
     data = json.loads((tmp_path / "study.json").read_text())
     for setting in ("equal-sims", "equal-flops"):
@@ -141,7 +141,11 @@ def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     per_move = {s: data["table_6_2"]["3"][s][0]["simulations_per_move"] for s in ("equal-sims", "equal-flops")}
     assert per_move["equal-flops"] > per_move["equal-sims"]
     assert len(data["tuning"]["dynamic"]) == 2 and len(data["tuning"]["threshold"]) == 1
-    assert data["tuned"]["dynamic"] in ("dynamic:0.012,0.01", "dynamic:0.012,0.5")
+    # the grids are quantiles of the exit-0 confidence on the Table 6.2 positions
+    median, q90 = data["confidence_quantiles"]["0.5"], data["confidence_quantiles"]["0.9"]
+    assert 1 / 82 <= median <= q90 <= 1
+    assert data["tuned"]["dynamic"] in (f"dynamic:{median:.3g},0.01", f"dynamic:{median:.3g},0.5")
+    assert data["tuned"]["threshold"] == f"threshold:{q90:.3g}"
     assert set(data["table_6_3"]["3"]) == {"dynamic", "threshold"}
     assert data["table_6_3"]["3"]["dynamic"]["opponent"] == str(data["best_exit"]["3"])
     text = (tmp_path / "study.md").read_text()

@@ -54,7 +54,7 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
                         "0: play in this process)")
     parser.add_argument("--executor", choices=("ray", "processes"), default="ray",
                         help="ray: Ray tasks (default); processes: a local process pool, for machines without Ray")
-    parser.add_argument("--games-per-task", type=int, default=8, help="games per Ray task, searched as one batch (default 8)")
+    parser.add_argument("--games-per-task", type=int, default=8, help="games per task, searched as one batch (default 8; 0: spread evenly over the workers)")
     parser.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda)")
     parser.add_argument("--seed", type=int, default=0)
 

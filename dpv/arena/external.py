@@ -15,8 +15,8 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from dpv.arena.match import (GameOutcome, MatchConfig, MatchReport, PlayerTotals, a_colour_of, collect, chunked,
-                             load_evaluator, map_chunks, network_flops, write_json, write_sgfs)
+from dpv.arena.match import (GameOutcome, MatchConfig, MatchReport, PlayerTotals, a_colour_of, chunk_size, chunked,
+                             collect, load_evaluator, map_chunks, network_flops, write_json, write_sgfs)
 from dpv.arena.spec import PlayerSpec
 from dpv.gtp.client import GtpClient, GtpError
 from dpv.gtp.engine import GtpEngine
@@ -100,7 +100,7 @@ def run_external_match(a: PlayerSpec, opponent: str, config: MatchConfig, out: s
         raise ValueError("--opponent needs a command line, e.g. \"gnugo --mode gtp --level 5\"")
     a.search_player(network_flops(a.checkpoint), config.budget)  # a bad spec fails here
     b = PlayerSpec(name=opponent)
-    chunks = chunked(range(config.games), config.games_per_task)
+    chunks = chunked(range(config.games), chunk_size(config))
     report = collect(a, b, config.budget, map_chunks(play_external_games, (a, opponent, config), chunks, config.workers,
                                                                 config.executor),
                      config.games, show_progress)

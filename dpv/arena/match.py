@@ -46,7 +46,7 @@ class MatchConfig:
     c_puct: float = 1.5
     leaves_per_tree: int = 8
     games_per_task: int = 8
-    """Games per Ray task (one batched search each)."""
+    """Games per chunk (one batched search each); 0: the games spread evenly over the workers."""
     workers: int | None = None
     """Chunks played at once (None: as many as Ray's CPUs allow); 0 plays in this process."""
     executor: str = "ray"
@@ -60,7 +60,7 @@ class MatchConfig:
             (self.games >= 1, "games must be >= 1"),
             (self.budget in ("equal-flops", "equal-sims"), "budget must be equal-flops or equal-sims"),
             (self.opening_moves >= 0, "opening_moves must be >= 0"),
-            (self.games_per_task >= 1, "games_per_task must be >= 1"),
+            (self.games_per_task >= 0, "games_per_task must be >= 0"),
             (self.workers is None or self.workers >= 0, "workers must be >= 0"),
             (self.executor in ("ray", "processes"), "executor must be ray or processes"),
         ]
@@ -312,6 +312,14 @@ def process_pool(workers: int):
     return _POOLS[workers]
 
 
+def chunk_size(config: MatchConfig) -> int:
+    """Games per chunk: `games_per_task`, or with 0 the games spread evenly over the workers."""
+    if config.games_per_task:
+        return config.games_per_task
+    workers = config.workers or (os.cpu_count() or 1)
+    return -(-config.games // workers)
+
+
 def chunked(indices: Sequence[int], size: int) -> list[list[int]]:
     """`indices` cut into consecutive chunks of at most `size`."""
     return [list(indices[i:i + size]) for i in range(0, len(indices), size)]
@@ -461,7 +469,7 @@ def run_match(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, out: str | Path
     if len(flops[0]) != len(flops[1]) or not np.allclose(*flops):
         raise ValueError(f"A's and B's networks have different per-exit FLOPs ({flops[0]} and {flops[1]}): "
                          "one match charges one FLOPs table")
-    chunks = chunked(range(config.games), config.games_per_task)
+    chunks = chunked(range(config.games), chunk_size(config))
     report = collect(a, b, config.budget, map_chunks(play_games, (a, b, config), chunks, config.workers, config.executor),
                      config.games, show_progress, title)
     if out is not None:

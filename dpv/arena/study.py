@@ -8,7 +8,10 @@ same computation budget (`sims x FLOPs(deepest)` per move, equal-flops), at each
 best exit of Table 6.2's equal-budget row (the deepest exit counts as 50%). tau0 / alpha and
 the fixed tau are tuned first ("through self-play evaluation", 6.3.2): every candidate of the
 grids plays the best exit at the tuning budget for `tune_games` games, and the best candidate
-is then measured on fresh games (another seed). Writes study.md, study.json and study.png.
+is then measured on fresh games (another seed). With `grid_quantiles` (the default) the tau0
+and tau grids are quantiles of the shallowest exit's confidence c = max_j p_j (eq. 6.4, over
+legal moves) on positions of the Table 6.2 games, so that they suit any network; alpha is
+absolute. Writes study.md, study.json and study.png.
 """
 from __future__ import annotations
 
@@ -43,9 +46,12 @@ class StudyConfig:
     """Games per candidate when tuning."""
     tune_sims: float | None = None
     """Budget at which tau0 / alpha / tau are tuned (None: the first of `sims`)."""
-    tau0_grid: list[float] = field(default_factory=lambda: [0.2, 0.4, 0.6])
-    alpha_grid: list[float] = field(default_factory=lambda: [0.2, 0.4])
-    threshold_grid: list[float] = field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8])
+    tau0_grid: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
+    alpha_grid: list[float] = field(default_factory=lambda: [0.1, 0.3])
+    threshold_grid: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75, 0.9])
+    grid_quantiles: bool = True
+    """tau0_grid and threshold_grid are quantiles of the exit-0 confidence (see above), not
+    thresholds."""
     match: MatchConfig = field(default_factory=MatchConfig)
 
     def __post_init__(self) -> None:
@@ -53,6 +59,8 @@ class StudyConfig:
             (bool(self.sims) and all(s >= 1 for s in self.sims), "sims must be a non-empty list of budgets >= 1"),
             (self.games >= 1 and self.tune_games >= 1, "games and tune_games must be >= 1"),
             (bool(self.tau0_grid) and bool(self.alpha_grid) and bool(self.threshold_grid), "the tuning grids must not be empty"),
+            (not self.grid_quantiles or all(0 <= q <= 1 for q in self.tau0_grid + self.threshold_grid),
+             "with grid_quantiles, tau0_grid and threshold_grid hold quantiles in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:
@@ -112,6 +120,8 @@ class StudyResult:
     table_6_3: dict[float, dict[str, Cell]] = field(default_factory=dict)
     tuning: dict[str, list[Cell]] = field(default_factory=dict)
     tuned: dict[str, str] = field(default_factory=dict)
+    confidence_quantiles: dict[str, float] = field(default_factory=dict)
+    """Quantile -> exit-0 confidence on the Table 6.2 positions (grid_quantiles)."""
     out: str = ""
 
     def markdown(self) -> str:
@@ -141,7 +151,10 @@ class StudyResult:
             for sims, rows in self.table_6_2.items())]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
                   f"Tuned at {self._tune_sims():g} simulations, {cfg.tune_games} games per candidate: "
-                  f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`.", "",
+                  f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`"
+                  + (" (grids from quantiles of the exit-0 confidence on Table 6.2 positions: "
+                     + ", ".join(f"q{float(q):g} = {c:.3f}" for q, c in self.confidence_quantiles.items()) + ")"
+                     if self.confidence_quantiles else "") + ".", "",
                   "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |", "|---|---|---|---|"]
         for sims, row in self.table_6_3.items():
             lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} | {row['threshold'].text()} |")
@@ -167,7 +180,7 @@ class StudyResult:
             "best_exit": {f"{s:g}": k for s, k in self.best_exit.items()},
             "table_6_3": {f"{s:g}": {kind: c.to_dict() for kind, c in row.items()} for s, row in self.table_6_3.items()},
             "tuning": {kind: [c.to_dict() for c in cells] for kind, cells in self.tuning.items()},
-            "tuned": self.tuned,
+            "tuned": self.tuned, "confidence_quantiles": self.confidence_quantiles,
             "thesis": {"table_6_2": THESIS_TABLE_6_2, "table_6_3": THESIS_TABLE_6_3},
         }
 
@@ -180,6 +193,7 @@ class ExitStudy:
         self.flops = network_flops(network)
         self.result = StudyResult(network, self.flops, config, out=str(out))
         self._matches = 0
+        self.games: list[list[int]] = []  # moves of the Table 6.2 games
 
     def match(self, a: str, b: str, sims: float, budget: str, games: int, folder: str) -> Cell:
         """Exit policy `a` against `b` at `sims`; each match gets its own seed."""
@@ -187,6 +201,8 @@ class ExitStudy:
         config = replace(self.config.match, games=games, budget=budget, seed=self.config.match.seed + 7919 * self._matches)
         players = [PlayerSpec(exit=e, simulations=sims, checkpoint=self.network) for e in (a, b)]
         report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
+        if folder.startswith("t62"):
+            self.games += [o.moves for o in report.outcomes]
         return Cell.of(report)
 
     def table_6_2(self) -> None:
@@ -204,9 +220,15 @@ class ExitStudy:
         """Pick tau0 / alpha (dynamic) and tau (fixed threshold) against the best exit."""
         sims = self.result._tune_sims()
         best = str(self.result.best_exit.get(sims, len(self.flops) - 1))
+        tau0s, taus = self.config.tau0_grid, self.config.threshold_grid
+        if self.config.grid_quantiles:
+            wanted = sorted(set(tau0s + taus))
+            values = dict(zip(wanted, exit_confidence_quantiles(self.network, self.games, wanted, self.config.match)))
+            self.result.confidence_quantiles = {f"{q:g}": round(v, 4) for q, v in values.items()}
+            tau0s, taus = [values[q] for q in tau0s], [values[q] for q in taus]
         candidates = {
-            "dynamic": [f"dynamic:{t:g},{a:g}" for t in self.config.tau0_grid for a in self.config.alpha_grid],
-            "threshold": [f"threshold:{t:g}" for t in self.config.threshold_grid],
+            "dynamic": [f"dynamic:{t:.3g},{a:g}" for t in tau0s for a in self.config.alpha_grid],
+            "threshold": [f"threshold:{t:.3g}" for t in taus],
         }
         for kind, policies in candidates.items():
             cells = [self.match(p, best, sims, "equal-flops", self.config.tune_games,
@@ -248,6 +270,40 @@ def save_study(result: StudyResult, out: Path) -> None:
     (out / "study.md").write_text(result.markdown())
     write_json(out / "study.json", result.to_dict())
     plot_study(result, out / "study.png")
+
+
+def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: list[float], match: MatchConfig,
+                              max_positions: int = 4096) -> list[float]:
+    """Quantiles of the shallowest exit's confidence c = max_j p_j over legal moves (eq. 6.4)
+    on the positions of `games` (at most `max_positions`, evenly spaced)."""
+    import numpy as np
+    import torch
+
+    from go_engine import Board
+    from dpv.nets.checkpoint import load_checkpoint
+    from dpv.nets.model import confidence
+
+    positions = [(g, n) for g, moves in enumerate(games) for n in range(len(moves))]
+    if not positions:
+        raise ValueError("no positions to measure exit confidences on")
+    chosen = {positions[i] for i in np.linspace(0, len(positions) - 1, min(max_positions, len(positions))).astype(int)}
+    planes, legal = [], []
+    for g, moves in enumerate(games):
+        board = Board(match.board_size, match.komi, max_moves=match.max_moves)
+        for n, action in enumerate(moves):
+            if (g, n) in chosen:
+                planes.append(board.planes())
+                legal.append(board.legal_actions())
+            board.play(action)
+    device = match.device
+    model = load_checkpoint(network, device=device).model.eval()
+    conf = []
+    with torch.inference_mode():
+        for i in range(0, len(planes), 512):
+            x = torch.from_numpy(np.stack(planes[i:i + 512]).astype(np.float32)).to(device)
+            mask = torch.from_numpy(np.stack(legal[i:i + 512])).to(device)
+            conf.append(confidence(model.forward_exit(x, 0)[0], mask).cpu().numpy())
+    return [float(v) for v in np.quantile(np.concatenate(conf), quantiles)]
 
 
 def plot_study(result: StudyResult, path: Path) -> None:
