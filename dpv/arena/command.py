@@ -62,11 +62,11 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
 def run_arena(args: argparse.Namespace) -> int:
     """Resolve the players, play the match, print the report."""
     from dpv.arena.match import MatchConfig, run_dir, run_match
-    from dpv.arena.spec import PlayerSpec, default_network
+    from dpv.arena.spec import PlayerSpec, default_network, snapshot_checkpoint
 
     a_spec, b_spec = arena_players(args)
     out = run_dir("arena") if args.out is None else args.out
-    network = default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed)
+    network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
     config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
                          executor=args.executor,
                          games_per_task=args.games_per_task, device=args.device, seed=args.seed)

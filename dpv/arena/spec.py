@@ -152,3 +152,18 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
     if not quiet:
         print(f"network: {chosen} ({why})", file=sys.stderr)
     return chosen
+
+
+def snapshot_checkpoint(checkpoint: str, out: str | Path) -> str:
+    """A copy of `checkpoint` in the run directory `out` (`network.pt`), so that every game of
+    a run plays the same weights while a training run replaces its best.pt; "rollout" and
+    files already in `out` are returned as they are."""
+    import shutil
+
+    source = Path(checkpoint)
+    if checkpoint == "rollout" or source.resolve().parent == Path(out).resolve():
+        return checkpoint
+    target = Path(out) / "network.pt"
+    Path(out).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    return str(target)

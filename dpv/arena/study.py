@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dpv.arena.match import MatchConfig, MatchReport, network_flops, run_dir, run_match, write_json
-from dpv.arena.spec import PlayerSpec, default_network
+from dpv.arena.spec import PlayerSpec, default_network, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
 from dpv.config import load_config
 
@@ -251,10 +251,11 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
     tiny network) and write study.md, study.json and study.png under `out`."""
     out = Path(out) if out is not None else run_dir("study-exits", runs)
     out.mkdir(parents=True, exist_ok=True)
-    network = default_network(checkpoint, out / "fresh-net.pt", runs=runs, seed=config.match.seed)
-    study = ExitStudy(config, network, out)
+    source = default_network(checkpoint, out / "fresh-net.pt", runs=runs, seed=config.match.seed)
+    study = ExitStudy(config, snapshot_checkpoint(source, out), out)
+    study.result.network = source
     if len(study.flops) < 2:
-        raise ValueError(f"{network}: the exit study needs a network with at least two exits")
+        raise ValueError(f"{source}: the exit study needs a network with at least two exits")
     cells = len(config.sims) * (2 * (len(study.flops) - 1) + 2) * config.games
     tuning = (len(config.tau0_grid) * len(config.alpha_grid) + len(config.threshold_grid)) * config.tune_games
     print(f"dpv study exits: {cells + tuning} games ({cells} in the tables, {tuning} tuning), results in {out}/",
