@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `arena` and `study` subcommands."""
     parser = subparsers.add_parser("arena", help="play a match between two search players (or one against a GTP engine)")
     who = parser.add_argument_group("players (A is reported; colours alternate)")
-    who.add_argument("--exits", help="A,B: fixed exits of A and B on one network, e.g. 0,-1 (shallowest vs deepest)")
+    who.add_argument("--exits", help="A,B: fixed exits of A and B on one network, e.g. 0,2 or --exits=0,-1 (-1 = deepest)")
     who.add_argument("--a", metavar="SPEC", help="player A: exit=K|dynamic:TAU0,ALPHA|threshold:TAU,sims=N,checkpoint=PATH,name=S")
     who.add_argument("--b", metavar="SPEC", help="player B, as --a")
     who.add_argument("--opponent", metavar="COMMAND", help='B is an external GTP engine, e.g. "gnugo --mode gtp --level 5"')
