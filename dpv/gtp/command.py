@@ -40,5 +40,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--sims and --threads must be at least 1")
         torch.set_num_threads(args.threads)
         player = mcts_player(args.checkpoint, args.exit, args.sims, device=args.device, seed=args.seed or 0)
+        if player.board_size not in (None, args.size):
+            raise ValueError(f"the network plays {player.board_size}x{player.board_size}, not --size {args.size}")
     GtpEngine(player, size=args.size, komi=args.komi).serve()
     return 0
