@@ -140,7 +140,7 @@ def engine_vertex_5(action: int) -> str:
 def test_lz_analyze_and_genmove_analyze_print_info_lines(player):
     engine = GtpEngine(player)
     analysis = engine.handle("lz-analyze b 1")
-    assert analysis.startswith("=\ninfo move ") and analysis.endswith("\n\n")
+    assert analysis.startswith("=\ninfo move ") and analysis.endswith("\n\n") and "\n\n" not in analysis[:-2]
     first = analysis.splitlines()[1].split()
     fields = dict(zip(first[::2], first[1::2]))
     assert {"move", "visits", "winrate", "prior", "order", "pv"} <= set(fields)

@@ -261,8 +261,12 @@ class GtpEngine:
         outcome: dict[str, object] = {}
 
         def target() -> None:
+            def report(moves: list) -> None:
+                if moves:  # an empty line would end the GTP answer
+                    lines.put(format_analysis(moves, self.size) + "\n")
+
             try:
-                outcome["value"] = work(lambda moves: lines.put(format_analysis(moves, self.size) + "\n"))
+                outcome["value"] = work(report)
             except BaseException as err:  # handed to the caller's thread
                 outcome["error"] = err
             finally:
