@@ -136,7 +136,7 @@ def _cluster_has_gpus() -> bool:
 
 def _fit(config: VisionTrainConfig, run_dir: Path) -> None:
     import ray
-    from ray.train import RunConfig, ScalingConfig, TrainingFailedError
+    from ray.train import LoggingConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
     if not ray.is_initialized():
@@ -145,7 +145,8 @@ def _fit(config: VisionTrainConfig, run_dir: Path) -> None:
         train_loop,
         train_loop_config={"config": to_dict(config), "run_dir": str(run_dir)},
         scaling_config=ScalingConfig(num_workers=config.workers, use_gpu=config.gpu),
-        run_config=RunConfig(name="ray", storage_path=str(run_dir)),
+        run_config=RunConfig(name="ray", storage_path=str(run_dir),
+                             logging_config=LoggingConfig(log_level="WARNING")),
     )
     try:
         trainer.fit()
