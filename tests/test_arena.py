@@ -50,7 +50,7 @@ def check_totals(report: dict) -> None:
 
 def test_identical_players_are_even_and_colours_alternate(ray_session, network, tmp_path, capsys):
     report = arena_json(capsys, "--checkpoint", network, "--exits=-1,-1", "--sims", "2", "--games", "12",
-                        "--games-per-task", "6", "--out", str(tmp_path))
+                        "--games-per-task", "6", "--max-moves", "60", "--out", str(tmp_path))
     check_totals(report)
     assert report["a"]["games_as_black"] == report["a"]["games_as_white"] == 6
     assert [g["a_colour"] for g in report["game_list"][:4]] == ["black", "white", "black", "white"]
@@ -62,20 +62,20 @@ def test_identical_players_are_even_and_colours_alternate(ray_session, network, 
     assert len(files) == 12 and (tmp_path / "match.json").exists()
     for path, game in zip(files, report["game_list"]):
         record = read_sgf_file(path)
-        board = Board(size=record.size, komi=record.komi)
+        board = Board(size=record.size, komi=record.komi, max_moves=60)
         for action in record.moves:
             board.play(action)
-        assert board.is_over() and record.result == game["result"] and len(record.moves) == game["moves"]
+        assert board.is_over() and record.result == game["result"] and len(record.moves) == game["moves"] <= 60
 
 
 def test_the_stronger_player_wins_and_budgets_hold(ray_session, tmp_path, capsys):
-    # MCTS with random playouts: 48 simulations a move against 1 (the prior's first choice)
-    report = arena_json(capsys, "--checkpoint", "rollout", "--a", "sims=48", "--b", "sims=1", "--games", "12",
+    # MCTS with random playouts: 32 simulations a move against 1 (the prior's first choice)
+    report = arena_json(capsys, "--checkpoint", "rollout", "--a", "sims=32", "--b", "sims=1", "--games", "12",
                         "--games-per-task", "3", "--out", str(tmp_path))
     check_totals(report)
     assert report["a_win_rate_wilson95"][0] > 0.5, report["a_win_rate"]
     assert report["a"]["wins_as_black"] > 0 and report["a"]["wins_as_white"] > 0
-    for side, sims in (("a", 48), ("b", 1)):
+    for side, sims in (("a", 32), ("b", 1)):
         assert report[side]["budget_flops_per_move"] == sims
         assert report[side]["max_flops_per_move"] <= sims
 
@@ -131,7 +131,7 @@ def test_bad_arena_input_is_one_line(argv, message, network, tmp_path, capsys):
 
 def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     config = StudyConfig(sims=[3], games=2, tune_games=2, tau0_grid=[0.5], alpha_grid=[0.01, 0.5],
-                         threshold_grid=[0.9], match=MatchConfig(opening_moves=2, games_per_task=2))
+                         threshold_grid=[0.9], match=MatchConfig(opening_moves=2, games_per_task=2, max_moves=40))
     result = run_exit_study(config, checkpoint=network, out=tmp_path)
     data = json.loads((tmp_path / "study.json").read_text())
     for setting in ("equal-sims", "equal-flops"):

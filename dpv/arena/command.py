@@ -55,6 +55,8 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", choices=("ray", "processes"), default="ray",
                         help="ray: Ray tasks (default); processes: a local process pool, for machines without Ray")
     parser.add_argument("--games-per-task", type=int, default=8, help="games per task, searched as one batch (default 8; 0: spread evenly over the workers)")
+    parser.add_argument("--max-moves", type=int, default=None, help="move cap of a game, scored as it stands "
+                        "(default: 2 x size^2)")
     parser.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda)")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -69,7 +71,8 @@ def run_arena(args: argparse.Namespace) -> int:
     network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
     config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
                          executor=args.executor,
-                         games_per_task=args.games_per_task, device=args.device, seed=args.seed)
+                         games_per_task=args.games_per_task, device=args.device, seed=args.seed,
+                         max_moves=args.max_moves)
     a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
     if args.opponent:
         from dpv.arena.external import run_external_match
