@@ -203,6 +203,7 @@ class ExitStudy:
         report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
         if folder.startswith("t62"):
             self.games += [o.moves for o in report.outcomes]
+        save_study(self.result, self.out, plot=False)  # the cells done so far survive an interruption
         return Cell.of(report)
 
     def table_6_2(self) -> None:
@@ -266,11 +267,12 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
     return study.result
 
 
-def save_study(result: StudyResult, out: Path) -> None:
-    """Write study.md, study.json and study.png under `out`."""
+def save_study(result: StudyResult, out: Path, plot: bool = True) -> None:
+    """Write study.md, study.json and (with `plot`) study.png under `out`."""
     (out / "study.md").write_text(result.markdown())
     write_json(out / "study.json", result.to_dict())
-    plot_study(result, out / "study.png")
+    if plot:
+        plot_study(result, out / "study.png")
 
 
 def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: list[float], match: MatchConfig,
