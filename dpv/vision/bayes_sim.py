@@ -45,7 +45,8 @@ class SimConfig:
                 raise ValueError(f"{name} must be >= {2 if name == 'classes' else 1}, "
                                  f"got {getattr(self, name)}")
         if len(self.accuracy) not in (1, self.steps):
-            raise ValueError(f"accuracy needs 1 or {self.steps} (steps) values, got {len(self.accuracy)}")
+            raise ValueError(f"accuracy needs 1 or {self.steps} (steps) values, "
+                             f"got {len(self.accuracy)}")
         if not all(1.0 / self.classes < a < 1 for a in self.accuracy):
             raise ValueError(f"accuracy must lie in (1/classes, 1), got {self.accuracy}")
         if not (self.concentration > 0 and self.smoothing > 0):
@@ -187,7 +188,8 @@ def result_markdown(title: str, result: SimResult) -> str:
         t = "/".join(f"{v:.3f}" for v in result.error_true[k])
         e = "/".join(f"{v:.3f}" for v in result.error_est[k])
         lines.append(f"| {k + 1} | {100 * result.top1_single[k]:.1f} | "
-                     f"{100 * result.top1_true[k]:.1f} | {100 * result.top1_est[k]:.1f} | {t} | {e} |")
+                     f"{100 * result.top1_true[k]:.1f} | {100 * result.top1_est[k]:.1f} | "
+                     f"{t} | {e} |")
     return "\n".join(lines)
 
 

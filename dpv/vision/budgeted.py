@@ -73,7 +73,8 @@ def evaluate_exits(exits: np.ndarray, predictions: np.ndarray, labels: np.ndarra
 
 def budgeted_curve(val_confidence: np.ndarray, test_predictions: np.ndarray,
                    test_confidence: np.ndarray, test_labels: np.ndarray,
-                   exit_flops: np.ndarray, q_values: tuple[float, ...] = Q_VALUES) -> list[BudgetPoint]:
+                   exit_flops: np.ndarray,
+                   q_values: tuple[float, ...] = Q_VALUES) -> list[BudgetPoint]:
     """One point per q: thresholds on the validation confidences, evaluated on the test
     split (predictions and confidences [E, n] of one method)."""
     points = []

@@ -44,7 +44,8 @@ class CollabConfig:
             raise ValueError(f"smoothing must be > 0 (got {self.smoothing}): an empty "
                              "confusion-matrix cell would veto a label for ever")
         levels = list(self.buckets)
-        if not levels or levels != sorted(levels, reverse=True) or not all(0 < b < 1 for b in levels):
+        falling = levels == sorted(levels, reverse=True)
+        if not levels or not falling or not all(0 < b < 1 for b in levels):
             raise ValueError(f"buckets must be falling levels in (0, 1), got {self.buckets}")
 
 
@@ -218,7 +219,8 @@ METHODS = ("last", "bayes", "bayes-cp", "bayes-oracle", "bayes-cp-oracle", "logi
 def parse_methods(text: str) -> list[str]:
     """Method names from a comma list ('all' for every method); ValueError naming an unknown
     one."""
-    names = list(METHODS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    names = (list(METHODS) if text.strip() == "all"
+             else [t.strip() for t in text.split(",") if t.strip()])
     unknown = [m for m in names if m not in METHODS]
     if unknown or not names:
         raise ValueError(f"unknown method '{unknown[0] if unknown else text}' "

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=2, help="PABEE patience of the anytime row")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--data-dir", default=None, help="data set directory (default: the checkpoint's)")
+    p.add_argument("--data-dir", default=None,
+                   help="data set directory (default: the checkpoint's)")
     p.set_defaults(run=run_eval)
 
     s = subparsers.add_parser("bayes-sim", help="synthetic study of Bayesian updating across "
@@ -154,7 +155,8 @@ def run_bayes_sim(args: argparse.Namespace) -> int:
         try:
             overrides["accuracy"] = [float(a) for a in args.accuracy.split(",")]
         except ValueError:
-            raise ValueError(f"--accuracy takes numbers separated by commas, got '{args.accuracy}'") from None
+            raise ValueError("--accuracy takes numbers separated by commas, "
+                             f"got '{args.accuracy}'") from None
     base = from_dict(SimConfig, {**dataclasses.asdict(base), **overrides}, source="bayes-sim")
     if args.sweep:
         runs = sweep_configs(args.sweep, base)

@@ -97,8 +97,9 @@ def load_logits(path: str | Path) -> ExitLogits:
                 raise LogitsError(f"{path}: not a dpv logits file (no '{missing[0]}')")
             arrays = {k: data[k] for k in _KEYS}
             source = str(data["source"]) if "source" in data else str(path)
-        return ExitLogits(SplitLogits(arrays["val_logits"], arrays["val_labels"].astype(np.int64)),
-                          SplitLogits(arrays["test_logits"], arrays["test_labels"].astype(np.int64)),
+        val = SplitLogits(arrays["val_logits"], arrays["val_labels"].astype(np.int64))
+        test = SplitLogits(arrays["test_logits"], arrays["test_labels"].astype(np.int64))
+        return ExitLogits(val, test,
                           arrays["exit_flops"].astype(np.int64),
                           arrays["exit_params"].astype(np.int64), source)
     except LogitsError:
