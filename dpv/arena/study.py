@@ -58,6 +58,7 @@ class StudyConfig:
         checks = [
             (bool(self.sims) and all(s >= 1 for s in self.sims), "sims must be a non-empty list of budgets >= 1"),
             (self.games >= 1 and self.tune_games >= 1, "games and tune_games must be >= 1"),
+            (self.tune_sims is None or self.tune_sims in self.sims, "tune_sims must be one of sims"),
             (bool(self.tau0_grid) and bool(self.alpha_grid) and bool(self.threshold_grid), "the tuning grids must not be empty"),
             (not self.grid_quantiles or all(0 <= q <= 1 for q in self.tau0_grid + self.threshold_grid),
              "with grid_quantiles, tau0_grid and threshold_grid hold quantiles in [0, 1]"),
@@ -137,7 +138,7 @@ class StudyResult:
                  f"## Table 6.2: shallow exits against the deepest exit (exit {k - 1})", "",
                  "| Simulations | Setting | " + " | ".join(f"Exit {i}" for i in range(k - 1)) + " |",
                  "|---|---|" + "---|" * (k - 1)]
-        for sims, rows in self.table_6_2.items():
+        for sims, rows in sorted(self.table_6_2.items()):
             for n, (setting, cells) in enumerate(rows.items()):
                 lines.append(f"| {sims:g} | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |"
                              if n == 0 else f"| | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |")
@@ -148,15 +149,15 @@ class StudyResult:
                 lines.append(f"| {sims} | {SETTING_NAMES[setting]} | " + " | ".join(f"{v:.1f}%" for v in values) + " |")
         lines += ["", "Simulations per move at equal budgets (shallow exit / deepest): " + "; ".join(
             f"{sims:g}: " + ", ".join(f"exit {i} {c.simulations_per_move:.0f}" for i, c in enumerate(rows["equal-flops"]))
-            for sims, rows in self.table_6_2.items())]
+            for sims, rows in sorted(self.table_6_2.items()))]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
-                  f"Tuned at {self._tune_sims():g} simulations, {cfg.tune_games} games per candidate: "
+                  f"Tuned at {self.tune_budget():g} simulations, {cfg.tune_games} games per candidate: "
                   f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`"
                   + (" (grids from quantiles of the exit-0 confidence on Table 6.2 positions: "
                      + ", ".join(f"q{float(q):g} = {c:.3f}" for q, c in self.confidence_quantiles.items()) + ")"
                      if self.confidence_quantiles else "") + ".", "",
                   "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |", "|---|---|---|---|"]
-        for sims, row in self.table_6_3.items():
+        for sims, row in sorted(self.table_6_3.items()):
             lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} | {row['threshold'].text()} |")
         lines += ["", "Thesis: " + "; ".join(f"{s} simulations: dynamic {v['dynamic']}%, w/o dynamic threshold "
                                              f"{v['threshold']}%" for s, v in THESIS_TABLE_6_3.items()), "",
@@ -166,7 +167,8 @@ class StudyResult:
             lines += [f"| {c.player} | {c.text()} | {c.games} |" for c in cells]
         return "\n".join(lines) + "\n"
 
-    def _tune_sims(self) -> float:
+    def tune_budget(self) -> float:
+        """The budget at which tau0 / alpha / tau are tuned."""
         return self.config.tune_sims or self.config.sims[0]
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,20 +208,20 @@ class ExitStudy:
         save_study(self.result, self.out, plot=False)  # the cells done so far survive an interruption
         return Cell.of(report)
 
-    def table_6_2(self) -> None:
-        """Every shallow exit against the deepest, equal simulations and equal budgets."""
+    def table_6_2(self, sims: float) -> None:
+        """Table 6.2's rows at `sims`: every shallow exit against the deepest, equal
+        simulations and equal budgets; the best exit of the equal-budget row (ties: deeper)."""
         deepest = len(self.flops) - 1
-        for sims in self.config.sims:
-            self.result.table_6_2[sims] = {
-                setting: [self.match(str(k), str(deepest), sims, setting, self.config.games,
-                                     f"t62-sims{sims:g}-{setting}-exit{k}") for k in range(deepest)]
-                for setting in ("equal-sims", "equal-flops")}
-            rates = [c.rate for c in self.result.table_6_2[sims]["equal-flops"]] + [0.5]
-            self.result.best_exit[sims] = max(range(len(rates)), key=lambda k: (rates[k], k))
+        self.result.table_6_2[sims] = {
+            setting: [self.match(str(k), str(deepest), sims, setting, self.config.games,
+                                 f"t62-sims{sims:g}-{setting}-exit{k}") for k in range(deepest)]
+            for setting in ("equal-sims", "equal-flops")}
+        rates = [c.rate for c in self.result.table_6_2[sims]["equal-flops"]] + [0.5]
+        self.result.best_exit[sims] = max(range(len(rates)), key=lambda k: (rates[k], k))
 
     def tune(self) -> None:
         """Pick tau0 / alpha (dynamic) and tau (fixed threshold) against the best exit."""
-        sims = self.result._tune_sims()
+        sims = self.result.tune_budget()
         best = str(self.result.best_exit.get(sims, len(self.flops) - 1))
         tau0s, taus = self.config.tau0_grid, self.config.threshold_grid
         if self.config.grid_quantiles:
@@ -237,13 +239,24 @@ class ExitStudy:
             self.result.tuning[kind] = cells
             self.result.tuned[kind] = max(cells, key=lambda c: c.rate).player
 
-    def table_6_3(self) -> None:
-        """The tuned dynamic and fixed-threshold policies against the best exit, fresh games."""
-        for sims in self.config.sims:
-            best = str(self.result.best_exit[sims])
-            self.result.table_6_3[sims] = {
-                kind: self.match(self.result.tuned[kind], best, sims, "equal-flops", self.config.games,
-                                 f"t63-sims{sims:g}-{kind}") for kind in ("dynamic", "threshold")}
+    def table_6_3(self, sims: float) -> None:
+        """Table 6.3's row at `sims`: the tuned dynamic and fixed-threshold policies against
+        the best exit, on fresh games."""
+        best = str(self.result.best_exit[sims])
+        self.result.table_6_3[sims] = {
+            kind: self.match(self.result.tuned[kind], best, sims, "equal-flops", self.config.games,
+                             f"t63-sims{sims:g}-{kind}") for kind in ("dynamic", "threshold")}
+
+    def run(self) -> None:
+        """Both tables, budget by budget, the tuning budget first: an interrupted study has
+        complete rows of both tables for the budgets it finished."""
+        first = self.result.tune_budget()
+        for n, sims in enumerate([first] + [s for s in self.config.sims if s != first]):
+            self.table_6_2(sims)
+            if n == 0:
+                self.tune()
+            self.table_6_3(sims)
+            save_study(self.result, self.out)
 
 
 def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str | Path | None = None,
@@ -261,9 +274,7 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
     tuning = (len(config.tau0_grid) * len(config.alpha_grid) + len(config.threshold_grid)) * config.tune_games
     print(f"dpv study exits: {cells + tuning} games ({cells} in the tables, {tuning} tuning), results in {out}/",
           file=sys.stderr)
-    for stage in (study.table_6_2, study.tune, study.table_6_3):
-        stage()
-        save_study(study.result, out)  # what is done so far survives an interrupted study
+    study.run()
     return study.result
 
 
@@ -317,7 +328,7 @@ def plot_study(result: StudyResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
-    groups = [(sims, setting) for sims in result.table_6_2 for setting in ("equal-sims", "equal-flops")]
+    groups = [(sims, setting) for sims in sorted(result.table_6_2) for setting in ("equal-sims", "equal-flops")]
     shallow = len(result.exit_flops) - 1
     width = 0.8 / max(1, shallow)
     for k in range(shallow):
@@ -331,7 +342,7 @@ def plot_study(result: StudyResult, path: Path) -> None:
                          label="thesis" if k == 0 else None)
     left.set_xticks(range(len(groups)), [f"{s:g} sims\n{SETTING_NAMES[g]}" for s, g in groups], fontsize=8)
     left.set_title(f"Table 6.2: shallow exits vs the deepest (exit {shallow})")
-    rows = list(result.table_6_3.items())
+    rows = sorted(result.table_6_3.items())
     for j, kind in enumerate(("dynamic", "threshold")):
         xs = [i + (j - 0.5) * 0.4 for i in range(len(rows))]
         _bars(right, xs, [row[kind] for _, row in rows], 0.4,
