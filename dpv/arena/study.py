@@ -83,6 +83,7 @@ class Cell:
     games: int
     flops_per_move: float
     simulations_per_move: float
+    opponent_simulations_per_move: float
 
     @property
     def rate(self) -> float:
@@ -94,9 +95,9 @@ class Cell:
 
     @classmethod
     def of(cls, report: MatchReport) -> "Cell":
-        totals = report.totals("a")
-        return cls(report.a.exit, report.b.exit, report.a_points, report.games,
-                   totals.flops / max(1, totals.moves), totals.simulations / max(1, totals.moves))
+        mine, theirs = report.totals("a"), report.totals("b")
+        return cls(report.a.exit, report.b.exit, report.a_points, report.games, mine.flops / max(1, mine.moves),
+                   mine.simulations / max(1, mine.moves), theirs.simulations / max(1, theirs.moves))
 
     def text(self) -> str:
         low, high = self.interval
@@ -106,7 +107,8 @@ class Cell:
         low, high = self.interval
         return {"player": self.player, "opponent": self.opponent, "wins": self.wins, "games": self.games,
                 "win_rate": self.rate, "wilson95": [low, high], "flops_per_move": self.flops_per_move,
-                "simulations_per_move": self.simulations_per_move}
+                "simulations_per_move": self.simulations_per_move,
+                "opponent_simulations_per_move": self.opponent_simulations_per_move}
 
 
 @dataclass
@@ -147,9 +149,11 @@ class StudyResult:
         for sims, rows in THESIS_TABLE_6_2.items():
             for setting, values in rows.items():
                 lines.append(f"| {sims} | {SETTING_NAMES[setting]} | " + " | ".join(f"{v:.1f}%" for v in values) + " |")
-        lines += ["", "Simulations per move at equal budgets (shallow exit / deepest): " + "; ".join(
-            f"{sims:g}: " + ", ".join(f"exit {i} {c.simulations_per_move:.0f}" for i, c in enumerate(rows["equal-flops"]))
-            for sims, rows in sorted(self.table_6_2.items()))]
+        lines += ["", "Simulations per move at equal budgets, shallow exit vs deepest (terminal visits, which cost "
+                  "nothing, included): " + "; ".join(
+                      f"{sims:g}: " + ", ".join(f"exit {i} {c.simulations_per_move:.0f} vs {c.opponent_simulations_per_move:.0f}"
+                                                for i, c in enumerate(rows["equal-flops"]))
+                      for sims, rows in sorted(self.table_6_2.items()))]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
                   f"Tuned at {self.tune_budget():g} simulations, {cfg.tune_games} games per candidate: "
                   f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`"
