@@ -172,14 +172,15 @@ class Bayes(Combiner):
     def buckets(self, logits: np.ndarray) -> np.ndarray:
         """Confidence bucket of every exit's output, [E, n]: 0 most confident (>90 %), the
         last bucket below every level."""
-        probs = softmax(logits)
-        result = np.full(probs.shape[:2], len(self.config.buckets), dtype=np.int64)
-        for b in reversed(range(len(self.config.buckets))):
-            if self.quantiles is None:
-                hit = probs.max(axis=2) > self.config.buckets[b]
-            else:  # the conformal set at this coverage is one label (then the top one)
-                hit = conformal_sets(probs, self.quantiles[:, b][:, None, None]).sum(axis=2) == 1
-            result[hit] = b
+        result = np.full(logits.shape[:2], len(self.config.buckets), dtype=np.int64)
+        for e, z in enumerate(logits):  # one exit at a time: [n, N] float64 at most
+            probs = softmax(z)
+            for b in reversed(range(len(self.config.buckets))):
+                if self.quantiles is None:
+                    hit = probs.max(axis=1) > self.config.buckets[b]
+                else:  # the conformal set at this coverage is one label (then the top one)
+                    hit = conformal_sets(probs, self.quantiles[e, b]).sum(axis=1) == 1
+                result[e, hit] = b
         return result
 
     def outputs(self, logits: np.ndarray) -> np.ndarray:
@@ -201,9 +202,11 @@ class Bayes(Combiner):
 
 def conformal_quantiles(calib: SplitLogits, levels: tuple[float, ...]) -> np.ndarray:
     """q[e, b]: split-conformal quantile of exit e at coverage levels[b] on `calib`."""
-    probs = softmax(calib.logits)
-    return np.array([[conformal_quantile(p, calib.labels, level) for level in levels]
-                     for p in probs])
+    rows = []
+    for z in calib.logits:
+        probs = softmax(z)
+        rows.append([conformal_quantile(probs, calib.labels, level) for level in levels])
+    return np.array(rows)
 
 
 def validation_accuracy(split: SplitLogits) -> np.ndarray:
