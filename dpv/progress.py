@@ -11,8 +11,8 @@ class Progress:
     """Throttled status line: `update(text)` shows `text` at most every `interval` seconds
     (`log_interval` when the stream is not a terminal); `close()` ends the line."""
 
-    def __init__(self, stream: TextIO = sys.stderr, interval: float = 0.25, log_interval: float = 5.0) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.25, log_interval: float = 5.0) -> None:
+        self.stream = stream or sys.stderr  # looked up now, not at import (pytest swaps stderr)
         self.tty = stream.isatty()
         self.interval = interval if self.tty else log_interval
         self._last = float("-inf")
