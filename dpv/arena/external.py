@@ -15,8 +15,9 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from dpv.arena.match import (GameOutcome, MatchConfig, MatchReport, PlayerTotals, a_colour_of, chunk_size, chunked,
-                             collect, load_evaluator, map_chunks, network_flops, write_json, write_sgfs)
+from dpv.arena.match import MatchConfig, chunk_size, chunked, load_evaluator, map_chunks, network_flops
+from dpv.arena.report import (GameOutcome, MatchReport, PlayerTotals, a_colour_of, collect, write_json,
+                              write_sgfs)
 from dpv.arena.spec import PlayerSpec
 from dpv.gtp.client import GtpClient, GtpError
 from dpv.gtp.engine import GtpEngine

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dpv.arena.match import MatchConfig, MatchReport, network_flops, run_dir, run_match, write_json
+from dpv.arena.match import MatchConfig, network_flops, run_dir, run_match
+from dpv.arena.report import MatchReport, write_json
 from dpv.arena.spec import PlayerSpec, default_network, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
 from dpv.config import load_config
