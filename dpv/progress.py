@@ -13,7 +13,7 @@ class Progress:
 
     def __init__(self, stream: TextIO | None = None, interval: float = 0.25, log_interval: float = 5.0) -> None:
         self.stream = stream or sys.stderr  # looked up now, not at import (pytest swaps stderr)
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.interval = interval if self.tty else log_interval
         self._last = float("-inf")
         self._text = ""
