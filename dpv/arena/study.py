@@ -239,6 +239,7 @@ class ExitStudy:
             "threshold": [f"threshold:{t:.3g}" for t in taus],
         }
         for kind, policies in candidates.items():
+            policies = list(dict.fromkeys(policies))  # equal quantiles give one candidate
             cells = [self.match(p, best, sims, "equal-flops", self.config.tune_games,
                                 f"tune-{p.replace(':', '-').replace(',', '-')}") for p in policies]
             self.result.tuning[kind] = cells
