@@ -38,12 +38,29 @@ def search_config(search: SearchSection, noise: bool = True):
                         no_resign_fraction=search.no_resign_fraction)
 
 
+def suppress_early_pass(priors: np.ndarray, planes: np.ndarray, min_fill: float) -> np.ndarray:
+    """Zero the pass prior (the last action) of every leaf whose board has stones on fewer
+    than `min_fill` of its points (planes 0 and 8: the stones of both players now). The
+    search renormalises the priors over the legal moves; pass stays legal."""
+    if min_fill <= 0:
+        return priors
+    points = planes.shape[2] * planes.shape[3]
+    stones = planes[:, 0].sum(axis=(1, 2)) + planes[:, 8].sum(axis=(1, 2))
+    early = stones < min_fill * points
+    if early.any():
+        priors = priors.copy()
+        priors[early, -1] = 0.0
+    return priors
+
+
 class ServerEvaluator:
     """The search's evaluator contract over a remote InferenceServer: planes and legal masks
-    travel bit-packed; the time spent waiting for answers is counted."""
+    travel bit-packed; the time spent waiting for answers is counted. With `pass_min_fill`
+    > 0, see `suppress_early_pass`."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, pass_min_fill: float = 0.0) -> None:
         self.server = server
+        self.pass_min_fill = pass_min_fill
         self.wait_s = 0.0
         self.rows = 0
         self.version = 0
@@ -61,7 +78,7 @@ class ServerEvaluator:
             pack_planes(planes), np.asarray(thresholds, np.float32), mask, fixed))
         self.wait_s += time.perf_counter() - start
         self.rows += n
-        return priors, values, exits
+        return suppress_early_pass(priors, planes, self.pass_min_fill), values, exits
 
 
 @dataclass
@@ -147,7 +164,7 @@ class SelfPlayWorker:
         search = BatchedSearch(n, self.board_size, self.search.komi, config=search_config(self.search),
                                exit_flops=exit_flops, players=self._player(), seed=seed,
                                max_moves=self.search.max_moves)
-        evaluator = ServerEvaluator(self.server)
+        evaluator = ServerEvaluator(self.server, self.search.pass_min_fill)
         games = [_Game() for _ in range(n)]
         last = time.perf_counter()
         while not self._stop():
