@@ -21,8 +21,8 @@ CHANCE = 10.0
 
 
 def digits_config(**changes) -> VisionTrainConfig:
-    """Two epochs of msdnet-tiny on digits, 2 workers of 8 images each per step."""
-    base = VisionTrainConfig(dataset="digits", epochs=2, batch_size=16, lr=0.05, workers=2)
+    """Two epochs of msdnet-tiny on digits, 2 workers of 16 images each per step."""
+    base = VisionTrainConfig(dataset="digits", epochs=2, batch_size=32, lr=0.2, workers=2)
     return dataclasses.replace(base, **changes)
 
 
@@ -30,15 +30,24 @@ def _label(loss: str, dynamic: bool) -> str:
     return loss + ("+dynamic" if dynamic else "")
 
 
+class Runs:
+    """Finished runs by label, each trained on first use, inside the test that needs it
+    (so each test's timeout covers at most a few runs)."""
+
+    def __init__(self, root) -> None:
+        self.root, self.done = root, {}
+
+    def __getitem__(self, label: str):
+        if label not in self.done:
+            loss, dynamic = next(r for r in RUNS if _label(*r) == label)
+            self.done[label] = train(digits_config(loss=loss, dynamic=dynamic), self.root / label)
+        return self.done[label]
+
+
 @pytest.fixture(scope="module")
-def runs(ray_session, tmp_path_factory):
-    """One finished 2-epoch run per loss, by label."""
-    root = tmp_path_factory.mktemp("vision-runs")
-    out = {}
-    for loss, dynamic in RUNS:
-        label = _label(loss, dynamic)
-        out[label] = train(digits_config(loss=loss, dynamic=dynamic), root / label)
-    return out
+def runs(ray_session, tmp_path_factory) -> Runs:
+    """One 2-epoch run per loss, by label."""
+    return Runs(tmp_path_factory.mktemp("vision-runs"))
 
 
 @pytest.mark.parametrize("loss,dynamic", RUNS, ids=[_label(*r) for r in RUNS])

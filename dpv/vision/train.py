@@ -126,21 +126,24 @@ def train(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False,
     return TrainResult(run_dir, run_dir / CHECKPOINT, checkpoint.epoch, finished)
 
 
-def _cluster_has_gpus() -> bool:
+def _ray():
+    """The ray module, with a local Ray started if none is running."""
     import ray
 
     if not ray.is_initialized():
         ray.init(include_dashboard=False, configure_logging=False)
-    return ray.cluster_resources().get("GPU", 0) > 0
+    return ray
+
+
+def _cluster_has_gpus() -> bool:
+    return _ray().cluster_resources().get("GPU", 0) > 0
 
 
 def _fit(config: VisionTrainConfig, run_dir: Path) -> None:
-    import ray
     from ray.train import LoggingConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, configure_logging=False)
+    _ray()
     trainer = TorchTrainer(
         train_loop,
         train_loop_config={"config": to_dict(config), "run_dir": str(run_dir)},
