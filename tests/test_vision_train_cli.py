@@ -114,3 +114,20 @@ def test_checkpoint_whose_weights_do_not_fit_its_config(tmp_path):
     torch.save(payload, path)
     with pytest.raises(VisionCheckpointError, match="weights do not match the model config"):
         load_vision_checkpoint(path)
+
+
+def test_evaluate_counts_every_exit_without_the_damping_neuron():
+    from torch.utils.data import TensorDataset
+
+    from dpv.vision.train import evaluate
+
+    torch.manual_seed(0)
+    model = build_model(preset("msdnet-tiny", 10, damping=True)).eval()
+    x, y = torch.randn(300, 3, 32, 32), torch.randint(0, 10, (300,))
+    with torch.no_grad():
+        logits = model(x)
+    result = evaluate(model, TensorDataset(x, y))
+    expected = [100 * float((z[:, :10].argmax(1) == y).float().mean()) for z in logits]
+    assert result["accuracy"] == pytest.approx(expected)
+    assert result["damping_mean"] == pytest.approx(
+        [float(z.softmax(1)[:, -1].mean()) for z in logits])

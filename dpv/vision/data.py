@@ -278,7 +278,11 @@ def _imagenet(split: str, data_dir: Path, seed: int, augment: bool) -> ImageFold
     if not items:
         raise DatasetError(f"imagenet: no images in {folder}/<class>/ (expected .JPEG/.png files)")
     if split != "test":
-        train, val = _split_indices(len(items), min(IMAGENET_VAL_SIZE, len(items) // 10), seed)
+        held_out = min(IMAGENET_VAL_SIZE, len(items) // 10)
+        if held_out == 0:
+            raise DatasetError(f"imagenet: {len(items)} images in {folder}/ are too few to hold "
+                               f"out a validation split (need at least 10)")
+        train, val = _split_indices(len(items), held_out, seed)
         items = [items[i] for i in (train if split == "train" else val).tolist()]
     return ImageFolder(items, augment=augment)
 

@@ -272,21 +272,20 @@ def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "c
     net.eval()
     n = net.config.num_classes
     part = Subset(dataset, range(rank, len(dataset), world))
-    correct = damping = None
+    totals = torch.zeros(3, net.num_exits, dtype=torch.float64, device=device)  # hits, F[N+1], n
     for x, y in DataLoader(part, batch_size=EVAL_BATCH, num_workers=loader_workers):
         x, y = x.to(device), y.to(device)
-        logits = net(x)
-        hits = torch.stack([(z[:, :n].argmax(1) == y).sum() for z in logits]).double()
-        damp = torch.stack([z.softmax(1)[:, -1].sum() if net.config.damping
-                            else z.new_zeros(()) for z in logits]).double()
-        correct = hits if correct is None else correct + hits
-        damping = damp if damping is None else damping + damp
-    totals = torch.stack([correct, damping, torch.full_like(correct, len(part))])
+        for k, z in enumerate(net(x)):
+            totals[0, k] += (z[:, :n].argmax(1) == y).sum()
+            if net.config.damping:
+                totals[1, k] += z.softmax(1)[:, -1].sum()
+        totals[2] += len(y)
     if world > 1:
         torch.distributed.all_reduce(totals)
     net.train(was_training)
-    accuracy = (100 * totals[0] / totals[2]).tolist()
-    means = (totals[1] / totals[2]).tolist() if net.config.damping else []
+    count = totals[2].clamp(min=1)
+    accuracy = (100 * totals[0] / count).tolist()
+    means = (totals[1] / count).tolist() if net.config.damping else []
     return {"accuracy": accuracy, "damping_mean": means}
 
 
