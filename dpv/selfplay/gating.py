@@ -5,7 +5,8 @@ promoted when it wins at least 55% of the games.
 games with the first evaluator as black, half as white, each half one BatchedSearch given the
 (black, white) evaluator pair, so each leaf is answered by the network of the player to move.
 No root noise; moves are sampled with temperature 1 for the first few moves so the games
-differ, then the most visited move is played.
+differ, then the most visited move is played. Trees are not reused between moves: a reused
+subtree holds the opponent network's evaluations, which would blur the two networks.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def play_match(first, second, games: int, simulations: float, search: SearchSect
 
     config = SearchConfig(c_puct=search.c_puct, fpu_reduction=search.fpu_reduction,
                           leaves_per_tree=search.leaves_per_tree, root_noise=False, temperature=1.0,
-                          temperature_moves=temperature_moves)
+                          temperature_moves=temperature_moves, reuse_tree=False)
     player = Player(simulations=simulations, exit_policy=ExitPolicy.fixed(-1))
     flops = list(first.exit_flops)
     if len(flops) != len(second.exit_flops):
