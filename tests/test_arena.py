@@ -152,6 +152,12 @@ def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     text = (tmp_path / "study.md").read_text()
     assert "Table 6.2" in text and "Table 6.3" in text and "73.4%" in text and text == result.markdown()
     assert (tmp_path / "study.png").stat().st_size > 10_000
+    # a second run into the same directory reads every finished match instead of playing it
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*/match.json")}
+    again = run_exit_study(config, checkpoint=network, out=tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*/match.json")} == written
+    assert again.to_dict()["table_6_2"] == data["table_6_2"] and again.tuned == result.tuned
+    assert again.to_dict()["table_6_3"] == data["table_6_3"]
 
 
 def test_a_process_pool_plays_every_game():

@@ -8,13 +8,15 @@ same computation budget (`sims x FLOPs(deepest)` per move, equal-flops), at each
 best exit of Table 6.2's equal-budget row (the deepest exit counts as 50%). tau0 / alpha and
 the fixed tau are tuned first ("through self-play evaluation", 6.3.2): every candidate of the
 grids plays the best exit at the tuning budget for `tune_games` games, and the best candidate
-is then measured on fresh games (another seed). With `grid_quantiles` (the default) the tau0
+is then measured on fresh games (another seed). A match whose `match.json` is already in the
+run directory is read instead of played again, so an interrupted study resumes with `--out`. With `grid_quantiles` (the default) the tau0
 and tau grids are quantiles of the shallowest exit's confidence c = max_j p_j (eq. 6.4, over
 legal moves) on positions of the Table 6.2 games, so that they suit any network; alpha is
 absolute. Writes study.md, study.json and study.png.
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,7 +104,18 @@ class Cell:
 
     def text(self) -> str:
         low, high = self.interval
-        return f"{self.rate:.1%} [{low:.0%}, {high:.0%}]"
+        return f"{self.rate:.1%} [{low:.0%}, {high:.0%}] n={self.games}"
+
+    @classmethod
+    def from_match_json(cls, path: Path) -> tuple["Cell", list[list[int]]]:
+        """A cell from a finished match's `match.json`, and the moves of its games (from the
+        SGF files beside it)."""
+        from dpv.sgf import read_sgf_file
+
+        d = json.loads(path.read_text())
+        cell = cls(d["a"]["exit"], d["b"]["exit"], d["a"]["wins"] + d["draws"] / 2, d["games"],
+                   d["a"]["flops_per_move"], d["a"]["simulations_per_move"], d["b"]["simulations_per_move"])
+        return cell, [read_sgf_file(f).moves for f in sorted(path.parent.glob("game-*.sgf"))]
 
     def to_dict(self) -> dict[str, Any]:
         low, high = self.interval
@@ -207,13 +220,20 @@ class ExitStudy:
     def match(self, a: str, b: str, sims: float, budget: str, games: int, folder: str) -> Cell:
         """Exit policy `a` against `b` at `sims`; each match gets its own seed."""
         self._matches += 1
-        config = replace(self.config.match, games=games, budget=budget, seed=self.config.match.seed + 7919 * self._matches)
-        players = [PlayerSpec(exit=e, simulations=sims, checkpoint=self.network) for e in (a, b)]
-        report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
+        done = self.out / folder / "match.json"
+        if done.exists():  # played by an earlier, interrupted run into the same directory
+            print(f"  {folder}: reusing {done}", file=sys.stderr)
+            cell, moves = Cell.from_match_json(done)
+        else:
+            config = replace(self.config.match, games=games, budget=budget,
+                             seed=self.config.match.seed + 7919 * self._matches)
+            players = [PlayerSpec(exit=e, simulations=sims, checkpoint=self.network) for e in (a, b)]
+            report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
+            cell, moves = Cell.of(report), [o.moves for o in report.outcomes]
         if folder.startswith("t62"):
-            self.games += [o.moves for o in report.outcomes]
+            self.games += moves
         save_study(self.result, self.out, plot=False)  # the cells done so far survive an interruption
-        return Cell.of(report)
+        return cell
 
     def table_6_2(self, sims: float) -> None:
         """Table 6.2's rows at `sims`: every shallow exit against the deepest, equal
