@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from dpv.config import ConfigError, from_dict, to_dict
-from dpv.vision.config import INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig, VisionTrainConfig
+from dpv.vision.config import (INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig,
+                               VisionTrainConfig)
 from dpv.vision.flops import ExitCost, describe
 from dpv.vision.layers import MultiExitNet
 from dpv.vision.models import build_model
@@ -105,7 +106,8 @@ def save_vision_checkpoint(path: str | Path, model: torch.nn.Module, config: Vis
         raise
 
 
-def load_vision_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> VisionCheckpoint:
+def load_vision_checkpoint(path: str | Path,
+                           device: str | torch.device = "cpu") -> VisionCheckpoint:
     """Read the checkpoint at `path` and rebuild its model on `device`, in eval mode.
     Raises `VisionCheckpointError` (one line, naming the file) when the file is missing,
     corrupt, of another format, or its weights do not fit its model config."""
@@ -115,7 +117,8 @@ def load_vision_checkpoint(path: str | Path, device: str | torch.device = "cpu")
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
-        raise VisionCheckpointError(f"{path}: not a readable checkpoint ({_first_line(err)})") from None
+        raise VisionCheckpointError(
+            f"{path}: not a readable checkpoint ({_first_line(err)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise VisionCheckpointError(f"{path}: not a {FORMAT} checkpoint")
     missing = sorted(_KEYS - set(payload))

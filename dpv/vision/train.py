@@ -249,8 +249,9 @@ def _train_epoch(model: nn.Module, loader: DataLoader, loss_fn: MultiExitLoss,
         loss_sum += float(loss.detach())
         if progress is not None:
             rate = (i + 1) * config.batch_size / (time.monotonic() - began)
+            epoch_guess = _epoch_seconds(history, steps * config.batch_size / rate)
             left = (steps - i - 1) * config.batch_size / rate + \
-                (config.epochs - epoch - 1) * _epoch_seconds(history, steps * config.batch_size / rate)
+                (config.epochs - epoch - 1) * epoch_guess
             progress.update(f"epoch {epoch + 1}/{config.epochs} [{i + 1}/{steps}] "
                             f"{rate:,.0f} img/s  loss {loss_sum / (i + 1):.3f}  "
                             f"ETA {_duration(left)}")
