@@ -19,15 +19,17 @@ $(STAMP): pyproject.toml setup.py $(wildcard go_engine/*.pyx go_engine/*.pxd)
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/dpv demo
+	$(BIN)/dpv launch selfplay --config configs/local.yaml --max-games 160
 
 test: setup
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 bench: setup
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/nets.py
+	$(BIN)/python bench/search_network.py --quick
+	$(BIN)/python bench/inference.py
 
 clean:
 	rm -rf build go_engine/*.c go_engine/*.so *.egg-info
