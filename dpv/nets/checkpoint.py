@@ -5,14 +5,13 @@ one-line `CheckpointError` naming the file and what is wrong.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from dpv.checkpoint_io import first_line, save_atomic
 from dpv.config import ConfigError, from_dict, to_dict
 from dpv.nets.config import NetConfig
 from dpv.nets.flops import exit_flops
@@ -57,17 +56,7 @@ def save_checkpoint(
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "extra": extra or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_atomic(payload, path)
 
 
 def load_checkpoint(
@@ -90,7 +79,7 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(err)})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first_line(err)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} checkpoint")
     missing = sorted({"net_config", "exit_flops", "step", "model", "optimizer", "extra"} - set(payload))
@@ -112,14 +101,14 @@ def load_checkpoint(
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path}: weights do not match the network ({_first_line(err)})") from None
+        raise CheckpointError(f"{path}: weights do not match the network ({first_line(err)})") from None
     if optimizer is not None:
         if payload["optimizer"] is None:
             raise CheckpointError(f"{path}: holds no optimizer state")
         try:
             optimizer.load_state_dict(payload["optimizer"])
         except (RuntimeError, ValueError, KeyError) as err:
-            raise CheckpointError(f"{path}: optimizer state does not match ({_first_line(err)})") from None
+            raise CheckpointError(f"{path}: optimizer state does not match ({first_line(err)})") from None
     return Checkpoint(
         path=path,
         model=model,
@@ -128,8 +117,3 @@ def load_checkpoint(
         optimizer_state=payload["optimizer"],
         extra=payload["extra"],
     )
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]

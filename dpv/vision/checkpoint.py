@@ -6,14 +6,13 @@ model in eval mode; any problem is a one-line `VisionCheckpointError` naming the
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from dpv.checkpoint_io import first_line, save_atomic
 from dpv.config import ConfigError, from_dict, to_dict
 from dpv.vision.config import (INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig,
                                VisionTrainConfig)
@@ -93,17 +92,7 @@ def save_vision_checkpoint(path: str | Path, model: torch.nn.Module, config: Vis
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "metrics": metrics or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_atomic(payload, path)
 
 
 def load_vision_checkpoint(path: str | Path,
@@ -118,7 +107,7 @@ def load_vision_checkpoint(path: str | Path,
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
         raise VisionCheckpointError(
-            f"{path}: not a readable checkpoint ({_first_line(err)})") from None
+            f"{path}: not a readable checkpoint ({first_line(err)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise VisionCheckpointError(f"{path}: not a {FORMAT} checkpoint")
     missing = sorted(_KEYS - set(payload))
@@ -132,22 +121,17 @@ def load_vision_checkpoint(path: str | Path,
                                  str(path), "model_config.")
         costs = [ExitCost(**c) for c in payload["exit_costs"]]
     except (ConfigError, TypeError) as err:
-        raise VisionCheckpointError(_first_line(err) if str(path) in str(err)
-                                    else f"{path}: {_first_line(err)}") from None
+        raise VisionCheckpointError(first_line(err) if str(path) in str(err)
+                                    else f"{path}: {first_line(err)}") from None
     model = build_model(model_config).to(device)
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, ValueError) as err:
         raise VisionCheckpointError(f"{path}: weights do not match the model config "
-                                    f"({_first_line(err)})") from None
+                                    f"({first_line(err)})") from None
     if len(costs) != model.num_exits:
         raise VisionCheckpointError(f"{path}: {len(costs)} exit costs for {model.num_exits} exits")
     return VisionCheckpoint(path=path, model=model.eval(), config=config,
                             model_config=model_config, epoch=int(payload["epoch"]),
                             exit_costs=costs, metrics=payload["metrics"],
                             optimizer_state=payload["optimizer"])
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
