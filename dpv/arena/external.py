@@ -15,9 +15,9 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from dpv.arena.match import MatchConfig, chunk_size, chunked, load_evaluator, map_chunks, network_flops
-from dpv.arena.report import (GameOutcome, MatchReport, PlayerTotals, a_colour_of, collect, write_json,
-                              write_sgfs)
+from dpv.arena.match import (MatchConfig, chunk_size, chunked, load_evaluator, map_chunks, network_flops,
+                             save_report)
+from dpv.arena.report import GameOutcome, MatchReport, PlayerTotals, a_colour_of, collect
 from dpv.arena.spec import PlayerSpec
 from dpv.gtp.client import GtpClient, GtpError
 from dpv.gtp.engine import GtpEngine
@@ -105,9 +105,4 @@ def run_external_match(a: PlayerSpec, opponent: str, config: MatchConfig, out: s
     report = collect(a, b, config.budget, map_chunks(play_external_games, (a, opponent, config), chunks, config.workers,
                                                                 config.executor),
                      config.games, show_progress)
-    if out is not None:
-        out = Path(out)
-        write_sgfs(report, out, config.board_size, config.komi)
-        report.out = str(out)
-        write_json(out / "match.json", report.to_dict())
-    return report
+    return save_report(report, out, config)

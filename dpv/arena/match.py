@@ -288,6 +288,11 @@ def run_match(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, out: str | Path
     chunks = chunked(range(config.games), chunk_size(config))
     report = collect(a, b, config.budget, map_chunks(play_games, (a, b, config), chunks, config.workers, config.executor),
                      config.games, show_progress, title)
+    return save_report(report, out, config)
+
+
+def save_report(report: MatchReport, out: str | Path | None, config: MatchConfig) -> MatchReport:
+    """Write the SGF of every game and `match.json` under `out` (when given); returns `report`."""
     if out is not None:
         out = Path(out)
         write_sgfs(report, out, config.board_size, config.komi)

@@ -147,7 +147,7 @@ class StudyResult:
         k = len(self.exit_flops)
         cfg = self.config
         rel = ", ".join(f"exit {i}: {f / self.exit_flops[-1]:.1%}" for i, f in enumerate(self.exit_flops))
-        lines = [f"# DPV-MCTS inference study (thesis 6.3.2)", "",
+        lines = ["# DPV-MCTS inference study (thesis 6.3.2)", "",
                  f"Network `{self.network}`: {k} exits, relative FLOPs {rel}. {cfg.games} games per cell, "
                  f"colours alternating, first {cfg.match.opening_moves} plies sampled by visit count, "
                  f"move cap {cfg.match.max_moves or 'of the board (2 x size^2)'}"
