@@ -108,7 +108,7 @@ def test_presets_load():
 
 
 def test_early_pass_prior_is_suppressed():
-    from dpv.selfplay.worker import suppress_early_pass
+    from go_engine import suppress_early_pass
 
     planes = np.zeros((2, 17, 9, 9), np.float32)
     planes[1, 0, :4] = 1  # 36 stones of the player to move

@@ -122,7 +122,7 @@ def search_config(config: MatchConfig):
 
 class NoEarlyPass:
     """An evaluator whose pass prior is zeroed in positions with stones on fewer than
-    `min_fill` of the points (dpv.selfplay.worker.suppress_early_pass)."""
+    `min_fill` of the points (go_engine.suppress_early_pass)."""
 
     def __init__(self, evaluator: Any, min_fill: float) -> None:
         from go_engine import BoardEvaluator
@@ -132,7 +132,7 @@ class NoEarlyPass:
         self.evaluator, self.min_fill = evaluator, min_fill
 
     def __call__(self, planes, thresholds, legal=None, fixed_exit=None):
-        from dpv.selfplay.worker import suppress_early_pass
+        from go_engine import suppress_early_pass
 
         priors, values, exits = self.evaluator(planes, thresholds, legal=legal, fixed_exit=fixed_exit)
         return suppress_early_pass(priors, planes, self.min_fill), values, exits

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from go_engine import suppress_early_pass
 
 from dpv.selfplay.config import SearchSection
 from dpv.selfplay.packing import pack_mask, pack_planes
@@ -36,21 +37,6 @@ def search_config(search: SearchSection, noise: bool = True):
                         temperature_moves=search.temperature_moves,
                         resign_threshold=search.resign_threshold,
                         no_resign_fraction=search.no_resign_fraction)
-
-
-def suppress_early_pass(priors: np.ndarray, planes: np.ndarray, min_fill: float) -> np.ndarray:
-    """Zero the pass prior (the last action) of every leaf whose board has stones on fewer
-    than `min_fill` of its points (planes 0 and 8: the stones of both players now). The
-    search renormalises the priors over the legal moves; pass stays legal."""
-    if min_fill <= 0:
-        return priors
-    points = planes.shape[2] * planes.shape[3]
-    stones = planes[:, 0].sum(axis=(1, 2)) + planes[:, 8].sum(axis=(1, 2))
-    early = stones < min_fill * points
-    if early.any():
-        priors = priors.copy()
-        priors[early, -1] = 0.0
-    return priors
 
 
 class ServerEvaluator:
