@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from dpv.checkpoint_io import first_line, save_atomic
+from dpv.checkpoint_io import first_line, load_payload, save_atomic
 from dpv.config import ConfigError, from_dict, to_dict
 from dpv.nets.config import NetConfig
 from dpv.nets.flops import exit_flops
@@ -74,14 +74,7 @@ def load_checkpoint(
     of another format, or mismatched.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first_line(err)})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a {FORMAT} checkpoint")
+    payload = load_payload(path, device, FORMAT, CheckpointError)
     missing = sorted({"net_config", "exit_flops", "step", "model", "optimizer", "extra"} - set(payload))
     if missing:
         raise CheckpointError(f"{path}: damaged checkpoint, missing '{missing[0]}'")

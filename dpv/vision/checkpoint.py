@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from dpv.checkpoint_io import first_line, save_atomic
+from dpv.checkpoint_io import first_line, load_payload, save_atomic
 from dpv.config import ConfigError, from_dict, to_dict
 from dpv.vision.config import (INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig,
                                VisionTrainConfig)
@@ -101,15 +101,7 @@ def load_vision_checkpoint(path: str | Path,
     Raises `VisionCheckpointError` (one line, naming the file) when the file is missing,
     corrupt, of another format, or its weights do not fit its model config."""
     path = Path(path)
-    if not path.is_file():
-        raise VisionCheckpointError(f"{path}: no such checkpoint file")
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged file
-        raise VisionCheckpointError(
-            f"{path}: not a readable checkpoint ({first_line(err)})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise VisionCheckpointError(f"{path}: not a {FORMAT} checkpoint")
+    payload = load_payload(path, device, FORMAT, VisionCheckpointError)
     missing = sorted(_KEYS - set(payload))
     if missing:
         raise VisionCheckpointError(f"{path}: damaged checkpoint, missing '{missing[0]}'")
