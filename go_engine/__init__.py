@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # PUCT search (issue 3): go_engine/search.pyx, search_types.py, evaluators.py, rollout.pyx
-from go_engine.evaluators import UniformEvaluator, suppress_early_pass
+from go_engine.evaluators import UniformEvaluator
 from go_engine.rollout import RolloutEvaluator
 from go_engine.search import BatchedSearch, BoardEvaluator, search_one
 from go_engine.search_types import ExitPolicy, MoveResult, Player, SearchConfig
@@ -51,5 +51,4 @@ __all__ += [
     "SearchConfig",
     "UniformEvaluator",
     "search_one",
-    "suppress_early_pass",
 ]

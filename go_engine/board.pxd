@@ -64,6 +64,7 @@ cdef class Board:
     cdef int c_play(self, int action) noexcept nogil             # plays an action known to be legal; returns stones captured
     cdef void c_copy_from(self, Board other) noexcept nogil      # overwrite self with other's full state; no heap allocation when sizes match
     cdef int c_legal_mask(self, unsigned char* out) noexcept nogil   # writes num_actions 0/1 flags, returns how many are legal
+    cdef int c_sensible_mask(self, unsigned char* out) noexcept nogil  # legal, minus own eyes, pass only if nothing else; returns the count
     cdef void c_write_planes(self, float* out) noexcept nogil    # 17*size*size floats, layout in board.pyx
     cdef bint c_is_over(self) noexcept nogil
     cdef double c_score(self) noexcept nogil                     # black - white - komi, Tromp-Taylor

@@ -340,6 +340,23 @@ cdef class Board:
         out[self.pass_action] = 1
         return count + 1
 
+    cdef int c_sensible_mask(self, unsigned char* out) noexcept nogil:
+        """The legal mask without the mover's own eyes, with the pass only when no other move
+        is left: the candidate moves of Monte-Carlo Go playouts."""
+        cdef int action, count = 0
+        if self.c_legal_mask(out) == 0:
+            return 0
+        for action in range(self.pass_action):
+            if out[action]:
+                if self._is_eye_point(self._point(action), self.player):
+                    out[action] = 0
+                else:
+                    count += 1
+        if count > 0:
+            out[self.pass_action] = 0
+            return count
+        return 1
+
     cdef int c_play(self, int action) noexcept nogil:
         cdef int me = self.player, opponent = 3 - self.player
         cdef int point, i, q, c, captured = 0
@@ -534,6 +551,13 @@ cdef class Board:
         """Boolean mask of length size*size+1 over actions; all False once the game is over."""
         mask = np.zeros(self.num_actions, dtype=np.bool_)
         self.c_legal_mask(<unsigned char*>cnp.PyArray_DATA(mask))
+        return mask
+
+    def sensible_actions(self) -> np.ndarray:
+        """Boolean mask of the legal actions that fill none of the mover's own eyes, with pass
+        set only when no such board move is left (the rule of SearchConfig.sensible_moves)."""
+        mask = np.zeros(self.num_actions, dtype=np.bool_)
+        self.c_sensible_mask(<unsigned char*>cnp.PyArray_DATA(mask))
         return mask
 
     @property

@@ -1,5 +1,4 @@
-"""Evaluators for go_engine.search that need no network (tests, benchmarks), and the
-prior filter that self-play and the arena apply to a network's answers.
+"""Evaluators for go_engine.search that need no network (tests, benchmarks).
 
 The calling convention is documented in go_engine/search.pyx:
 ``evaluator(planes, thresholds, fixed_exit=..., legal=...) -> (priors, values, exits)``.
@@ -28,18 +27,3 @@ class UniformEvaluator:
         if fixed_exit is not None:
             exits = np.where(fixed_exit >= 0, fixed_exit, exits).astype(np.int32)
         return priors, np.zeros(n, np.float32), exits
-
-
-def suppress_early_pass(priors: np.ndarray, planes: np.ndarray, min_fill: float) -> np.ndarray:
-    """Zero the pass prior (the last action) of every leaf whose board has stones on fewer
-    than `min_fill` of its points (planes 0 and 8: the stones of both players now). The
-    search renormalises the priors over the legal moves; pass stays legal."""
-    if min_fill <= 0:
-        return priors
-    points = planes.shape[2] * planes.shape[3]
-    stones = planes[:, 0].sum(axis=(1, 2)) + planes[:, 8].sum(axis=(1, 2))
-    early = stones < min_fill * points
-    if early.any():
-        priors = priors.copy()
-        priors[early, -1] = 0.0
-    return priors

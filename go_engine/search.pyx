@@ -196,7 +196,7 @@ cdef class BatchedSearch:
     cdef Board _scratch
     cdef int _max_moves
     cdef double c_puct, fpu_reduction, fpu_absolute
-    cdef bint use_fpu_absolute
+    cdef bint use_fpu_absolute, sensible_moves
     cdef double[::1] exit_flops
     cdef double flops_last, flops_min, flops_max
     cdef Tree* trees
@@ -252,6 +252,7 @@ cdef class BatchedSearch:
         self.use_fpu_absolute = config.fpu_absolute is not None
         self.fpu_absolute = config.fpu_absolute if self.use_fpu_absolute else 0.0
         self.leaves_per_tree = config.leaves_per_tree
+        self.sensible_moves = config.sensible_moves
         self.board_size = board_size
         self.komi = komi
         self._np_rng = np.random.default_rng(seed)
@@ -685,7 +686,10 @@ cdef class BatchedSearch:
                     tau = <float>(self.tau0[c] + self.alpha[c] * r)      # eq. 6.5
                 thresholds[n] = tau
                 fixed[n] = k
-                scratch.c_legal_mask(&legal[n * A])
+                if self.sensible_moves:
+                    scratch.c_sensible_mask(&legal[n * A])
+                else:
+                    scratch.c_legal_mask(&legal[n * A])
                 if board_evaluator is None:
                     scratch.c_write_planes(&planes[n * plane_size])
                 else:

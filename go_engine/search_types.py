@@ -115,6 +115,10 @@ class SearchConfig:
     search also stops after max_sims_factor * budget / (cheapest exit FLOPs) simulations."""
     initial_nodes: int = 4096
     """Node pool capacity of a fresh tree; pools grow by doubling."""
+    sensible_moves: bool = False
+    """Candidate moves exclude filling the mover's own eye (`Board.is_own_eye`), and pass is a
+    candidate only when no other move is left: the playout rule of Monte-Carlo Go, for
+    self-play, so games are played out under area scoring and never end in an early pass."""
 
     def __post_init__(self) -> None:
         checks = [

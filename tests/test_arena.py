@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from go_engine import Board
-from dpv.arena.match import MatchConfig, NoEarlyPass, load_evaluator, run_match
+from dpv.arena.match import MatchConfig, run_match
 from dpv.arena.spec import PlayerSpec, default_network
 from dpv.arena.study import StudyConfig, run_exit_study
 from dpv.cli import main
@@ -170,20 +170,13 @@ def test_a_process_pool_plays_every_game():
     assert pooled.games == 4
 
 
-def test_pass_min_fill_keeps_passes_out_of_the_opening(network, tmp_path):
-    config = MatchConfig(games=2, workers=0, max_moves=30, pass_min_fill=1.0, games_per_task=2)
+def test_sensible_moves_keep_passes_and_own_eyes_out_of_a_match(network, tmp_path):
+    config = MatchConfig(games=2, workers=0, max_moves=60, sensible_moves=True, games_per_task=2)
     players = [PlayerSpec(simulations=2, checkpoint=network)] * 2
     report = run_match(*players, config, out=tmp_path, show_progress=False)
-    for outcome in report.outcomes:  # no pass prior anywhere: two simulations never reach pass
-        assert len(outcome.moves) == 30 and 81 not in outcome.moves
-    evaluator = NoEarlyPass(load_evaluator(network)[0], 0.5)
-    empty, full = Board(), Board()
-    for action in range(0, 81, 2):  # 41 black stones, white passing
-        full.play(action)
-        full.play(81)
-    planes = np.stack([empty.planes(), full.planes()]).astype(np.float32)
-    legal = np.stack([empty.legal_actions(), full.legal_actions()])
-    priors, _, _ = evaluator(planes, np.zeros(2, np.float32), legal=legal, fixed_exit=np.full(2, -1, np.int32))
-    assert priors[0, 81] == 0 and priors[1, 81] > 0
-    with pytest.raises(ValueError, match="needs network players"):
-        run_match(PlayerSpec(checkpoint="rollout"), PlayerSpec(checkpoint="rollout"), config, show_progress=False)
+    for outcome in report.outcomes:
+        assert len(outcome.moves) == 60 and 81 not in outcome.moves
+        board = Board()
+        for action in outcome.moves:
+            assert not board.is_own_eye(action)
+            board.play(action)

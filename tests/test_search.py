@@ -41,12 +41,14 @@ class ConfidenceEvaluator:
         self.confidence = np.asarray(confidence)
         self.num_actions = num_actions
         self.calls: list[dict[str, np.ndarray]] = []
+        self.legal_seen: list[np.ndarray] = []
 
     def __call__(self, planes, thresholds, fixed_exit=None, legal=None):
         n = len(planes)
         assert planes.dtype == np.float32 and thresholds.dtype == np.float32
         assert fixed_exit.dtype == np.int32 and legal.dtype == np.bool_
         assert legal.shape == (n, self.num_actions)
+        self.legal_seen.extend(legal.copy())
         passes = self.confidence[None, :] >= thresholds[:, None]
         dynamic = np.where(passes.any(axis=1), passes.argmax(axis=1), len(self.confidence) - 1)
         exits = np.where(fixed_exit >= 0, fixed_exit, dynamic).astype(np.int32)
@@ -279,3 +281,55 @@ def test_games_run_to_the_end_with_rollouts():
     for g in range(2):
         board = search.board(g)
         assert board.is_over() and search.winner(g) == board.winner()
+
+
+def assert_sensible(size: int, komi: float, moves: list[int]) -> None:
+    """Replaying `moves`, no move fills the mover's own eye and every pass came when no other
+    legal move was left."""
+    board = Board(size, komi)
+    for action in moves:
+        if action == size * size:
+            legal = board.legal_actions()[:-1]
+            assert all(board.is_own_eye(int(a)) for a in np.flatnonzero(legal)), f"early pass at move {board.move_count}"
+        else:
+            assert not board.is_own_eye(action), f"own eye filled at move {board.move_count}"
+        board.play(action)
+
+
+def test_sensible_moves_keep_own_eyes_and_early_passes_out_of_the_tree():
+    # Black owns the corner A9 (action 0): its neighbours B9 and A8 are black.
+    board = board_after(5, [1, 24, 5, 23])
+    assert board.is_own_eye(0)
+    evaluator = ConfidenceEvaluator([1.0], num_actions=26)
+    search = BatchedSearch(1, board_size=5, config=SearchConfig(sensible_moves=True), players=Player(64))
+    search.set_board(0, board)
+    search.search(evaluator)
+    actions = set(search.root_children(0)["action"].tolist())
+    assert 0 not in actions and 25 not in actions and len(actions) == 21 - 1
+    assert np.array_equal(search.board(0).sensible_actions(), np.isin(np.arange(26), sorted(actions)))
+    root_legal = evaluator.legal_seen[0]   # the root is the first leaf evaluated
+    assert not root_legal[0] and not root_legal[25] and root_legal.sum() == 20
+
+
+def test_sensible_games_are_played_out_without_early_passes():
+    search = BatchedSearch(4, board_size=7, komi=7.5, config=SearchConfig(sensible_moves=True, temperature_moves=100),
+                           players=Player(8), seed=3)
+    moves: list[list[int]] = [[] for _ in range(4)]
+    while search.active_games():
+        for r in search.run_move(UniformEvaluator(num_actions=50)):
+            moves[r.game].append(r.action)
+    for game in moves:
+        assert game[-2:] == [49, 49] and len(game) > 40
+        assert_sensible(7, 7.5, game)
+
+
+def test_sensible_actions_of_a_board_full_of_eyes_is_the_pass():
+    board = Board(5, 0.5)
+    eyes = [r * 5 + c for r in (0, 2, 4) for c in (0, 2, 4)]
+    for action in range(25):   # black everywhere else (one chain), white passing
+        if action not in eyes:
+            board.play(action)
+            board.play(25)
+    assert board.to_play == 1 and all(board.is_own_eye(a) for a in eyes)
+    assert board.sensible_actions().tolist() == [False] * 25 + [True]
+    assert board.legal_actions()[eyes].all()

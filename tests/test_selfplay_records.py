@@ -107,14 +107,8 @@ def test_presets_load():
     assert (paper.learner.min_games, paper.learner.games_per_cycle, paper.learner.steps) == (3000, 500, 1000)
 
 
-def test_early_pass_prior_is_suppressed():
-    from go_engine import suppress_early_pass
+def test_self_play_search_plays_sensible_moves():
+    from dpv.selfplay.worker import search_config
 
-    planes = np.zeros((2, 17, 9, 9), np.float32)
-    planes[1, 0, :4] = 1  # 36 stones of the player to move
-    planes[1, 8, 4, :] = 1  # 9 of the opponent: 45 of 81 points
-    priors = np.full((2, 82), 1 / 82, np.float32)
-    out = suppress_early_pass(priors, planes, 0.5)
-    assert out[0, -1] == 0 and out[1, -1] == priors[1, -1]
-    assert np.array_equal(out[:, :-1], priors[:, :-1]) and priors[0, -1] > 0
-    assert suppress_early_pass(priors, planes, 0.0) is priors
+    local = load_selfplay_config("configs/local.yaml")
+    assert local.search.sensible_moves and search_config(local.search).sensible_moves

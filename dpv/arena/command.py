@@ -55,8 +55,8 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", choices=("ray", "processes"), default="ray",
                         help="ray: Ray tasks (default); processes: a local process pool, for machines without Ray")
     parser.add_argument("--games-per-task", type=int, default=8, help="games per task, searched as one batch (default 8; 0: spread evenly over the workers)")
-    parser.add_argument("--pass-min-fill", type=float, default=0.0, help="no pass prior before this share of the "
-                        "points hold stones (as self-play's search.pass_min_fill; default 0: off)")
+    parser.add_argument("--sensible-moves", action="store_true", help="no move fills the mover's own eye and "
+                        "pass only when nothing else is left (the rule of self-play's search)")
     parser.add_argument("--max-moves", type=int, default=None, help="move cap of a game, scored as it stands "
                         "(default: 2 x size^2)")
     parser.add_argument("--device", default="cpu", help="torch device of the networks (cpu, cuda)")
@@ -74,7 +74,7 @@ def run_arena(args: argparse.Namespace) -> int:
     config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
                          executor=args.executor,
                          games_per_task=args.games_per_task, device=args.device, seed=args.seed,
-                         max_moves=args.max_moves, pass_min_fill=args.pass_min_fill)
+                         max_moves=args.max_moves, sensible_moves=args.sensible_moves)
     a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
     if args.opponent:
         from dpv.arena.external import run_external_match

@@ -43,9 +43,9 @@ class MatchConfig:
     """Move cap of a game (None: the board's default, 2 x size^2)."""
     c_puct: float = 1.5
     leaves_per_tree: int = 8
-    pass_min_fill: float = 0.0
-    """> 0: no pass prior while fewer than this share of the points hold stones, the rule of
-    dpv.selfplay's `search.pass_min_fill`, for networks trained under it (pass stays legal)."""
+    sensible_moves: bool = False
+    """No move fills the mover's own eye and pass only when nothing else is left
+    (go_engine.SearchConfig.sensible_moves, the rule of dpv.selfplay's search)."""
     games_per_task: int = 8
     """Games per chunk (one batched search each); 0: the games spread evenly over the workers."""
     workers: int | None = None
@@ -61,7 +61,6 @@ class MatchConfig:
             (self.games >= 1, "games must be >= 1"),
             (self.budget in ("equal-flops", "equal-sims"), "budget must be equal-flops or equal-sims"),
             (self.opening_moves >= 0, "opening_moves must be >= 0"),
-            (0.0 <= self.pass_min_fill <= 1.0, "pass_min_fill must lie in [0, 1]"),
             (self.games_per_task >= 0, "games_per_task must be >= 0"),
             (self.workers is None or self.workers >= 0, "workers must be >= 0"),
             (self.executor in ("ray", "processes"), "executor must be ray or processes"),
@@ -117,25 +116,7 @@ def search_config(config: MatchConfig):
 
     return SearchConfig(c_puct=config.c_puct, leaves_per_tree=config.leaves_per_tree, root_noise=False,
                         temperature=1.0, temperature_moves=config.opening_moves, reuse_tree=False,
-                        resign_threshold=None)
-
-
-class NoEarlyPass:
-    """An evaluator whose pass prior is zeroed in positions with stones on fewer than
-    `min_fill` of the points (go_engine.suppress_early_pass)."""
-
-    def __init__(self, evaluator: Any, min_fill: float) -> None:
-        from go_engine import BoardEvaluator
-
-        if isinstance(evaluator, BoardEvaluator):
-            raise ValueError("pass_min_fill needs network players (the rollout player reads boards, not planes)")
-        self.evaluator, self.min_fill = evaluator, min_fill
-
-    def __call__(self, planes, thresholds, legal=None, fixed_exit=None):
-        from go_engine import suppress_early_pass
-
-        priors, values, exits = self.evaluator(planes, thresholds, legal=legal, fixed_exit=fixed_exit)
-        return suppress_early_pass(priors, planes, self.min_fill), values, exits
+                        resign_threshold=None, sensible_moves=config.sensible_moves)
 
 
 def play_games(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Sequence[int],
@@ -153,10 +134,6 @@ def play_games(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Seque
         raise ValueError(f"the two networks have different per-exit FLOPs ({flops} and {flops_b}): "
                          "one match charges one FLOPs table")
     player_a, player_b = a.search_player(flops, config.budget), b.search_player(flops, config.budget)
-    if config.pass_min_fill > 0:
-        same = ev_a is ev_b
-        ev_a = NoEarlyPass(ev_a, config.pass_min_fill)
-        ev_b = ev_a if same else NoEarlyPass(ev_b, config.pass_min_fill)
     groups: list[tuple[Any, Any, list[int]]] = []  # (search, evaluator, game index of each slot)
 
     def new_search(slots: list[int], players, salt: int):

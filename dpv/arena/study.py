@@ -151,7 +151,7 @@ class StudyResult:
                  f"Network `{self.network}`: {k} exits, relative FLOPs {rel}. {cfg.games} games per cell, "
                  f"colours alternating, first {cfg.match.opening_moves} plies sampled by visit count, "
                  f"move cap {cfg.match.max_moves or 'of the board (2 x size^2)'}"
-                 + (f", no pass prior below {cfg.match.pass_min_fill:.0%} of the points filled" if cfg.match.pass_min_fill else "")
+                 + (", no own-eye filling and no pass while other moves are left" if cfg.match.sensible_moves else "")
                  + ", win rates of the first-named player with Wilson 95% intervals.", "",
                  f"## Table 6.2: shallow exits against the deepest exit (exit {k - 1})", "",
                  "| Simulations | Setting | " + " | ".join(f"Exit {i}" for i in range(k - 1)) + " |",

@@ -27,13 +27,6 @@ class Player(Protocol):
         ...
 
 
-def non_eye_moves(board: Board) -> list[int]:
-    """Legal board moves that do not fill one of the mover's single-point eyes."""
-    pass_action = board.size * board.size
-    legal = np.flatnonzero(board.legal_actions()[:pass_action])
-    return [int(a) for a in legal if not board.is_own_eye(int(a))]
-
-
 class RandomPlayer:
     """Plays uniformly among legal moves that do not fill one of its own single-point eyes;
     passes when nothing else is left."""
@@ -44,10 +37,7 @@ class RandomPlayer:
         self._rng = np.random.default_rng(seed)
 
     def genmove(self, board: Board, seconds: float | None = None, cleanup: bool = False) -> int:
-        candidates = non_eye_moves(board)
-        if not candidates:
-            return board.size * board.size
-        return int(self._rng.choice(candidates))
+        return int(self._rng.choice(np.flatnonzero(board.sensible_actions())))
 
 
 @dataclass
@@ -152,9 +142,10 @@ class MctsPlayer:
     def _cleanup_move(self, board: Board, pass_action: int) -> int:
         """kgs-genmove_cleanup: instead of passing, the most searched (then most likely) move
         that fills none of our own eyes, if any is left."""
-        candidates = set(non_eye_moves(board))
-        if not candidates:
+        sensible = board.sensible_actions()
+        if sensible[pass_action]:
             return pass_action
+        candidates = set(np.flatnonzero(sensible).tolist())
         kids = self._search.root_children(0)
         ranked = sorted((int(v), float(p), int(a)) for a, v, p in zip(kids["action"], kids["visits"], kids["prior"])
                         if int(a) in candidates)

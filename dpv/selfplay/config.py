@@ -24,10 +24,11 @@ class SearchSection:
     """Self-play search (go_engine.SearchConfig) and game rules. `exit` is the exit that
     answers every self-play leaf (-1: the deepest, the thesis's choice, 6.2.2).
 
-    `pass_min_fill` > 0 zeroes the network's pass prior in self-play positions with stones on
-    fewer than that share of the points (pass stays legal). Without it a small network at few
-    simulations can collapse into a degenerate equilibrium: one colour learns that it loses
-    anyway, passes from the opening, and every value becomes certain (seen in a local run)."""
+    `sensible_moves` (default on) keeps the mover's own eyes out of the candidate moves and
+    passes only when nothing else is left (go_engine.SearchConfig.sensible_moves): games are
+    played out and scored under area rules. Without it a small network at few simulations can
+    collapse into a degenerate equilibrium: one colour learns that it loses anyway, passes from
+    the opening, and every value becomes certain (seen in a local run)."""
 
     simulations: float = 32.0
     exit: int = -1
@@ -41,11 +42,10 @@ class SearchSection:
     temperature_moves: int = 16
     resign_threshold: float | None = None
     no_resign_fraction: float = 0.1
-    pass_min_fill: float = 0.0
+    sensible_moves: bool = True
 
     def __post_init__(self) -> None:
         _check([
-            (0 <= self.pass_min_fill <= 1, f"'search.pass_min_fill' must lie in [0, 1], got {self.pass_min_fill}"),
             (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),
             (self.max_moves is None or self.max_moves >= 1, f"'search.max_moves' must be >= 1, got {self.max_moves}"),
             (1 <= self.leaves_per_tree <= 1024, f"'search.leaves_per_tree' must lie in [1, 1024], got {self.leaves_per_tree}"),

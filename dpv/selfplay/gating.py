@@ -43,7 +43,8 @@ def play_match(first, second, games: int, simulations: float, search: SearchSect
 
     config = SearchConfig(c_puct=search.c_puct, fpu_reduction=search.fpu_reduction,
                           leaves_per_tree=search.leaves_per_tree, root_noise=False, temperature=1.0,
-                          temperature_moves=temperature_moves, reuse_tree=False)
+                          temperature_moves=temperature_moves, reuse_tree=False,
+                          sensible_moves=search.sensible_moves)
     player = Player(simulations=simulations, exit_policy=ExitPolicy.fixed(-1))
     flops = list(first.exit_flops)
     if len(flops) != len(second.exit_flops):

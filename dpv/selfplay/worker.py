@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from go_engine import suppress_early_pass
 
 from dpv.selfplay.config import SearchSection
 from dpv.selfplay.packing import pack_mask, pack_planes
@@ -36,17 +35,16 @@ def search_config(search: SearchSection, noise: bool = True):
                         dirichlet_epsilon=search.dirichlet_epsilon, temperature=1.0,
                         temperature_moves=search.temperature_moves,
                         resign_threshold=search.resign_threshold,
-                        no_resign_fraction=search.no_resign_fraction)
+                        no_resign_fraction=search.no_resign_fraction,
+                        sensible_moves=search.sensible_moves)
 
 
 class ServerEvaluator:
     """The search's evaluator contract over a remote InferenceServer: planes and legal masks
-    travel bit-packed; the time spent waiting for answers is counted. With `pass_min_fill`
-    > 0, see `suppress_early_pass`."""
+    travel bit-packed; the time spent waiting for answers is counted."""
 
-    def __init__(self, server: Any, pass_min_fill: float = 0.0) -> None:
+    def __init__(self, server: Any) -> None:
         self.server = server
-        self.pass_min_fill = pass_min_fill
         self.wait_s = 0.0
         self.rows = 0
         self.version = 0
@@ -64,7 +62,7 @@ class ServerEvaluator:
             pack_planes(planes), np.asarray(thresholds, np.float32), mask, fixed))
         self.wait_s += time.perf_counter() - start
         self.rows += n
-        return suppress_early_pass(priors, planes, self.pass_min_fill), values, exits
+        return priors, values, exits
 
 
 @dataclass
@@ -150,7 +148,7 @@ class SelfPlayWorker:
         search = BatchedSearch(n, self.board_size, self.search.komi, config=search_config(self.search),
                                exit_flops=exit_flops, players=self._player(), seed=seed,
                                max_moves=self.search.max_moves)
-        evaluator = ServerEvaluator(self.server, self.search.pass_min_fill)
+        evaluator = ServerEvaluator(self.server)
         games = [_Game() for _ in range(n)]
         last = time.perf_counter()
         while not self._stop():
