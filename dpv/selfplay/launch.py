@@ -31,7 +31,8 @@ POLL_S = 0.5
 
 @dataclass
 class RunSummary:
-    """What a run did: counts, rates, training cycles, gating results, actors' memory."""
+    """What a run did: counts, rates, training cycles, gating results, actors' memory and
+    where each actor ran (`placement`: node id, node IP, resources Ray assigned, torch device)."""
 
     run_dir: str
     games: int = 0
@@ -44,6 +45,7 @@ class RunSummary:
     throughput: dict[str, float] = field(default_factory=dict)
     actor_rss_mib: dict[str, float] = field(default_factory=dict)
     server_versions: list[int] = field(default_factory=list)
+    placement: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def promotions(self) -> int:
@@ -121,6 +123,41 @@ def actor_rss_mib(actor: Any) -> float:
     return float(ray.get(actor.__ray_call__.remote(rss)))
 
 
+def actor_placement(actor: Any) -> dict[str, Any]:
+    """Where an actor runs: node id and IP, the resources Ray assigned it ({"CPU": 1.0},
+    {"GPU": 0.5}, ...), its GPU ids and its torch device (None for actors without one)."""
+    import ray
+
+    def where(self: Any) -> dict[str, Any]:
+        import ray
+        from ray.util import get_node_ip_address
+
+        context = ray.get_runtime_context()
+        device = getattr(self, "device", None)
+        return {"node_id": context.get_node_id(), "ip": get_node_ip_address(),
+                "resources": context.get_assigned_resources(),
+                "gpu_ids": [str(g) for g in context.get_accelerator_ids().get("GPU", [])],
+                "device": None if device is None else str(device)}
+
+    return ray.get(actor.__ray_call__.remote(where))
+
+
+def gpu_requests(gpus: int, servers: int, learner: bool) -> tuple[list[float], float]:
+    """GPUs each of `servers` inference servers and the learner (if `learner`) request on a
+    cluster with `gpus` GPUs (0 without GPUs). They are dealt round-robin onto the GPUs and each
+    asks for its share of the GPU it was dealt, so every GPU's requests sum to 1 and Ray cannot
+    stack two servers on one GPU while another idles. One server per GPU (the default): server
+    0 and the learner share GPU 0 (0.5 each), the other servers get a whole GPU."""
+    users = servers + int(learner)
+    if gpus <= 0 or users == 0:
+        return [0.0] * servers, 0.0
+    load = [0] * gpus
+    for i in range(users):
+        load[i % gpus] += 1
+    shares = [1.0 / load[i % gpus] for i in range(users)]
+    return shares[:servers], shares[servers] if learner else 0.0
+
+
 class Driver:
     """One self-play run: starts the actors, runs the cycle, reports, stops."""
 
@@ -181,17 +218,17 @@ class Driver:
 
         cfg = self.cfg
         gpus = int(ray.cluster_resources().get("GPU", 0)) if cfg.server.device != "cpu" else 0
-        share = 0.5 if gpus else 0  # a GPU is shared by its server and (on one of them) the learner
         n_servers = cfg.server.servers or max(1, gpus)
+        server_gpus, learner_gpus = gpu_requests(gpus, n_servers, cfg.learner.device != "cpu")
         best = str(self.run_dir / "best.pt")
         version = self.store.get_int("best_version")
         self.servers = [ray.remote(InferenceServer).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
             best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, version)
-            for _ in range(n_servers)]
+            for share in server_gpus]
         url, prefix = self.store.url, cfg.store.prefix
         self.buffer = ray.remote(ReplayBuffer).options(num_cpus=0, max_restarts=-1, max_task_retries=-1).remote(
             url, prefix, cfg.buffer.window_games, cfg.seed)
-        self.learner = ray.remote(Learner).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
+        self.learner = ray.remote(Learner).options(num_cpus=0, num_gpus=learner_gpus, max_restarts=-1).remote(
             cfg.net, cfg.loss, cfg.learner, str(self.run_dir / "checkpoints" / "initial.pt"),
             str(self.run_dir / "checkpoints"), self.buffer, cfg.seed)
         self.gating = ray.remote(GatingEvaluator).options(num_cpus=0, max_restarts=-1).remote(
@@ -362,6 +399,7 @@ class Driver:
         self.summary.server_versions = [s["version"] for s in ray.get([s.stats.remote() for s in self.servers])]
         for name, actor in self.actors.items():
             self.summary.actor_rss_mib[name] = round(actor_rss_mib(actor), 1)
+            self.summary.placement[name] = actor_placement(actor)
         if self.summary.gating:
             plot_gating(self.summary.gating, self.cfg.gating.threshold, self.run_dir / "gating.png")
         data = dataclasses.asdict(self.summary)
