@@ -169,6 +169,20 @@ class GatingSection:
 
 
 @dataclass
+class MetricsSection:
+    """Prometheus endpoint of the driver (dpv.selfplay.metrics): `port` null turns it off, 0
+    takes any free port (the URL is printed and logged); `host` 0.0.0.0 lets a Prometheus on
+    another machine scrape it (cluster/prometheus.yml scrapes port 9100 on the head node)."""
+
+    port: int | None = None
+    host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        _check([(self.port is None or 0 <= self.port <= 65535,
+                 f"'metrics.port' must be null or lie in [0, 65535], got {self.port}")])
+
+
+@dataclass
 class SelfPlayConfig:
     """A whole self-play run: network, loss, search, actors and schedule."""
 
@@ -181,6 +195,7 @@ class SelfPlayConfig:
     buffer: BufferSection = field(default_factory=BufferSection)
     learner: LearnerSection = field(default_factory=LearnerSection)
     gating: GatingSection = field(default_factory=GatingSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     seed: int = 0
 
     def __post_init__(self) -> None:

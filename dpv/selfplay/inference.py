@@ -21,6 +21,11 @@ import numpy as np
 
 from dpv.selfplay.packing import unpack_mask, unpack_planes
 
+#: Upper bounds of the histograms in stats(): rows per forward, and seconds a request waited
+#: in the queue (each has one more bucket above its last bound).
+BATCH_SIZE_BOUNDS = tuple(float(2**i) for i in range(13))
+QUEUE_WAIT_BOUNDS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
 
 @dataclass
 class _Request:
@@ -69,6 +74,8 @@ class InferenceServer:
         self._stats = {"requests": 0, "rows": 0, "batches": 0, "forward_s": 0.0, "queue_s": 0.0,
                        "swaps": 0}
         self._evals_per_exit = np.zeros(self.evaluator.num_exits, np.int64)
+        self._batch_sizes = np.zeros(len(BATCH_SIZE_BOUNDS) + 1, np.int64)
+        self._queue_waits = np.zeros(len(QUEUE_WAIT_BOUNDS) + 1, np.int64)
         self._started = time.perf_counter()
 
     def exit_flops(self) -> list[float]:
@@ -98,10 +105,14 @@ class InferenceServer:
 
     async def stats(self) -> dict[str, Any]:
         """Counters since start: requests, rows, batches, forward and queue seconds, mean batch
-        size, evaluations per exit, model version."""
+        size, evaluations per exit, model version, and the counts per bucket of the batch sizes
+        (`batch_size_counts`, bounds BATCH_SIZE_BOUNDS) and of the requests' queue waits
+        (`queue_wait_counts`, bounds QUEUE_WAIT_BOUNDS)."""
         out = dict(self._stats)
         out["mean_batch"] = self._stats["rows"] / max(1, self._stats["batches"])
         out["evals_per_exit"] = self._evals_per_exit.tolist()
+        out["batch_size_counts"] = self._batch_sizes.tolist()
+        out["queue_wait_counts"] = self._queue_waits.tolist()
         out["version"] = self.version
         out["device"] = self.device
         out["uptime_s"] = time.perf_counter() - self._started
@@ -140,7 +151,9 @@ class InferenceServer:
             if self._weights is not None:
                 self._swap()
             now = time.perf_counter()
-            self._stats["queue_s"] += sum(now - r.arrived for r in batch)
+            waits = [now - r.arrived for r in batch]
+            self._stats["queue_s"] += sum(waits)
+            np.add.at(self._queue_waits, np.searchsorted(QUEUE_WAIT_BOUNDS, waits), 1)
             version = self.version
             self._busy = True
             try:
@@ -172,6 +185,7 @@ class InferenceServer:
         self._stats["batches"] += 1
         self._stats["requests"] += len(batch)
         self._stats["rows"] += len(planes)
+        self._batch_sizes[np.searchsorted(BATCH_SIZE_BOUNDS, len(planes))] += 1
         self._evals_per_exit += np.bincount(exits, minlength=len(self._evals_per_exit))
         splits = np.cumsum([len(r.packed) for r in batch])[:-1]
         return list(zip(np.split(priors, splits), np.split(values, splits), np.split(exits, splits)))

@@ -5,7 +5,7 @@ Everything the run needs is validated before any actor starts. The run directory
 `config.yaml` (the validated config), `checkpoints/` (initial.pt, one step-N.pt per training
 cycle), `best.pt` (the promoted network), `sgf/` (every game), `redis/` (the embedded game
 store), `metrics.jsonl` (progress, training cycles and gating results as JSON lines),
-`gating.png` and `summary.json`.
+`gating.png`, `summary.json` and `metrics.prom` (the last Prometheus metrics, dpv.selfplay.metrics).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import yaml
 from dpv.config import to_dict
 from dpv.progress import Progress
 from dpv.selfplay.config import SelfPlayConfig
+from dpv.selfplay.metrics import RunMetrics
 from dpv.selfplay.records import SelfPlayGame, decode
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
@@ -173,6 +175,8 @@ class Driver:
         self.metrics = open(run_dir / "metrics.jsonl", "a")
         self.progress = Progress()
         self.actors: dict[str, Any] = {}
+        self.restarts: dict[str, int] = {}  # actor name -> restarts seen (exported as metrics)
+        self.exporter = RunMetrics()
         self.embedded = None if cfg.store.redis_url else EmbeddedRedis(run_dir / "redis")
         url = cfg.store.redis_url or self.embedded.url
         self.store = GameStore(url, cfg.store.prefix)
@@ -251,6 +255,9 @@ class Driver:
     def _run(self) -> RunSummary:
         import ray
 
+        url = self.exporter.serve(self.cfg.metrics)
+        if url and not self.quiet:
+            print(f"metrics: {url}", file=sys.stderr)
         if not self.resume:
             self.initial_model()
         self.store.set_int("stop", 0)
@@ -258,12 +265,13 @@ class Driver:
         self.start = time.perf_counter()
         self.summary.best_version = self.store.get_int("best_version")
         runs = [w.run.remote() for w in self.workers]
-        self.log("start", config=to_dict(self.cfg), resume=self.resume)
+        self.log("start", config=to_dict(self.cfg), resume=self.resume, metrics_url=url)
         stopping = False
         while True:
             self.poll_cycle()
             self.read_new_games()
             self.show()
+            self.exporter.update(self)
             done, _ = ray.wait(runs, num_returns=len(runs), timeout=0)
             if len(done) < len(runs) and done:
                 ray.get(done)  # a worker that ended by itself failed: raise its error
@@ -339,6 +347,7 @@ class Driver:
         for offset, data in enumerate(self.store.games(self.seen, total)):
             game = decode(data)
             self.summary.positions += game.num_moves
+            self.exporter.add_game(game)
             if self.cfg.worker.sgf:
                 write_sgf_file(self.run_dir / "sgf" / f"{self.seen + offset:07d}.sgf", game_to_sgf(game, self.seen + offset))
         self.seen = total
@@ -402,6 +411,7 @@ class Driver:
             self.summary.placement[name] = actor_placement(actor)
         if self.summary.gating:
             plot_gating(self.summary.gating, self.cfg.gating.threshold, self.run_dir / "gating.png")
+        self.exporter.update(self, final=True)
         data = dataclasses.asdict(self.summary)
         (self.run_dir / "summary.json").write_text(json.dumps(data, indent=1))
         self.log("end", **{k: v for k, v in data.items() if k not in ("cycles", "gating")})
@@ -416,6 +426,7 @@ class Driver:
             ray.kill(actor)
         self.actors = {}
         self.metrics.close()
+        self.exporter.close(self.run_dir / "metrics.prom")
         if self.embedded is not None:
             self.embedded.close()
             self.embedded = None
