@@ -130,3 +130,20 @@ def test_run_places_servers_and_learner_on_the_gpu_node(tmp_path):
     for name in ("worker-0", "worker-1"):
         assert placement[name]["node_id"] == cpu_node and placement[name]["resources"] == {"CPU": 1.0}
     assert summary["games"] >= 8 and summary["learner_step"] >= 2  # the learner trained on the GPU node
+
+
+def test_gpu_server_bench_runs_without_ray(tmp_path):
+    """bench/gpu_server.py --quick (tiny net, CPU) with Ray made unimportable, as on the GPU
+    machine it is written for: one row per batch, each server batch full."""
+    out = tmp_path / "gpu_server.json"
+    script = ("import runpy, sys; sys.modules['ray'] = None; "
+              f"sys.argv = ['gpu_server.py', '--quick', '--out', {str(out)!r}]; "
+              f"runpy.run_path({str(ROOT / 'bench' / 'gpu_server.py')!r}, run_name='__main__')")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "| batch | bare forward evals/s | server evals/s |" in run.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["batch"] for r in rows] == [16, 32]
+    for r in rows:
+        assert r["bare_evals_per_s"] > 0 and r["server_evals_per_s"] > 0
+        assert r["server_mean_batch"] > r["batch"] / 2  # requests were batched, not served one by one

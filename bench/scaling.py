@@ -1,0 +1,296 @@
+"""Self-play throughput with 1, 2 and 4 SelfPlayWorkers on a local multi-node Ray, and where
+the CPU time goes.
+
+One private multi-node Ray (ray.cluster_utils.Cluster: a head with no CPUs for the driver and
+two nodes with 2 CPUs each for the workers) runs `dpv launch selfplay` (dpv.selfplay.launch) once
+per worker count for a fixed time, the learner off (learner.min_games out of reach), so only
+self-play and the inference server work. Per run: positions/s, evaluations/s, mean server
+batch, the share of worker time spent waiting on the server, the share of time the server
+spends in its forward, and the CPU each process used (psutil, cores = CPU seconds / wall
+seconds), grouped by role. Every node is a process group on this one machine: the ceiling is
+the machine's cores, whatever the node count says.
+
+    python bench/scaling.py                          # 1, 2, 4 workers, 120 s each
+    python bench/scaling.py --quick                  # 1 and 2 workers, 20 s each (a check)
+    python bench/scaling.py --workers 1,2,4,8 --seconds 300 --config configs/local.yaml
+
+Writes bench/results/scaling.json, .md and .png (or --out PREFIX) and prints the Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: Actor classes whose processes are reported one role each (Ray titles them "ray::Class.method").
+ROLES = ("SelfPlayWorker", "InferenceServer", "ReplayBuffer", "Learner", "GatingEvaluator")
+
+
+@contextmanager
+def local_cluster(nodes: list[dict[str, Any]]) -> Iterator[Any]:
+    """A private multi-node Ray on this machine (`ray.cluster_utils.Cluster`): `nodes[0]` are
+    the head's node arguments (num_cpus, num_gpus, resources, ...), the others one node each.
+
+    Ray's address file lives under a private RAY_TMPDIR while the cluster is up, so a plain
+    `ray.init()` elsewhere on the machine (a test session, another run) never joins it. Connect
+    with `ray.init(address=cluster.address)` or `dpv launch selfplay --address ADDRESS`; the
+    nodes are removed on exit."""
+    from ray.cluster_utils import Cluster
+
+    tmp = tempfile.mkdtemp(prefix="dpvray-", dir="/tmp")  # short: Ray's socket paths live below
+    previous = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = tmp
+    cluster = None
+    try:
+        cluster = Cluster(initialize_head=True, head_node_args={"include_dashboard": False, **nodes[0]})
+        for node in nodes[1:]:
+            cluster.add_node(**node)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
+        if previous is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = previous
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def raylet_pids(cluster: Any) -> list[int]:
+    """Process ids of the raylets of a `local_cluster` (the actors are their children)."""
+    from ray._private import ray_constants
+
+    return [info.process.pid for node in cluster.list_all_nodes()
+            for info in node.all_processes.get(ray_constants.PROCESS_TYPE_RAYLET, [])]
+
+
+def role_of(proc: Any, driver: int) -> str:
+    """The role a process plays: an actor class, "driver", "redis" or "ray system"."""
+    if proc.pid == driver:
+        return "driver"
+    try:
+        title = " ".join(proc.cmdline())
+    except Exception:  # gone, or not ours to read
+        return "ray system"
+    if "redis-server" in title:
+        return "redis"
+    if title.startswith("ray::"):
+        name = title[5:].split(".")[0].split()[0]
+        if name in ROLES:
+            return name
+    return "ray system"
+
+
+class CpuSampler:
+    """CPU seconds used by every process below `roots` (and the roots) while it runs: a thread
+    reads psutil's cpu_times every `interval` seconds; a process already alive at start counts
+    from its start-time reading, a newer one from zero."""
+
+    def __init__(self, roots: list[int], interval: float = 0.5) -> None:
+        self.roots = roots
+        self.interval = interval
+        self.driver = os.getpid()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.role: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.wall = 0.0
+
+    def _processes(self) -> list[Any]:
+        import psutil
+
+        found: dict[int, Any] = {}
+        for pid in self.roots:
+            try:
+                root = psutil.Process(pid)
+                for p in [root, *root.children(recursive=True)]:
+                    found[p.pid] = p
+            except psutil.NoSuchProcess:
+                continue
+        return list(found.values())
+
+    def _read(self, initial: bool) -> None:
+        for p in self._processes():
+            try:
+                t = p.cpu_times()
+            except Exception:  # exited between the listing and the reading
+                continue
+            used = t.user + t.system
+            if p.pid not in self.first:
+                self.first[p.pid] = used if initial else 0.0
+            self.last[p.pid] = used
+            if self.role.get(p.pid, "ray system") == "ray system":  # actors get their title late
+                self.role[p.pid] = role_of(p, self.driver)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._read(initial=False)
+
+    def __enter__(self) -> "CpuSampler":
+        self._read(initial=True)
+        self._start = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.wall = time.perf_counter() - self._start
+
+    def seconds_by_role(self) -> dict[str, float]:
+        """CPU seconds per role over the sampled window."""
+        out: Counter[str] = Counter()
+        for pid, last in self.last.items():
+            out[self.role[pid]] += max(0.0, last - self.first[pid])
+        return dict(out)
+
+    def processes_by_role(self) -> Counter:
+        """How many processes of each role used any CPU."""
+        return Counter(self.role[pid] for pid, last in self.last.items() if last > self.first[pid])
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default=str(ROOT / "configs/local.yaml"), help="self-play config")
+    p.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    p.add_argument("--seconds", type=float, default=120.0, help="self-play time per worker count")
+    p.add_argument("--node-cpus", type=int, default=2, help="CPUs of each of the two worker nodes")
+    p.add_argument("--quick", action="store_true", help="1 and 2 workers, 20 s each")
+    p.add_argument("--out", default=str(ROOT / "bench/results/scaling"), help="prefix of .json/.md/.png")
+    args = p.parse_args()
+    if args.quick:
+        args.workers, args.seconds = "1,2", 20.0
+    return args
+
+
+def run_one(cfg: Any, workers: int, seconds: float, cluster: Any, run_dir: Path) -> dict[str, Any]:
+    """One self-play run of `seconds` with `workers` workers on `cluster`: rates and CPU."""
+    from dpv.selfplay.launch import launch
+
+    cfg = dataclasses.replace(cfg, worker=dataclasses.replace(cfg.worker, workers=workers))
+    with CpuSampler(raylet_pids(cluster) + [os.getpid()]) as cpu:
+        summary = launch(cfg, run_dir, address=cluster.address, max_hours=seconds / 3600, quiet=True)
+    t = summary.throughput
+    used = cpu.seconds_by_role()
+    server_evals = t["evals_per_s"] * t["seconds"]
+    worker_cpu = used.get("SelfPlayWorker", 0.0)
+    nodes = sorted({summary.placement[f"worker-{i}"]["node_id"] for i in range(workers)})
+    return {"workers": workers, "seconds": t["seconds"], "games": summary.games,
+            "positions_per_s": t["positions_per_s"], "evals_per_s": t["evals_per_s"],
+            "mean_batch": t["mean_batch"], "wait_share": t["wait_share"],
+            "server_forward_share": t["server_forward_share"],
+            "cpu_cores": {role: s / cpu.wall for role, s in sorted(used.items())},
+            "cpu_total_cores": sum(used.values()) / cpu.wall,
+            "worker_cpu_us_per_eval": worker_cpu / max(1.0, server_evals) * 1e6,
+            "server_cpu_us_per_eval": used.get("InferenceServer", 0.0) / max(1.0, server_evals) * 1e6,
+            "worker_nodes": len(nodes), "processes": dict(cpu.processes_by_role()),
+            "placement": summary.placement}
+
+
+def markdown(rows: list[dict[str, Any]], header: str) -> str:
+    """The scaling table and the CPU table."""
+    lines = [header, "",
+             "| workers | positions/s | evaluations/s | mean batch | worker wait | server forward |"
+             " worker nodes |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['workers']} | {r['positions_per_s']:.1f} | {r['evals_per_s']:,.0f} | "
+                     f"{r['mean_batch']:.0f} | {r['wait_share']:.1%} | {r['server_forward_share']:.1%} | "
+                     f"{r['worker_nodes']} |")
+    roles = ["SelfPlayWorker", "InferenceServer", "driver", "redis", "ray system"]
+    lines += ["", "CPU use in cores (CPU seconds / wall seconds), all processes of the run:", "",
+              "| workers | " + " | ".join(roles) + " | total | worker µs CPU / eval | server µs CPU / eval |",
+              "|---:|" + "---:|" * (len(roles) + 3)]
+    for r in rows:
+        cores = r["cpu_cores"]
+        per_worker = cores.get("SelfPlayWorker", 0.0) / r["workers"]
+        cells = [f"{cores.get('SelfPlayWorker', 0.0):.2f} ({per_worker:.2f} each)"]
+        cells += [f"{cores.get(role, 0.0):.2f}" for role in roles[1:]]
+        lines.append(f"| {r['workers']} | " + " | ".join(cells) + f" | {r['cpu_total_cores']:.2f} | "
+                     f"{r['worker_cpu_us_per_eval']:.0f} | {r['server_cpu_us_per_eval']:.0f} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], cores: int, path: Path) -> None:
+    """PNG: positions/s per worker count, and the CPU cores each role used."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    workers = [r["workers"] for r in rows]
+    ax1.plot(workers, [r["positions_per_s"] for r in rows], "o-", label="positions/s")
+    ax1.set_xlabel("self-play workers")
+    ax1.set_ylabel("positions/s")
+    ax1.set_xticks(workers)
+    ax1.set_title("self-play throughput")
+    bottom = [0.0] * len(rows)
+    for role in ["SelfPlayWorker", "InferenceServer", "driver", "redis", "ray system"]:
+        values = [r["cpu_cores"].get(role, 0.0) for r in rows]
+        ax2.bar([str(w) for w in workers], values, bottom=bottom, label=role)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax2.axhline(cores, color="k", ls="--", lw=1, label=f"{cores} cores")
+    ax2.set_xlabel("self-play workers")
+    ax2.set_ylabel("CPU cores used")
+    ax2.set_title("where the CPU goes")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> int:
+    """Run each worker count, print the Markdown, write JSON, Markdown and PNG."""
+    args = parse_args()
+    from dpv.selfplay.config import load_selfplay_config
+
+    cfg = load_selfplay_config(args.config)
+    cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, min_games=10**9))
+    counts = [int(w) for w in args.workers.split(",")]
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    nodes = [{"num_cpus": 0}, {"num_cpus": args.node_cpus}, {"num_cpus": args.node_cpus}]
+    print(f"bench/scaling.py: {args.config}, learner off, workers {counts}, {args.seconds:.0f} s each; "
+          f"Ray nodes: head 0 CPUs + 2 x {args.node_cpus} CPUs on one machine with {cores} cores "
+          f"(load average {load[0]:.1f})", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp, local_cluster(nodes) as cluster:
+        for n in counts:
+            row = run_one(cfg, n, args.seconds, cluster, Path(tmp) / f"workers-{n}")
+            rows.append(row)
+            print(f"  {n} worker(s): {row['positions_per_s']:.1f} positions/s, {row['evals_per_s']:,.0f} "
+                  f"evaluations/s, {row['cpu_total_cores']:.2f} cores busy", file=sys.stderr)
+    header = (f"Self-play scaling (`python bench/scaling.py --seconds {args.seconds:.0f}`; {Path(args.config).name}, "
+              f"learner off, {args.seconds:.0f} s per row; Ray: head + 2 nodes x {args.node_cpus} CPUs, "
+              f"all on one {cores}-core machine, load average {load[0]:.1f} at start)")
+    text = markdown(rows, header)
+    print(text)
+    out.with_suffix(".md").write_text(text + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"config": args.config, "seconds": args.seconds, "cores": cores,
+                                                    "load_average": load, "rows": rows}, indent=1))
+    plot(rows, cores, out.with_suffix(".png"))
+    print(f"wrote {out}.json, .md, .png", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
