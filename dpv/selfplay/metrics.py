@@ -172,25 +172,28 @@ class RunMetrics:
             self._httpd = None
 
     def _poll_actors(self, driver: Driver, final: bool) -> None:
-        """Ask the servers and the buffer for their stats(); keep the answers that are in."""
+        """Keep the answers of the servers' and the buffer's stats() that are in, and keep one
+        request in flight per actor (its answer is read at the next update)."""
         import ray
 
         actors = {f"server-{i}": s for i, s in enumerate(driver.servers)}
         actors["buffer"] = driver.buffer
         if final:
-            self._pending.clear()
-        for name, actor in actors.items():
-            if name not in self._pending:
-                self._pending[name] = actor.stats.remote()
-        refs = list(self._pending.values())
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_TIMEOUT_S if final else 0)
-        for name, ref in list(self._pending.items()):
-            if ref in ready:
-                del self._pending[name]
-                try:
-                    self._stats[name] = ray.get(ref)
-                except ray.exceptions.RayError:  # the actor died: its restart answers a later call
-                    pass
+            self._pending = {name: actor.stats.remote() for name, actor in actors.items()}
+        if self._pending:
+            refs = list(self._pending.values())
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_TIMEOUT_S if final else 0)
+            for name, ref in list(self._pending.items()):
+                if ref in ready:
+                    del self._pending[name]
+                    try:
+                        self._stats[name] = ray.get(ref)
+                    except ray.exceptions.RayError:  # the actor died: its restart answers a later call
+                        pass
+        if not final:
+            for name, actor in actors.items():
+                if name not in self._pending:
+                    self._pending[name] = actor.stats.remote()
 
     def _add_store(self, out: _Families, driver: Driver) -> None:
         store = driver.store
