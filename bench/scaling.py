@@ -35,8 +35,10 @@ from typing import Any, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: Actor classes whose processes are reported one role each (Ray titles them "ray::Class.method").
-ROLES = ("SelfPlayWorker", "InferenceServer", "ReplayBuffer", "Learner", "GatingEvaluator")
+#: Roles in the CPU table: the two self-play actors, the run's other actors (buffer, learner,
+#: gating; Ray titles actor processes "ray::Class.method"), the driver, Redis and Ray itself.
+ROLES = ("SelfPlayWorker", "InferenceServer", "other actors", "driver", "redis", "ray system")
+OTHER_ACTORS = ("ReplayBuffer", "Learner", "GatingEvaluator")
 
 
 @contextmanager
@@ -79,7 +81,7 @@ def raylet_pids(cluster: Any) -> list[int]:
 
 
 def role_of(proc: Any, driver: int) -> str:
-    """The role a process plays: an actor class, "driver", "redis" or "ray system"."""
+    """The role (ROLES) a process plays."""
     if proc.pid == driver:
         return "driver"
     try:
@@ -92,24 +94,24 @@ def role_of(proc: Any, driver: int) -> str:
         name = title[5:].split(".")[0].split()[0]
         if name in ROLES:
             return name
+        if name in OTHER_ACTORS:
+            return "other actors"
     return "ray system"
 
 
 class CpuSampler:
-    """CPU seconds used by every process below `roots` (and the roots) while it runs: a thread
-    reads psutil's cpu_times every `interval` seconds; a process already alive at start counts
-    from its start-time reading, a newer one from zero."""
+    """CPU seconds used by every process below `roots` (and the roots): a thread reads psutil's
+    cpu_times every `interval` seconds and keeps the series, so the CPU of any time window can
+    be read afterwards (`seconds_by_role`)."""
 
     def __init__(self, roots: list[int], interval: float = 0.5) -> None:
         self.roots = roots
         self.interval = interval
         self.driver = os.getpid()
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
+        self.samples: list[tuple[float, dict[int, float]]] = []  # (time.time(), pid -> CPU seconds)
         self.role: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
-        self.wall = 0.0
 
     def _processes(self) -> list[Any]:
         import psutil
@@ -124,44 +126,87 @@ class CpuSampler:
                 continue
         return list(found.values())
 
-    def _read(self, initial: bool) -> None:
+    def _read(self) -> None:
+        now, used = time.time(), {}
         for p in self._processes():
             try:
                 t = p.cpu_times()
             except Exception:  # exited between the listing and the reading
                 continue
-            used = t.user + t.system
-            if p.pid not in self.first:
-                self.first[p.pid] = used if initial else 0.0
-            self.last[p.pid] = used
+            used[p.pid] = t.user + t.system
             if self.role.get(p.pid, "ray system") == "ray system":  # actors get their title late
                 self.role[p.pid] = role_of(p, self.driver)
+        self.samples.append((now, used))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self._read(initial=False)
+            self._read()
 
     def __enter__(self) -> "CpuSampler":
-        self._read(initial=True)
-        self._start = time.perf_counter()
+        self._read()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join()
-        self.wall = time.perf_counter() - self._start
 
-    def seconds_by_role(self) -> dict[str, float]:
-        """CPU seconds per role over the sampled window."""
+    def seconds_by_role(self, start: float, end: float) -> tuple[dict[str, float], float]:
+        """CPU seconds per role between the samples nearest to `start` and `end` (time.time()),
+        and the seconds between those samples. A process not yet alive at the first counts
+        from zero; one gone before the last counts to its last reading."""
+        times = [t for t, _ in self.samples]
+        i = min(range(len(times)), key=lambda k: abs(times[k] - start))
+        j = min(range(len(times)), key=lambda k: abs(times[k] - end))
+        first = self.samples[i][1]
+        last: dict[int, float] = {}
+        for _, used in self.samples[i:j + 1]:
+            last.update(used)
         out: Counter[str] = Counter()
-        for pid, last in self.last.items():
-            out[self.role[pid]] += max(0.0, last - self.first[pid])
-        return dict(out)
+        for pid, value in last.items():
+            out[self.role[pid]] += max(0.0, value - first.get(pid, 0.0))
+        return dict(out), times[j] - times[i]
 
-    def processes_by_role(self) -> Counter:
-        """How many processes of each role used any CPU."""
-        return Counter(self.role[pid] for pid, last in self.last.items() if last > self.first[pid])
+
+def windowed_rates(run_dir: Path, final: dict[str, float], warmup: float) -> tuple[dict[str, float], float, float]:
+    """Self-play rates between the driver's first progress line at least `warmup` seconds
+    into the run (metrics.jsonl; the first line if none) and the stop (`final`, the summary's
+    throughput): startup (Ray workers, torch imports, first forwards) stays out. Returns the
+    rates and the window's start and end (time.time())."""
+    events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    start_time = next(e["time"] for e in events if e["event"] == "start")
+    progress = [e for e in events if e["event"] == "progress" and e["seconds"] < final["seconds"]]
+    later = [e for e in progress if e["seconds"] >= warmup]
+    first = later[0] if later else progress[0]
+
+    def totals(t: dict[str, float]) -> dict[str, float]:
+        evals = t["evals_per_s"] * t["seconds"]
+        return {"seconds": t["seconds"], "positions": t["positions_per_s"] * t["seconds"], "evals": evals,
+                "batches": evals / max(1e-9, t["mean_batch"]), "forward_s": t["server_forward_share"] * t["seconds"]}
+
+    a, b = totals(first), totals(final)
+    span = max(1e-9, b["seconds"] - a["seconds"])
+    rates = {"window_s": span, "positions_per_s": (b["positions"] - a["positions"]) / span,
+             "evals_per_s": (b["evals"] - a["evals"]) / span,
+             "mean_batch": (b["evals"] - a["evals"]) / max(1e-9, b["batches"] - a["batches"]),
+             "server_forward_share": (b["forward_s"] - a["forward_s"]) / span,
+             "wait_share": final["wait_share"]}
+    return rates, start_time + a["seconds"], start_time + b["seconds"]
+
+
+def evaluations_per_move(run_dir: Path, default: float) -> float:
+    """Leaf evaluations per played move over the run's stored games (`default`, the
+    simulations per move, when no game has finished yet)."""
+    from dpv.selfplay.records import decode
+    from dpv.selfplay.store import EmbeddedRedis, GameStore
+
+    server = EmbeddedRedis(run_dir / "redis")
+    try:
+        games = [decode(data) for data in GameStore(server.url).games(0)]
+    finally:
+        server.close()
+    moves = sum(g.num_moves for g in games)
+    return sum(float(g.evals_per_exit.sum()) for g in games) / moves if moves else default
 
 
 def parse_args() -> argparse.Namespace:
@@ -170,50 +215,54 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--config", default=str(ROOT / "configs/local.yaml"), help="self-play config")
     p.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     p.add_argument("--seconds", type=float, default=120.0, help="self-play time per worker count")
+    p.add_argument("--warmup", type=float, default=30.0, help="seconds of each run left out of the rates")
     p.add_argument("--node-cpus", type=int, default=2, help="CPUs of each of the two worker nodes")
-    p.add_argument("--quick", action="store_true", help="1 and 2 workers, 20 s each")
+    p.add_argument("--quick", action="store_true", help="1 and 2 workers, 20 s each, no warm-up left out")
     p.add_argument("--out", default=str(ROOT / "bench/results/scaling"), help="prefix of .json/.md/.png")
     args = p.parse_args()
     if args.quick:
-        args.workers, args.seconds = "1,2", 20.0
+        args.workers, args.seconds, args.warmup = "1,2", 20.0, 0.0
     return args
 
 
-def run_one(cfg: Any, workers: int, seconds: float, cluster: Any, run_dir: Path) -> dict[str, Any]:
-    """One self-play run of `seconds` with `workers` workers on `cluster`: rates and CPU."""
+def run_one(cfg: Any, workers: int, seconds: float, warmup: float, cluster: Any, run_dir: Path) -> dict[str, Any]:
+    """One self-play run of `seconds` with `workers` workers on `cluster`: rates and CPU use
+    after the warm-up."""
     from dpv.selfplay.launch import launch
 
     cfg = dataclasses.replace(cfg, worker=dataclasses.replace(cfg.worker, workers=workers))
     with CpuSampler(raylet_pids(cluster) + [os.getpid()]) as cpu:
         summary = launch(cfg, run_dir, address=cluster.address, max_hours=seconds / 3600, quiet=True)
-    t = summary.throughput
-    used = cpu.seconds_by_role()
-    server_evals = t["evals_per_s"] * t["seconds"]
-    worker_cpu = used.get("SelfPlayWorker", 0.0)
+    rates, start, end = windowed_rates(run_dir, summary.throughput, warmup)
+    used, wall = cpu.seconds_by_role(start, end)
+    evals = rates["evals_per_s"] * rates["window_s"]
+    per_move = evaluations_per_move(run_dir, cfg.search.simulations)
     nodes = sorted({summary.placement[f"worker-{i}"]["node_id"] for i in range(workers)})
-    return {"workers": workers, "seconds": t["seconds"], "games": summary.games,
-            "positions_per_s": t["positions_per_s"], "evals_per_s": t["evals_per_s"],
-            "mean_batch": t["mean_batch"], "wait_share": t["wait_share"],
-            "server_forward_share": t["server_forward_share"],
-            "cpu_cores": {role: s / cpu.wall for role, s in sorted(used.items())},
-            "cpu_total_cores": sum(used.values()) / cpu.wall,
-            "worker_cpu_us_per_eval": worker_cpu / max(1.0, server_evals) * 1e6,
-            "server_cpu_us_per_eval": used.get("InferenceServer", 0.0) / max(1.0, server_evals) * 1e6,
-            "worker_nodes": len(nodes), "processes": dict(cpu.processes_by_role()),
-            "placement": summary.placement}
+    return {"workers": workers, "games": summary.games, **rates, "evals_per_move": per_move,
+            "moves_per_s": rates["evals_per_s"] / per_move,
+            "cpu_cores": {role: s / wall for role, s in sorted(used.items())},
+            "cpu_total_cores": sum(used.values()) / wall,
+            "worker_cpu_us_per_eval": used.get("SelfPlayWorker", 0.0) / max(1.0, evals) * 1e6,
+            "server_cpu_us_per_eval": used.get("InferenceServer", 0.0) / max(1.0, evals) * 1e6,
+            "worker_nodes": len(nodes), "placement": summary.placement}
 
 
 def markdown(rows: list[dict[str, Any]], header: str) -> str:
     """The scaling table and the CPU table."""
     lines = [header, "",
              "| workers | positions/s | evaluations/s | mean batch | worker wait | server forward |"
-             " worker nodes |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             " worker nodes | positions/s of finished games |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['positions_per_s']:.1f} | {r['evals_per_s']:,.0f} | "
+        lines.append(f"| {r['workers']} | {r['moves_per_s']:.1f} | {r['evals_per_s']:,.0f} | "
                      f"{r['mean_batch']:.0f} | {r['wait_share']:.1%} | {r['server_forward_share']:.1%} | "
-                     f"{r['worker_nodes']} |")
-    roles = ["SelfPlayWorker", "InferenceServer", "driver", "redis", "ray system"]
+                     f"{r['worker_nodes']} | {r['positions_per_s']:.1f} |")
+    lines += ["", "positions/s: moves played per second, evaluations/s over the evaluations per move of the "
+              f"stored games ({rows[0]['evals_per_move']:.1f}); a worker's games start together and end "
+              "together, so positions of finished games come in bursts. worker wait: share of worker "
+              "time spent waiting on the server; server forward: share of time the server spends in "
+              "its forward (unpack, network, split)."]
+    roles = list(ROLES)
     lines += ["", "CPU use in cores (CPU seconds / wall seconds), all processes of the run:", "",
               "| workers | " + " | ".join(roles) + " | total | worker µs CPU / eval | server µs CPU / eval |",
               "|---:|" + "---:|" * (len(roles) + 3)]
@@ -236,13 +285,13 @@ def plot(rows: list[dict[str, Any]], cores: int, path: Path) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     workers = [r["workers"] for r in rows]
-    ax1.plot(workers, [r["positions_per_s"] for r in rows], "o-", label="positions/s")
+    ax1.plot(workers, [r["moves_per_s"] for r in rows], "o-", label="positions/s")
     ax1.set_xlabel("self-play workers")
     ax1.set_ylabel("positions/s")
     ax1.set_xticks(workers)
     ax1.set_title("self-play throughput")
     bottom = [0.0] * len(rows)
-    for role in ["SelfPlayWorker", "InferenceServer", "driver", "redis", "ray system"]:
+    for role in ROLES:
         values = [r["cpu_cores"].get(role, 0.0) for r in rows]
         ax2.bar([str(w) for w in workers], values, bottom=bottom, label=role)
         bottom = [b + v for b, v in zip(bottom, values)]
@@ -275,13 +324,14 @@ def main() -> int:
           f"(load average {load[0]:.1f})", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp, local_cluster(nodes) as cluster:
         for n in counts:
-            row = run_one(cfg, n, args.seconds, cluster, Path(tmp) / f"workers-{n}")
+            row = run_one(cfg, n, args.seconds, args.warmup, cluster, Path(tmp) / f"workers-{n}")
             rows.append(row)
-            print(f"  {n} worker(s): {row['positions_per_s']:.1f} positions/s, {row['evals_per_s']:,.0f} "
+            print(f"  {n} worker(s): {row['moves_per_s']:.1f} positions/s, {row['evals_per_s']:,.0f} "
                   f"evaluations/s, {row['cpu_total_cores']:.2f} cores busy", file=sys.stderr)
     header = (f"Self-play scaling (`python bench/scaling.py --seconds {args.seconds:.0f}`; {Path(args.config).name}, "
-              f"learner off, {args.seconds:.0f} s per row; Ray: head + 2 nodes x {args.node_cpus} CPUs, "
-              f"all on one {cores}-core machine, load average {load[0]:.1f} at start)")
+              f"learner off, {args.seconds:.0f} s per row, rates and CPU after the first {args.warmup:.0f} s; "
+              f"Ray: head + 2 nodes x {args.node_cpus} CPUs, all on one {cores}-core machine, "
+              f"load average {load[0]:.1f} at start)")
     text = markdown(rows, header)
     print(text)
     out.with_suffix(".md").write_text(text + "\n")
