@@ -154,13 +154,25 @@ def dashboard_exprs(dashboard: dict) -> list[str]:
     return [t["expr"] for p in panels for t in p.get("targets", [])]
 
 
+def metric_names(expr: str) -> set[str]:
+    """The metrics a Grafana PromQL expression selects; a syntax error raises ValueError."""
+    import promql_parser
+
+    for macro, value in (("$__rate_interval", "1m"), ("$__range", "1h"), ("$instance", ".*")):
+        expr = expr.replace(macro, value)
+    names: set[str] = set()
+    promql_parser.walk(promql_parser.parse(expr), lambda node: names.add(node.name)
+                       if isinstance(node, promql_parser.VectorSelector) else None)
+    return names
+
+
 def test_dashboard_reads_exactly_the_exported_metrics(metrics_run):
     from dpv.selfplay.metrics import METRICS
 
     *_, final = metrics_run
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = dashboard_exprs(dashboard)
-    used = {name for expr in exprs for name in re.findall(r"\bdpv_[a-z0-9_]+", expr)}
+    used = set().union(*map(metric_names, exprs))
     assert exprs and used <= final.keys(), f"not exported: {sorted(used - final.keys())}"
     families = {name + ("_total" if kind == "counter" else "") for name, (kind, _, _) in METRICS.items()}
     unseen = {f for f in families if not any(u == f or u.startswith(f + "_") for u in used)}
