@@ -7,7 +7,9 @@ forward (dpv.nets.Evaluator: one fixed exit, or the dynamic exit of eq. 6.4-6.6)
 thread, so requests keep arriving meanwhile; each request gets its slice of the answer. New
 weights (`set_weights`) are swapped in between two batches, so no request is dropped or sees
 half-loaded weights. Run it as a Ray async actor (`ray.remote(InferenceServer)`); it runs on the
-GPU when Ray gives the actor one.
+GPU when Ray gives the actor one. Given the run's game store, a server that Ray restarts after
+a crash serves the current best network: the driver promotes by replacing the checkpoint file
+(best.pt) and the store's `best_version` before it sends the new weights.
 """
 from __future__ import annotations
 
@@ -47,13 +49,17 @@ def pick_device(requested: str) -> str:
 
 
 class InferenceServer:
-    """Micro-batching evaluator over the network in `checkpoint` (model `version`)."""
+    """Micro-batching evaluator over the network in `checkpoint`, whose model version is the
+    `best_version` of the store at `store_url` (0 without a store; with one, each start is
+    counted there under `name`)."""
 
     def __init__(self, checkpoint: str, device: str = "auto", max_batch: int = 256,
-                 max_wait_ms: float = 2.0, threads: int = 1, version: int = 0) -> None:
+                 max_wait_ms: float = 2.0, threads: int = 1, store_url: str | None = None,
+                 prefix: str = "dpv", name: str = "server-0") -> None:
         import torch
 
         from dpv.nets.evaluator import Evaluator
+        from dpv.selfplay.store import GameStore
 
         torch.set_num_threads(threads)
         self.device = pick_device(device)
@@ -63,7 +69,11 @@ class InferenceServer:
         self.num_actions = cfg.num_actions
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
-        self.version = version
+        self.version = 0
+        if store_url:
+            store = GameStore(store_url, prefix)
+            store.count_start(name)
+            self.version = store.get_int("best_version")
         self._pending: list[_Request] = []
         self._pending_rows = 0
         self._arrival: asyncio.Event | None = None

