@@ -29,10 +29,12 @@ def cluster_config() -> dict:
 def test_cluster_yaml_is_valid_for_ray_up():
     import jsonschema
     import ray.autoscaler
+    from ray.autoscaler._private.util import prepare_config, validate_config
 
     schema = json.loads((Path(ray.autoscaler.__file__).parent / "ray-schema.json").read_text())
     config = cluster_config()
     jsonschema.validate(config, schema)
+    validate_config(prepare_config(cluster_config()))  # what `ray up` runs: defaults filled in, then checked
     assert set(config["available_node_types"]) == {"head", "cpu-selfplay", "gpu-server"}
     assert config["head_node_type"] == "head"
     assert config["docker"]["image"] != config["available_node_types"]["gpu-server"]["docker"]["worker_image"]
