@@ -98,6 +98,7 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     process), the learner and the gating actor are killed while they work; the run stops and
     is resumed to more games. No stored game is lost or duplicated."""
     from dpv.selfplay.launch import Driver, launch, prepare_run_dir
+    from dpv.selfplay.learner import Learner
     from dpv.selfplay.retry import call_actor
 
     cfg = tiny(learner={"steps": 40}, gating={"games": 6})
@@ -131,7 +132,7 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
         before("redis")
         with caplog.at_level(logging.WARNING, logger="dpv.selfplay"):
             driver.embedded.close()  # the driver and the worker block until it is back
-            time.sleep(2.0)
+            time.sleep(1.0)
             driver.embedded = EmbeddedRedis(run_dir / "redis")
             more_games()
         assert "unreachable, retrying in" in caplog.text
@@ -173,6 +174,9 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     steps = [c["step"] for c in first.cycles]
     assert steps == [cfg.learner.steps * (i + 1) for i in range(len(steps))]  # each cycle resumed
     assert first.server_versions == [first.best_version] == [first.promotions]
+    restarted_learner = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "checkpoints" / "initial.pt"),
+                                str(run_dir / "checkpoints"), buffer=None)  # what Ray runs on a restart
+    assert restarted_learner.step == first.learner_step and restarted_learner.optimizer.state  # momentum kept
 
     second = launch(cfg, run_dir, max_games=first.games + 12, resume=True, quiet=True)
     resumed = stored_games(run_dir)
