@@ -12,8 +12,9 @@ starts in the game store, so the driver sees each restart (`Driver.restarts`, a 
 and a `restart` line in metrics.jsonl). A call the driver waits on (a worker's `run`, the
 learner's `train`, the gating `evaluate`) that failed because its actor died is submitted again
 to the restarted actor: the learner resumes from its newest checkpoint, the servers reload
-best.pt at the store's best_version, workers resend the requests the dead server did not answer. `--resume` continues a stopped run from its run directory: the same game store,
-best network and version, buffer window, learner checkpoint, and the history of its cycles.
+best.pt at the store's best_version, workers resend the requests the dead server did not
+answer. `--resume` continues a stopped run from its run directory: the same game store, best
+network and version, buffer window, learner checkpoint, and the history of its cycles.
 """
 from __future__ import annotations
 
@@ -399,7 +400,8 @@ class Driver:
             self.log("train", **result)
             if result["selfplay_exit"] is not None:
                 self.store.set_int("selfplay_exit", result["selfplay_exit"])
-            candidate, best, seed = result["checkpoint"], str(self.run_dir / "best.pt"), self.cfg.seed + result["step"]
+            candidate, seed = result["checkpoint"], self.cfg.seed + result["step"]
+            best = str(self.run_dir / "best.pt")
             self.gating_ref = RemoteCall("gating", lambda: self.gating.evaluate.remote(candidate, best, seed))
         done, result = self.poll(self.gating_ref) if self.gating_ref is not None else (False, None)
         if done:
