@@ -33,6 +33,9 @@ EMBEDDED_SERVER = {"appendonly": "yes", "appendfsync": "always"}
 #: unless that path is too long for a Unix socket.
 SOCKET_NAME = "redis.sock"
 MAX_SOCKET_PATH = 100
+#: Seconds to wait for a connection, and for a reply (then the call is retried).
+CONNECT_TIMEOUT_S = 5.0
+REPLY_TIMEOUT_S = 60.0
 #: Seconds a game's add token is remembered (a retry within this time stores the game once).
 ADD_TOKEN_TTL_S = 86_400
 
@@ -111,7 +114,8 @@ class GameStore:
     def __init__(self, url: str, prefix: str = "dpv") -> None:
         self.url = url
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))  # retries: self._call
+        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0),  # retries: self._call
+                                          socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=REPLY_TIMEOUT_S)
         self._games = f"{prefix}:games"
         self._add_game = self.redis.register_script(_ADD_GAME)
 
