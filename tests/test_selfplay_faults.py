@@ -178,9 +178,12 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
                                 str(run_dir / "checkpoints"), buffer=None)  # what Ray runs on a restart
     assert restarted_learner.step == first.learner_step and restarted_learner.optimizer.state  # momentum kept
 
+    for path in sorted((run_dir / "sgf").glob("*.sgf"))[-5:]:  # as if the driver died before writing them
+        path.unlink()
     second = launch(cfg, run_dir, max_games=first.games + 12, resume=True, quiet=True)
     resumed = stored_games(run_dir)
     assert resumed[:len(games)] == games
+    assert len(list((run_dir / "sgf").glob("*.sgf"))) == len(resumed)
     assert len(resumed) == second.games >= first.games + 12
     assert len(set(game_keys(resumed))) == len(resumed)
     steps = [c["step"] for c in second.cycles]

@@ -240,6 +240,10 @@ class Driver:
 
             self.summary.positions = self.store.num_positions()
             self.summary.learner_step = latest_step(run_dir / "checkpoints")
+            if cfg.worker.sgf:  # games stored after the last read of a driver that died
+                written = len(list((run_dir / "sgf").glob("*.sgf")))
+                for offset, data in enumerate(self.store.games(written, self.seen)):
+                    self.write_sgf(decode(data), written + offset)
         self.cycle_games = self.store.get_int("cycle_games")
         self.training: RemoteCall | None = None
         self.gating_ref: RemoteCall | None = None
@@ -428,17 +432,21 @@ class Driver:
             call_actor(lambda: server.set_weights.remote(weights, version), f"server-{i} set_weights")
         self.summary.best_version = version
 
-    def read_new_games(self) -> None:
-        """Count the games stored since the last call and write their SGF files."""
+    def write_sgf(self, game: SelfPlayGame, game_id: int) -> None:
+        """sgf/<game id>.sgf of a stored game."""
         from dpv.sgf import write_sgf_file
 
+        write_sgf_file(self.run_dir / "sgf" / f"{game_id:07d}.sgf", game_to_sgf(game, game_id))
+
+    def read_new_games(self) -> None:
+        """Count the games stored since the last call and write their SGF files."""
         total = self.store.num_games()
         for offset, data in enumerate(self.store.games(self.seen, total)):
             game = decode(data)
             self.summary.positions += game.num_moves
             self.exporter.add_game(game)
             if self.cfg.worker.sgf:
-                write_sgf_file(self.run_dir / "sgf" / f"{self.seen + offset:07d}.sgf", game_to_sgf(game, self.seen + offset))
+                self.write_sgf(game, self.seen + offset)
         self.seen = total
         self.summary.games = total
 
