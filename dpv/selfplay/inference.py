@@ -23,9 +23,10 @@ import numpy as np
 
 from dpv.selfplay.packing import unpack_mask, unpack_planes
 
-#: Upper bounds of the histograms in stats(): rows per forward, and seconds a request waited
-#: in the queue (each has one more bucket above its last bound).
-BATCH_SIZE_BOUNDS = tuple(float(2**i) for i in range(13))
+#: Upper bounds of the histograms in stats(): rows per forward (1, 2, 3, 4, 6, 8, 12, ..., 3072,
+#: 4096: powers of two and three times powers of two), and seconds a request waited in the
+#: queue (each has one more bucket above its last bound).
+BATCH_SIZE_BOUNDS = tuple(sorted({2.0**i for i in range(13)} | {3.0 * 2**i for i in range(11)}))
 QUEUE_WAIT_BOUNDS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
