@@ -217,6 +217,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=120.0, help="self-play time per worker count")
     p.add_argument("--warmup", type=float, default=30.0, help="seconds of each run left out of the rates")
     p.add_argument("--node-cpus", type=int, default=2, help="CPUs of each of the two worker nodes")
+    p.add_argument("--server-threads", type=int, help="torch threads of the inference server (default: the config's)")
     p.add_argument("--quick", action="store_true", help="1 and 2 workers, 20 s each, no warm-up left out")
     p.add_argument("--out", default=str(ROOT / "bench/results/scaling"), help="prefix of .json/.md/.png")
     args = p.parse_args()
@@ -289,6 +290,7 @@ def plot(rows: list[dict[str, Any]], cores: int, path: Path) -> None:
     ax1.set_xlabel("self-play workers")
     ax1.set_ylabel("positions/s")
     ax1.set_xticks(workers)
+    ax1.set_ylim(bottom=0)
     ax1.set_title("self-play throughput")
     bottom = [0.0] * len(rows)
     for role in ROLES:
@@ -312,6 +314,8 @@ def main() -> int:
 
     cfg = load_selfplay_config(args.config)
     cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, min_games=10**9))
+    if args.server_threads:
+        cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, threads=args.server_threads))
     counts = [int(w) for w in args.workers.split(",")]
     cores = os.cpu_count() or 1
     load = os.getloadavg()
@@ -329,7 +333,7 @@ def main() -> int:
             print(f"  {n} worker(s): {row['moves_per_s']:.1f} positions/s, {row['evals_per_s']:,.0f} "
                   f"evaluations/s, {row['cpu_total_cores']:.2f} cores busy", file=sys.stderr)
     header = (f"Self-play scaling (`python bench/scaling.py --seconds {args.seconds:.0f}`; {Path(args.config).name}, "
-              f"learner off, {args.seconds:.0f} s per row, rates and CPU after the first {args.warmup:.0f} s; "
+              f"server threads {cfg.server.threads}, learner off, {args.seconds:.0f} s per row, rates and CPU after the first {args.warmup:.0f} s; "
               f"Ray: head + 2 nodes x {args.node_cpus} CPUs, all on one {cores}-core machine, "
               f"load average {load[0]:.1f} at start)")
     text = markdown(rows, header)
