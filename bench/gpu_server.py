@@ -190,7 +190,7 @@ async def measure(args: argparse.Namespace, device: str, checkpoint: Path, model
                      "server_thread_busy": s_busy, "unpack_ms_per_batch": unpack_s * 1e3,
                      "bare_ms_per_batch": batch / b_rate * 1e3})
         print(f"  batch {batch}: bare {b_rate:,.0f}/s, server {s_rate:,.0f}/s", file=sys.stderr)
-        del server
+        server = None  # release its network before the next batch size
         if device == "cuda":
             torch.cuda.empty_cache()
     return rows
