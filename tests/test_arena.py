@@ -11,7 +11,7 @@ import torch
 from go_engine import Board
 from dpv.arena.match import MatchConfig, run_match
 from dpv.arena.spec import PlayerSpec, default_network
-from dpv.arena.study import StudyConfig, run_exit_study
+from dpv.arena.study import StudyConfig, load_study_config, run_exit_study
 from dpv.cli import main
 from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import load_net_config
@@ -179,3 +179,9 @@ def test_sensible_moves_keep_passes_and_own_eyes_out_of_a_match(network, tmp_pat
         for action in outcome.moves:
             assert not board.is_own_eye(action)
             board.play(action)
+
+
+@pytest.mark.parametrize("path", ["configs/study-exits.yaml", "configs/study-local.yaml"])
+def test_study_presets_load_and_play_by_the_self_play_rule(path):
+    config = load_study_config(path)
+    assert config.sims == [100, 200] and config.match.sensible_moves
