@@ -168,9 +168,12 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
         assert games[:len(snapshot)] == snapshot
     assert len(games) == first.games == len(list((run_dir / "sgf").glob("*.sgf")))
     assert len(set(game_keys(games))) == len(games)
-    assert first.restarts == driver.restarts == kills
+    # Every killed actor came back; a second kill that lands while Ray is still restarting the
+    # actor (kill_in_flight retries when a call finished first) costs no extra start.
+    assert first.restarts == driver.restarts and first.restarts.keys() == kills.keys()
+    assert all(1 <= first.restarts[actor] <= kills[actor] for actor in kills), (first.restarts, kills)
     events = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"restart"' in line]
-    assert len(events) == sum(kills.values())
+    assert len(events) == sum(first.restarts.values())
     steps = [c["step"] for c in first.cycles]
     assert steps == [cfg.learner.steps * (i + 1) for i in range(len(steps))]  # each cycle resumed
     assert first.server_versions == [first.best_version] == [first.promotions]
