@@ -10,7 +10,7 @@ subtree holds the opponent network's evaluations, which would blur the two netwo
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dpv.selfplay.config import GatingSection, SearchSection
@@ -39,12 +39,12 @@ def play_match(first, second, games: int, simulations: float, search: SearchSect
                temperature_moves: int = 6, seed: int = 0, board_size: int = 9) -> MatchResult:
     """`first` vs `second` (search evaluators with `exit_flops`) over `games` games (even),
     colours alternating, both at `simulations` per move at the deepest exit."""
-    from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig
+    from go_engine import BatchedSearch, ExitPolicy, Player
 
-    config = SearchConfig(c_puct=search.c_puct, fpu_reduction=search.fpu_reduction,
-                          leaves_per_tree=search.leaves_per_tree, root_noise=False, temperature=1.0,
-                          temperature_moves=temperature_moves, reuse_tree=False,
-                          sensible_moves=search.sensible_moves)
+    from dpv.selfplay.worker import search_config
+
+    config = replace(search_config(search, noise=False), temperature_moves=temperature_moves,
+                     reuse_tree=False, resign_threshold=None)
     player = Player(simulations=simulations, exit_policy=ExitPolicy.fixed(-1))
     flops = list(first.exit_flops)
     if len(flops) != len(second.exit_flops):
