@@ -20,7 +20,7 @@ from test_selfplay import stored_games, tiny
 
 from dpv.selfplay.config import MetricsSection
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "cluster" / "grafana-dashboard.json"
 PROMETHEUS = ROOT / "cluster" / "prometheus.yml"
 
