@@ -18,7 +18,8 @@ parent's Q minus `fpu_reduction * sqrt(visited prior mass)` (first-play urgency)
 = W / N needs no sign flip and the backed-up value changes sign at every ply.
 
 Compute budget: a move's budget is `simulations x FLOPs[-1]` (simulations of the full
-network); every evaluated leaf is charged `FLOPs[e]` for the exit e that answered it. A leaf is
+network); every evaluated leaf is charged `FLOPs[e]` for the exit e that answered it. FLOPs is
+the table of the player to move: its `Player.exit_flops`, or the search's `exit_flops`. A leaf is
 admitted only if `spent + (upper costs of the leaves in flight) + (its lower cost) <= budget`,
 where a fixed exit k costs exactly FLOPs[k] and a threshold policy costs between min(FLOPs) and
 max(FLOPs). Hence a fixed exit k gets exactly floor(budget / FLOPs[k]) evaluations (the root's
@@ -44,10 +45,12 @@ Evaluator calling convention (Python callable or object)::
     priors      float32 [n, N*N + 1]   non-negative; the search keeps the legal entries and
                                        renormalises them (all zero: uniform over legal moves)
     values      float32 [n]            in [-1, 1], from the view of the player to move
-    exits       int     [n]            the exit that answered each leaf, in [0, num_exits)
+    exits       int     [n]            the exit that answered each leaf, in [0, exits of its network)
 
 `run_move`/`search`/`step` also accept a pair `(black_evaluator, white_evaluator)`: each leaf
-goes to the evaluator of the player to move at its tree's root (two networks in one match).
+goes to the evaluator of the player to move at its tree's root (two networks in one match; the
+networks may differ in blocks, channels and number of exits when each Player carries its own
+`exit_flops`, and each player is budgeted and charged by its own table).
 Evaluators written in Cython may subclass `BoardEvaluator` instead: they read each leaf's board
 directly and no planes are written (see go_engine/rollout.pyx).
 """
@@ -73,6 +76,8 @@ cdef enum:
     TERMINAL_LOSS = 8    # ... and loses (neither: a draw)
 
 NODE_BYTES = sizeof(Node)
+MAX_EXITS = 64
+"""The most exits a player's network may have (the per-player FLOPs tables are fixed rows)."""
 
 
 cdef inline void node_init(Node* nd, int action, float prior) noexcept nogil:
@@ -197,8 +202,7 @@ cdef class BatchedSearch:
     cdef int _max_moves
     cdef double c_puct, fpu_reduction, fpu_absolute
     cdef bint use_fpu_absolute, sensible_moves
-    cdef double[::1] exit_flops
-    cdef double flops_last, flops_min, flops_max
+    cdef double[::1] exit_flops    # the default table, for players without their own
     cdef Tree* trees
     # per game
     cdef uint8_t* finished
@@ -211,12 +215,16 @@ cdef class BatchedSearch:
     cdef double* spent
     cdef int64_t* sims
     cdef int64_t* sim_cap
-    cdef int64_t* evals           # [num_games * num_exits]
+    cdef int64_t* evals           # [num_games * MAX_EXITS]: this move's evaluations per exit
     # per game and colour, at index 2 * game + (0 black, 1 white)
     cdef int* fixed_exit          # -1: the threshold kinds
     cdef double* tau0
     cdef double* alpha
     cdef double* player_sims
+    cdef double* slot_flops       # [2 * num_games * MAX_EXITS]: the player's FLOPs of each exit
+    cdef int* slot_exits          # the player's number of exits
+    cdef double* slot_flops_min
+    cdef double* slot_flops_max
     # per leaf of the current step
     cdef int capacity
     cdef int32_t* leaf_game
@@ -230,8 +238,9 @@ cdef class BatchedSearch:
                  config: SearchConfig | None = None, exit_flops=(1.0,),
                  players: Player | tuple[Player, Player] | None = None, seed: int = 0,
                  max_moves: int | None = None) -> None:
-        """`exit_flops[k]` is the cost of exit k (the last one is the deepest); `players` is one
-        Player for both colours or a (black, white) pair, for every game (see `set_players`);
+        """`exit_flops[k]` is the cost of exit k (the last one is the deepest), for the players
+        that carry no `exit_flops` of their own; `players` is one Player for both colours or a
+        (black, white) pair, for every game (see `set_players`);
         `max_moves` is passed to the boards (None: the board's default)."""
         if num_games < 1:
             raise ValueError(f"num_games must be >= 1, got {num_games}")
@@ -241,12 +250,11 @@ cdef class BatchedSearch:
         flops = np.asarray(exit_flops, dtype=np.float64).reshape(-1)
         if flops.size == 0 or not np.all(np.isfinite(flops)) or np.any(flops <= 0):
             raise ValueError(f"exit_flops must be a non-empty list of positive numbers, got {list(exit_flops)}")
+        if flops.size > MAX_EXITS:
+            raise ValueError(f"a network may have at most {MAX_EXITS} exits, got {flops.size}")
         self.config = config
         self.exit_flops = flops
         self.num_exits = flops.size
-        self.flops_last = flops[self.num_exits - 1]
-        self.flops_min = flops.min()
-        self.flops_max = flops.max()
         self.c_puct = config.c_puct
         self.fpu_reduction = config.fpu_reduction
         self.use_fpu_absolute = config.fpu_absolute is not None
@@ -282,11 +290,15 @@ cdef class BatchedSearch:
         self.spent = <double*>calloc_or_raise(num_games, sizeof(double))
         self.sims = <int64_t*>calloc_or_raise(num_games, sizeof(int64_t))
         self.sim_cap = <int64_t*>calloc_or_raise(num_games, sizeof(int64_t))
-        self.evals = <int64_t*>calloc_or_raise(num_games * self.num_exits, sizeof(int64_t))
+        self.evals = <int64_t*>calloc_or_raise(num_games * MAX_EXITS, sizeof(int64_t))
         self.fixed_exit = <int*>calloc_or_raise(2 * num_games, sizeof(int))
         self.tau0 = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.alpha = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.player_sims = <double*>calloc_or_raise(2 * num_games, sizeof(double))
+        self.slot_flops = <double*>calloc_or_raise(2 * num_games * MAX_EXITS, sizeof(double))
+        self.slot_exits = <int*>calloc_or_raise(2 * num_games, sizeof(int))
+        self.slot_flops_min = <double*>calloc_or_raise(2 * num_games, sizeof(double))
+        self.slot_flops_max = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.leaf_game = <int32_t*>calloc_or_raise(self.capacity, sizeof(int32_t))
         self.leaf_node = <int32_t*>calloc_or_raise(self.capacity, sizeof(int32_t))
         self.leaf_path_off = <int32_t*>calloc_or_raise(self.capacity, sizeof(int32_t))
@@ -315,19 +327,29 @@ cdef class BatchedSearch:
         free(self.noise_pending); free(self.mover); free(self.budget); free(self.spent)
         free(self.sims); free(self.sim_cap); free(self.evals); free(self.fixed_exit)
         free(self.tau0); free(self.alpha); free(self.player_sims); free(self.leaf_game)
+        free(self.slot_flops); free(self.slot_exits); free(self.slot_flops_min); free(self.slot_flops_max)
         free(self.leaf_node); free(self.leaf_path_off); free(self.leaf_path_len); free(self.path)
 
     # ------------------------------------------------------------------ games and players
 
     def set_players(self, int game, black: Player, white: Player) -> None:
-        """Budget and exit policy of each colour in `game` (takes effect at the next search)."""
+        """Budget, exit policy and FLOPs table of each colour in `game` (takes effect at the
+        next search)."""
         self._check_game(game)
-        cdef int c, k
+        cdef int c, k, e
         for c, player in enumerate((black, white)):
             if not isinstance(player, Player):
                 raise TypeError(f"players must be Player instances, got {type(player).__name__}")
+            table = np.asarray(self.exit_flops if player.exit_flops is None else player.exit_flops, np.float64)
+            if table.size > MAX_EXITS:
+                raise ValueError(f"a network may have at most {MAX_EXITS} exits, got {table.size}")
             policy = player.exit_policy
-            k = policy.resolved_exit(self.num_exits)
+            k = policy.resolved_exit(table.size)
+            for e in range(table.size):
+                self.slot_flops[(2 * game + c) * MAX_EXITS + e] = table[e]
+            self.slot_exits[2 * game + c] = table.size
+            self.slot_flops_min[2 * game + c] = table.min()
+            self.slot_flops_max[2 * game + c] = table.max()
             self.fixed_exit[2 * game + c] = k
             self.tau0[2 * game + c] = policy.tau0
             self.alpha[2 * game + c] = policy.alpha if policy.kind == DYNAMIC else 0.0
@@ -421,12 +443,13 @@ cdef class BatchedSearch:
                 continue
             self.mover[g] = (<Board>self._boards[g]).c_to_play()
             c = 2 * g + (0 if self.mover[g] == 1 else 1)
-            self.budget[g] = self.player_sims[c] * self.flops_last
+            self.budget[g] = self.player_sims[c] * self.slot_flops[c * MAX_EXITS + self.slot_exits[c] - 1]
             self.spent[g] = 0.0
             self.sims[g] = 0
-            lower = self.flops_min if self.fixed_exit[c] < 0 else self.exit_flops[self.fixed_exit[c]]
+            lower = (self.slot_flops_min[c] if self.fixed_exit[c] < 0
+                     else self.slot_flops[c * MAX_EXITS + self.fixed_exit[c]])
             self.sim_cap[g] = <int64_t>ceil(self.config.max_sims_factor * self.budget[g] / lower) + 1
-            memset(&self.evals[g * self.num_exits], 0, self.num_exits * sizeof(int64_t))
+            memset(&self.evals[g * MAX_EXITS], 0, MAX_EXITS * sizeof(int64_t))
             self.searching[g] = 1
             self.noise_pending[g] = self.config.root_noise
             self._searched.append(g)
@@ -642,9 +665,9 @@ cdef class BatchedSearch:
             c = 2 * g + (0 if self.mover[g] == 1 else 1)
             k = self.fixed_exit[c]
             if k >= 0:
-                lower = upper = self.exit_flops[k]
+                lower = upper = self.slot_flops[c * MAX_EXITS + k]
             else:
-                lower, upper = self.flops_min, self.flops_max
+                lower, upper = self.slot_flops_min[c], self.slot_flops_max[c]
             in_flight = 0.0
             progressed = False
             for attempt in range(self.leaves_per_tree):
@@ -736,14 +759,18 @@ cdef class BatchedSearch:
         return priors, values, exits
 
     def _check_exits(self, exits: np.ndarray, int n) -> None:
-        fixed = self._fixed[:n]
-        if exits.min() < 0 or exits.max() >= self.num_exits:
-            raise ValueError(f"evaluator answered exits outside [0, {self.num_exits}): "
-                             f"{sorted(set(exits.tolist()))}")
-        wrong = np.flatnonzero((fixed >= 0) & (exits != fixed))
-        if wrong.size:
-            i = wrong[0]
-            raise ValueError(f"evaluator answered exit {exits[i]} for a leaf fixed at exit {fixed[i]}")
+        """Every answered exit must be one of the mover's network and, for a fixed exit, that exit."""
+        cdef const int32_t[::1] answered = exits
+        cdef int32_t* fixed = <int32_t*>cnp.PyArray_DATA(self._fixed)
+        cdef int i, g, limit
+        for i in range(n):
+            g = self.leaf_game[i]
+            limit = self.slot_exits[2 * g + (0 if self.mover[g] == 1 else 1)]
+            if answered[i] < 0 or answered[i] >= limit:
+                raise ValueError(f"evaluator answered exits outside [0, {limit}): "
+                                 f"{sorted(set(exits[:n].tolist()))}")
+            if fixed[i] >= 0 and answered[i] != fixed[i]:
+                raise ValueError(f"evaluator answered exit {answered[i]} for a leaf fixed at exit {fixed[i]}")
 
     @cython.cdivision(True)
     cdef int _expand_and_backup(self, int n, priors_arr, values_arr, exits_arr) except -1:
@@ -754,7 +781,7 @@ cdef class BatchedSearch:
         cdef int* exits = <int*>cnp.PyArray_DATA(exits_arr)
         cdef unsigned char* legal = <unsigned char*>cnp.PyArray_DATA(self._legal)
         cdef int A = self.num_actions
-        cdef int i, a, g, k, e, j
+        cdef int i, a, g, k, e, j, c
         cdef int32_t leaf, first
         cdef Tree* t
         cdef Node* nodes
@@ -799,8 +826,9 @@ cdef class BatchedSearch:
             value = max(-1.0, min(1.0, value))
             self._backup(g, self.leaf_path_off[i], self.leaf_path_len[i], value)
             e = exits[i]
-            self.spent[g] += self.exit_flops[e]
-            self.evals[g * self.num_exits + e] += 1
+            c = 2 * g + (0 if self.mover[g] == 1 else 1)
+            self.spent[g] += self.slot_flops[c * MAX_EXITS + e]
+            self.evals[g * MAX_EXITS + e] += 1
             if self.leaf_path_len[i] > 1:
                 self.sims[g] += 1
         return 0
@@ -844,6 +872,7 @@ cdef class BatchedSearch:
         else:
             action = int(np.argmax(pi))
         root_value = -root.w / root.n if root.n > 0 else 0.0
+        exits = self.slot_exits[2 * g + (0 if self.mover[g] == 1 else 1)]
         resigned = would_resign = False
         if cfg.resign_threshold is not None and total > 0:
             best = int(np.argmax(counts))
@@ -855,7 +884,7 @@ cdef class BatchedSearch:
         return MoveResult(
             game=g, player=self.mover[g], action=-1 if resigned else action,
             pi=pi.astype(np.float32), root_value=float(root_value), flops=float(self.spent[g]),
-            evals_per_exit=np.array([self.evals[g * self.num_exits + e] for e in range(self.num_exits)], np.int64),
+            evals_per_exit=np.array([self.evals[g * MAX_EXITS + e] for e in range(exits)], np.int64),
             simulations=int(self.sims[g]), resigned=resigned, would_resign=would_resign)
 
 

@@ -65,19 +65,31 @@ class ExitPolicy:
 
 @dataclass(frozen=True)
 class Player:
-    """One side's search budget and exit policy.
+    """One side's search budget, exit policy and network costs.
 
-    A move's budget is ``simulations x FLOPs(deepest exit)`` (simulations of the full network);
-    each leaf is charged the FLOPs of the exit that answered it. To give a fixed shallow exit k
-    "the same number of simulations" instead, pass ``simulations = n * FLOPs[k] / FLOPs[-1]``.
+    A move's budget is ``simulations x FLOPs(deepest exit)`` (simulations of the player's full
+    network); each leaf is charged the FLOPs of the exit that answered it. To give a fixed
+    shallow exit k "the same number of simulations" instead, pass
+    ``simulations = n * FLOPs[k] / FLOPs[-1]``.
     """
 
     simulations: float = 800.0
+    """Budget per move in simulations of the full network (at least 1: the root's evaluation)."""
     exit_policy: ExitPolicy = field(default_factory=ExitPolicy)
+    """Which exit answers this player's leaves."""
+    exit_flops: tuple[float, ...] | None = None
+    """FLOPs of each exit of this player's network (deepest last), which its budget and its
+    leaves are charged in; None: the `exit_flops` of the BatchedSearch. Two players with
+    different networks (blocks, channels, number of exits) each pass their own."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.simulations) and self.simulations >= 1.0):
             raise ValueError(f"simulations must be >= 1 (the root needs one evaluation), got {self.simulations}")
+        if self.exit_flops is not None:
+            flops = tuple(float(f) for f in self.exit_flops)
+            if not flops or not all(math.isfinite(f) and f > 0 for f in flops):
+                raise ValueError(f"exit_flops must be a non-empty list of positive numbers, got {list(self.exit_flops)}")
+            object.__setattr__(self, "exit_flops", flops)
 
 
 @dataclass(frozen=True)

@@ -333,3 +333,35 @@ def test_sensible_actions_of_a_board_full_of_eyes_is_the_pass():
     assert board.to_play == 1 and all(board.is_own_eye(a) for a in eyes)
     assert board.sensible_actions().tolist() == [False] * 25 + [True]
     assert board.legal_actions()[eyes].all()
+
+
+def test_players_with_different_networks_are_budgeted_and_charged_by_their_own_flops():
+    # black: a 3-exit network answering at exit 1; white: a 1-exit network of another width
+    black = Player(20, ExitPolicy.fixed(1), exit_flops=(2.0, 3.0, 5.0))
+    white = Player(20, ExitPolicy.dynamic(0.5, 0.0), exit_flops=(7.0,))
+    search = BatchedSearch(2, config=SearchConfig(temperature_moves=0, leaves_per_tree=4), players=(black, white))
+    search.play(1, 40)                 # game 0: black searches, game 1: white searches
+    black_eval, white_eval = ConfidenceEvaluator([0.2, 0.4, 0.9]), ConfidenceEvaluator([1.0])
+    for _ in range(3):
+        for r in search.run_move((black_eval, white_eval)):
+            if r.player == 1:
+                assert len(r.evals_per_exit) == 3 and r.evals_per_exit[1] == r.evals_per_exit.sum()
+                assert r.evals_per_exit[1] == math.floor(20 * 5.0 / 3.0)     # its budget: 20 x its deepest exit
+                assert r.flops == pytest.approx(3.0 * r.evals_per_exit[1])
+            else:
+                assert r.evals_per_exit.tolist() == [20] and r.flops == pytest.approx(20 * 7.0)
+    assert all((c["fixed"] == 1).all() for c in black_eval.calls)
+    assert all((c["fixed"] == -1).all() for c in white_eval.calls)
+    with pytest.raises(ValueError, match="exit 3 is out of range"):
+        BatchedSearch(1, players=Player(5, ExitPolicy.fixed(3), exit_flops=(1.0, 2.0, 3.0)))
+    with pytest.raises(ValueError, match="exit_flops"):
+        Player(5, exit_flops=(1.0, 0.0))
+
+
+def test_an_answer_beyond_the_movers_exits_is_an_error():
+    one_exit = Player(5, ExitPolicy.threshold(0.5), exit_flops=(1.0,))
+    search = BatchedSearch(1, exit_flops=(1.0, 2.0, 3.0), players=(one_exit, one_exit))
+    deepest_of_three = lambda planes, t, fixed_exit=None, legal=None: (  # noqa: E731
+        np.ones((len(planes), 82), np.float32), np.zeros(len(planes), np.float32), np.full(len(planes), 2, np.int32))
+    with pytest.raises(ValueError, match=r"outside \[0, 1\)"):
+        search.search(deepest_of_three)

@@ -19,7 +19,7 @@ from go_engine import (
     transform_policy,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from pyboard import PyBoard  # noqa: E402
 
 SIZES = st.sampled_from([5, 6, 7, 9, 13])
