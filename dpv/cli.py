@@ -15,8 +15,9 @@ COMMAND_MODULES = [
     "dpv.nets.command",
     "dpv.demo",
     "dpv.arena.command",
-    "dpv.vision.eval_command",
-    "dpv.vision.command",
+    "dpv.vision.infer.command",
+    "dpv.vision.sim.command",
+    "dpv.vision.train.command",
     "dpv.selfplay.command",
 ]
 

@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_vision(name: str) -> int:
     """Print a vision preset's per-exit params and FLOPs beside the thesis's tables."""
-    from dpv.vision.flops import format_table
-    from dpv.vision.models import THESIS_COSTS, preset_costs
+    from dpv.vision.models.build import THESIS_COSTS, preset_costs
+    from dpv.vision.models.flops import format_table
 
     print(f"{name}\n{format_table(preset_costs(name), THESIS_COSTS.get(name))}")
     print("FLOPs: one image, one multiply-add = one FLOP, cumulative over the exits passed "

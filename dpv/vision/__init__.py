@@ -1,6 +1,15 @@
-"""Multi-exit image classifiers (MSDNet, RANet) and their training losses (thesis ch. 4).
+"""Multi-exit image classifiers (thesis ch. 4 and 5), in four layers, each importing only the
+ones before it:
 
-`dpv.vision.config` holds the model configs and presets (no torch import),
-`dpv.vision.models.build_model` builds a model, `dpv.vision.flops.describe` reports its
-per-exit cost, `dpv.vision.losses.make_loss` builds a training loss.
+- `models`: MSDNet and RANet, their configs and presets (`models.config`, no torch import),
+  `models.build.build_model` and per-exit params and FLOPs (`models.flops`).
+- `data`: the image data sets both training and inference read.
+- `train` (ch. 4): the losses and dynamic weights, the `dpv vision-train` Ray Train job, its
+  config, checkpoints and reports (`dpv vision-train`, `dpv vision-report`).
+- `infer` (ch. 5): per-exit logits of a checkpoint, collaborative inference, budgeted
+  classification and the `dpv vision-eval` report.
+- `sim` (sec. 5.4.2): the synthetic study of Bayesian updating (`dpv bayes-sim`).
+
+Outside itself `dpv.vision` uses only the shared helpers of `dpv` (config loading, checkpoint
+files, progress lines).
 """

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from dpv.vision.config import MSDNetConfig, RANetConfig
-from dpv.vision.losses import (LOSS_NAMES, damping_loss, dynamic_weights, make_loss,
-                               power_sqrt_loss)
-from dpv.vision.models import build_model
+from dpv.vision.models.build import build_model
+from dpv.vision.models.config import MSDNetConfig, RANetConfig
+from dpv.vision.train.losses import (LOSS_NAMES, damping_loss, dynamic_weights, make_loss,
+                                     power_sqrt_loss)
 
 B, N, K = 5, 10, 4
 

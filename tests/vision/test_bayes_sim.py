@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dpv.cli import main
-from dpv.vision.bayes_sim import (SimConfig, confusion_matrices, estimate_likelihoods,
+from dpv.vision.sim.bayes import (SimConfig, confusion_matrices, estimate_likelihoods,
                                   sample_outputs, simulate, sweep_configs)
 
 SMALL = SimConfig(classes=20, samples_per_class=40, steps=5, items=500, trials=2)

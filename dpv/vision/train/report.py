@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from dpv.config import to_dict
-from dpv.vision.checkpoint import VisionCheckpoint
-from dpv.vision.flops import ExitCost
+from dpv.vision.models.flops import ExitCost
+from dpv.vision.train.checkpoint import VisionCheckpoint
 
 # Per-exit test accuracy (%) from the thesis, by table and by the loss labels of
 # `VisionTrainConfig.label()` (ce = the MSDNet / RANet baseline trained with summed CE).

@@ -2,11 +2,11 @@
 per-exit parameters and FLOPs of a preset next to the thesis's figures."""
 from __future__ import annotations
 
-from dpv.vision.config import INPUT_SHAPES, ModelConfig, MSDNetConfig, preset
-from dpv.vision.flops import ExitCost, describe
-from dpv.vision.layers import MultiExitNet
-from dpv.vision.msdnet import MSDNet
-from dpv.vision.ranet import RANet
+from dpv.vision.models.config import INPUT_SHAPES, ModelConfig, MSDNetConfig, preset
+from dpv.vision.models.flops import ExitCost, describe
+from dpv.vision.models.layers import MultiExitNet
+from dpv.vision.models.msdnet import MSDNet
+from dpv.vision.models.ranet import RANet
 
 # Per-exit (params x 1e6, FLOPs x 1e6) from thesis Tables 4.1 (CIFAR MSDNet), 4.3 (RANet)
 # and 4.4 (ImageNet MSDNet).
@@ -26,6 +26,6 @@ def build_model(config: ModelConfig) -> MultiExitNet:
 
 
 def preset_costs(name: str) -> list[ExitCost]:
-    """Per-exit cost of preset `name` (see `dpv.vision.flops` for the convention)."""
+    """Per-exit cost of preset `name` (see `dpv.vision.models.flops` for the convention)."""
     config = preset(name)
     return describe(build_model(config), INPUT_SHAPES[config.stem])

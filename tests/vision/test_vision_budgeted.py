@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpv.vision.budgeted import (Q_VALUES, budgeted_curve, exits_taken, find_thresholds,
-                                 geometric_share, pabee_curve)
-from dpv.vision.collab import CollabConfig, build_combiner
-from dpv.vision.logits import synthetic_logits
+from dpv.vision.infer.budgeted import (Q_VALUES, budgeted_curve, exits_taken, find_thresholds,
+                                       geometric_share, pabee_curve)
+from dpv.vision.infer.collab import CollabConfig, build_combiner
+from dpv.vision.infer.logits import synthetic_logits
 
 
 def test_geometric_shares():

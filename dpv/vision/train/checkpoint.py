@@ -14,11 +14,11 @@ import torch
 
 from dpv.checkpoint_io import first_line, load_payload, save_atomic
 from dpv.config import ConfigError, from_dict, to_dict
-from dpv.vision.config import (INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig,
-                               VisionTrainConfig)
-from dpv.vision.flops import ExitCost, describe
-from dpv.vision.layers import MultiExitNet
-from dpv.vision.models import build_model
+from dpv.vision.models.build import build_model
+from dpv.vision.models.config import INPUT_SHAPES, ModelConfig, MSDNetConfig, RANetConfig
+from dpv.vision.models.flops import ExitCost, describe
+from dpv.vision.models.layers import MultiExitNet
+from dpv.vision.train.config import VisionTrainConfig
 
 FORMAT = "dpv-vision/1"
 _KINDS: dict[str, type] = {"msdnet": MSDNetConfig, "ranet": RANetConfig}

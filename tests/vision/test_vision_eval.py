@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dpv.cli import main
-from dpv.vision.collab import CollabConfig, METHODS
-from dpv.vision.eval_command import evaluate
-from dpv.vision.eval_report import anytime_markdown
-from dpv.vision.logits import LogitsError, load_logits, save_logits, synthetic_logits
+from dpv.vision.infer.collab import CollabConfig, METHODS
+from dpv.vision.infer.command import evaluate
+from dpv.vision.infer.logits import LogitsError, load_logits, save_logits, synthetic_logits
+from dpv.vision.infer.report import anytime_markdown
 
 
 def test_logits_cache_round_trip_and_errors(tmp_path):
@@ -75,8 +75,8 @@ def digits_checkpoint(tmp_path_factory, ray_session):
     """A tiny MSDNet trained on the digits data set by `dpv vision-train`'s job (Ray Train,
     one CPU worker) for a short schedule: every exit well above chance, the deeper exits not
     yet converged, where combining exits has something to add."""
-    from dpv.vision.config import VisionTrainConfig
-    from dpv.vision.train import train
+    from dpv.vision.train.config import VisionTrainConfig
+    from dpv.vision.train.job import train
 
     run = tmp_path_factory.mktemp("digits-run")
     result = train(VisionTrainConfig(dataset="digits", epochs=3, batch_size=32, seed=0), run)

@@ -9,10 +9,10 @@ import json
 import pytest
 import torch
 
-from dpv.vision.checkpoint import load_vision_checkpoint
-from dpv.vision.config import VisionTrainConfig
-from dpv.vision.report import THESIS_TABLES, summarize, write_comparison
-from dpv.vision.train import train
+from dpv.vision.train.checkpoint import load_vision_checkpoint
+from dpv.vision.train.config import VisionTrainConfig
+from dpv.vision.train.job import train
+from dpv.vision.train.report import THESIS_TABLES, summarize, write_comparison
 
 # (loss, dynamic); last-only losses train the last exit alone.
 RUNS = [("ce", False), ("damping", False), ("power-sqrt", False), ("power-sqrt", True),

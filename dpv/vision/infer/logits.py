@@ -1,6 +1,6 @@
 """Per-exit logits of a multi-exit classifier on the validation and test splits, computed once
 from a checkpoint and cached in an .npz, so that trying collaborative-inference methods
-(`dpv.vision.collab`) and budgets (`dpv.vision.budgeted`) never re-runs the network.
+(`dpv.vision.infer.collab`) and budgets (`dpv.vision.infer.budgeted`) never re-runs the network.
 
 Only the first N logits of each exit are kept: the damping neuron of eq. 4.4, when the
 checkpoint carries one, is dropped.
@@ -115,8 +115,8 @@ def compute_logits(checkpoint: str | Path, device: str = "cpu", batch_size: int 
     import torch
     from torch.utils.data import DataLoader
 
-    from dpv.vision.checkpoint import load_vision_checkpoint
-    from dpv.vision.data import get_dataset
+    from dpv.vision.data.datasets import get_dataset
+    from dpv.vision.train.checkpoint import load_vision_checkpoint
 
     ckpt = load_vision_checkpoint(checkpoint, device=device)
     model, n = ckpt.model.eval(), ckpt.num_classes

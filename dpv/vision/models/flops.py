@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from dpv.vision.layers import MultiExitNet
+from dpv.vision.models.layers import MultiExitNet
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from dpv.config import ConfigError, from_dict
-from dpv.vision.config import INPUT_SHAPES, MSDNetConfig, RANetConfig, preset
-from dpv.vision.flops import describe, format_table
-from dpv.vision.models import THESIS_COSTS, build_model, preset_costs
+from dpv.vision.models.build import THESIS_COSTS, build_model, preset_costs
+from dpv.vision.models.config import INPUT_SHAPES, MSDNetConfig, RANetConfig, preset
+from dpv.vision.models.flops import describe, format_table
 
 TOLERANCE = 0.05
 

@@ -8,7 +8,7 @@ After every epoch each exit is validated on the held-out split, and rank 0 write
 whose run directory holds `last.pt` continues from it: at the next epoch, with the saved
 optimizer state, the same data order and augmentation (seeded per epoch), so a resumed run
 matches an uninterrupted one. At the end every exit is tested on the test split and the
-anytime report is written (see `dpv.vision.report`). On a multi-node cluster RUN_DIR must be
+anytime report is written (see `dpv.vision.train.report`). On a multi-node cluster RUN_DIR must be
 on storage that every node sees (as Ray's own `storage_path`).
 """
 from __future__ import annotations
@@ -28,12 +28,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from dpv.config import from_dict, to_dict
 from dpv.progress import Progress
-from dpv.vision.checkpoint import (exit_costs, load_vision_checkpoint, save_vision_checkpoint,
-                                   unwrap)
-from dpv.vision.config import ModelConfig, VisionTrainConfig, preset
-from dpv.vision.data import get_dataset, num_classes, prepare_dataset
-from dpv.vision.losses import MultiExitLoss, make_loss
-from dpv.vision.models import build_model
+from dpv.vision.data.datasets import get_dataset, num_classes, prepare_dataset
+from dpv.vision.models.build import build_model
+from dpv.vision.models.config import ModelConfig, preset
+from dpv.vision.train.checkpoint import (exit_costs, load_vision_checkpoint, save_vision_checkpoint,
+                                         unwrap)
+from dpv.vision.train.config import VisionTrainConfig
+from dpv.vision.train.losses import MultiExitLoss, make_loss
 
 CHECKPOINT = "last.pt"
 METRICS = "metrics.jsonl"
@@ -112,7 +113,7 @@ def train(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False,
           overrides: dict[str, Any] | None = None) -> TrainResult:
     """Run the training job for `config` in `run_dir` (see the module docstring) and, once the
     schedule is complete, write the anytime report. Starts a local Ray if none is running."""
-    from dpv.vision.report import write_anytime_report
+    from dpv.vision.train.report import write_anytime_report
 
     run_dir = Path(run_dir).resolve()
     config, done = prepare(config, run_dir, resume, overrides)

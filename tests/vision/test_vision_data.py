@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from dpv.vision.data import (DATASETS, DatasetError, get_dataset, input_shape, num_classes,
-                             prepare_dataset)
+from dpv.vision.data.datasets import (DATASETS, DatasetError, get_dataset, input_shape, num_classes,
+                                      prepare_dataset)
 
 
 def _labels(ds) -> list[int]:

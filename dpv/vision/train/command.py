@@ -59,10 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Build the config (recipe < --config < flags), then run the job and print the table."""
     from dpv.config import from_dict, load_config, to_dict
-    from dpv.vision.config import VisionTrainConfig
-    from dpv.vision.report import anytime_markdown
-    from dpv.vision.checkpoint import load_vision_checkpoint
-    from dpv.vision.train import train
+    from dpv.vision.train.checkpoint import load_vision_checkpoint
+    from dpv.vision.train.config import VisionTrainConfig
+    from dpv.vision.train.job import train
+    from dpv.vision.train.report import anytime_markdown
 
     overrides: dict[str, Any] = {k: getattr(args, k) for k in CONFIG_FLAGS
                                  if getattr(args, k) is not None}
@@ -86,8 +86,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Write the anytime report of one run or the comparison of several."""
-    from dpv.vision.checkpoint import load_vision_checkpoint
-    from dpv.vision.report import write_anytime_report, write_comparison
+    from dpv.vision.train.checkpoint import load_vision_checkpoint
+    from dpv.vision.train.report import write_anytime_report, write_comparison
 
     paths = [Path(p) / "last.pt" if Path(p).is_dir() else Path(p) for p in args.runs]
     checkpoints = [load_vision_checkpoint(p) for p in paths]

@@ -2,7 +2,7 @@
 
 At exit c a method combines the outputs of exits 1..c (the ones already computed) into one
 distribution over the labels; its argmax is the prediction and its maximum the confidence on
-which a budgeted run decides to exit (`dpv.vision.budgeted`). Methods:
+which a budgeted run decides to exit (`dpv.vision.infer.budgeted`). Methods:
 
 - `last`: exit c alone (the mainstream baseline), softmax of its logits (eq. 2.3).
 - `bayes`: Bayesian updating (eq. 5.2) from a uniform prior with likelihoods
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dpv.vision.logits import SplitLogits
+from dpv.vision.infer.logits import SplitLogits
 
 ORACLE_NOTE = "(oracle: test-split likelihoods, upper bound only)"
 VOTE_WEIGHTS = ("uniform", "acc", "flops")

@@ -7,7 +7,7 @@ q = 0.05, 0.10, ..., 1.95. For exit k, walk the validation samples that have not
 in falling confidence and put tau_k at the confidence of the floor(n p_k)-th; a sample exits
 at the first exit with confidence >= tau_k (eq. 2.4), the last exit takes the rest. A sample
 costs the cumulative FLOPs of the exit it takes. The collaborative methods of
-`dpv.vision.collab` exit on the confidence of their combined prediction; PABEE exits by its
+`dpv.vision.infer.collab` exit on the confidence of their combined prediction; PABEE exits by its
 own rule, one point per patience.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dpv.vision.collab import pabee_exits
+from dpv.vision.infer.collab import pabee_exits
 
 Q_VALUES = tuple(round(0.05 * i, 2) for i in range(1, 40))
 

@@ -1,15 +1,17 @@
-"""`dpv bayes-sim`: the synthetic study of Bayesian updating (thesis sec. 5.4.2, Figs. 5.4-5.7).
+"""The synthetic study of Bayesian updating behind `dpv bayes-sim` (thesis sec. 5.4.2,
+Figs. 5.4-5.7).
 
 No network and no data set: each of `steps` classifiers is a confusion matrix
 P_k(theta | l) whose rows are drawn from a Dirichlet distribution with the true label the most
 likely output (mean mass `accuracy` on it, `concentration` on each wrong label; the true label
 is swapped to the top where a draw puts another label above it). These are the true
 likelihoods. The estimated likelihoods count `samples_per_class` outputs drawn from each row
-(the validation split of a real run) with the same smoothing as `dpv.vision.collab`. Test items
-with a uniformly drawn true label get one output per classifier; Bayesian updating (eq. 5.2)
-runs once with the true and once with the estimated likelihoods. Per updating step we report
-the 5 %, 50 % and 95 % quantiles of the posterior error 1 - P(true label | theta_1..theta_k)
-and the top-1 accuracy of the posterior's argmax, over all items of all trials.
+(the validation split of a real run) with the same smoothing as `dpv.vision.infer.collab`.
+Test items with a uniformly drawn true label get one output per classifier; Bayesian updating
+(eq. 5.2) runs once with the true and once with the estimated likelihoods. Per updating step we
+report the 5 %, 50 % and 95 % quantiles of the posterior error
+1 - P(true label | theta_1..theta_k) and the top-1 accuracy of the posterior's argmax, over all
+items of all trials.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dpv.vision.collab import bayes_update, likelihood_from_counts
+from dpv.vision.infer.collab import bayes_update, likelihood_from_counts
 
 QUANTILES = (0.05, 0.5, 0.95)
 

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from dpv.cli import main
-from dpv.vision.checkpoint import (VisionCheckpointError, load_vision_checkpoint,
-                                   save_vision_checkpoint)
-from dpv.vision.config import VisionTrainConfig, preset
-from dpv.vision.models import build_model
+from dpv.vision.models.build import build_model
+from dpv.vision.models.config import preset
+from dpv.vision.train.checkpoint import (VisionCheckpointError, load_vision_checkpoint,
+                                         save_vision_checkpoint)
+from dpv.vision.train.config import VisionTrainConfig
 
 
 def _fails(capsys, argv: list[str]) -> str:
@@ -119,7 +120,7 @@ def test_checkpoint_whose_weights_do_not_fit_its_config(tmp_path):
 def test_evaluate_counts_every_exit_without_the_damping_neuron():
     from torch.utils.data import TensorDataset
 
-    from dpv.vision.train import evaluate
+    from dpv.vision.train.job import evaluate
 
     torch.manual_seed(0)
     model = build_model(preset("msdnet-tiny", 10, damping=True)).eval()

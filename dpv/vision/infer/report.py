@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dpv.vision.budgeted import BudgetPoint
-from dpv.vision.collab import ORACLE_NOTE
+from dpv.vision.infer.budgeted import BudgetPoint
+from dpv.vision.infer.collab import ORACLE_NOTE
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Image classification data sets (thesis 4.3) read by both training and inference."""
