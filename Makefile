@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo lint test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -19,10 +19,20 @@ $(STAMP): pyproject.toml setup.py $(wildcard go_engine/*.pyx go_engine/*.pxd)
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/dpv launch selfplay --config configs/local.yaml --max-games 160
+	$(BIN)/dpv launch selfplay --config local --max-games 160
 
+# ruff's rules are in pyproject.toml ([tool.ruff]); the code is not ruff-formatted, so no format check.
+lint: setup
+	$(BIN)/ruff check .
+
+# Everything, as CI runs it.
 test: setup
 	$(BIN)/python -m pytest -q --durations=15 tests
+
+# The inner loop: the unit tests, without the e2e tier that tests/conftest.py marks (Ray, Redis,
+# GNU Go, pip install, subprocess runs), in under a minute.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not e2e" --durations=5 tests
 
 bench: setup
 	$(BIN)/python bench/engine.py

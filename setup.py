@@ -1,9 +1,11 @@
-"""Builds the Cython extensions of go_engine; all metadata lives in pyproject.toml."""
+"""Builds the Cython extensions of go_engine and lists the packages, with the top-level configs/
+folder shipped inside the wheel as dpv/presets (dpv.config finds presets by name there); the
+rest of the metadata lives in pyproject.toml."""
 from pathlib import Path
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 COMPILER_DIRECTIVES = {
     "language_level": "3",
@@ -24,4 +26,9 @@ extensions = [
     for path in sorted(Path("go_engine").glob("*.pyx"))
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES))
+setup(
+    packages=[*find_namespace_packages(include=["dpv*", "go_engine*"]), "dpv.presets"],
+    package_dir={"dpv.presets": "configs"},
+    package_data={"go_engine": ["*.pxd", "*.pyx"], "dpv.presets": ["*.yaml"]},
+    ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
+)

@@ -26,8 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class UtilisationSampler:
         while not self._stop.wait(self.interval):
             self.samples.append(self.read())
 
-    def __enter__(self) -> "UtilisationSampler":
+    def __enter__(self) -> UtilisationSampler:
         if self.read is not None:
             self._thread.start()
         return self
@@ -130,70 +131,77 @@ async def measure(args: argparse.Namespace, device: str, checkpoint: Path, model
     import torch
 
     from dpv.nets.evaluator import Evaluator
-    from dpv.selfplay.inference import InferenceServer
-    from dpv.selfplay.packing import pack_mask, pack_planes
 
-    cfg = model.config
-    shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
     bare = Evaluator(model, device, channels_last=device == "cuda")
-    deepest = bare.num_exits - 1
     rng = np.random.default_rng(0)
     rows = []
     for batch in [int(b) for b in args.batches.split(",")]:
-        request = min(args.request_rows, batch)
-        planes = random_planes(batch, shape, rng)
-        thresholds = np.zeros(batch, np.float32)
-        fixed = np.full(batch, deepest, np.int32)
-        legal = np.ones((batch, cfg.num_actions), bool)
-        packed, mask = pack_planes(planes[:request]), pack_mask(legal[:request])
-        server = InferenceServer(str(checkpoint), device, batch, args.max_wait_ms, args.threads)
-        in_flight = 2 * max(1, batch // request)
-
-        def bare_round() -> tuple[float, float | None]:
-            with UtilisationSampler(device) as gpu:
-                calls, start = 0, time.perf_counter()
-                while time.perf_counter() - start < args.round_time:
-                    bare(planes, thresholds, legal=legal, fixed_exit=fixed)
-                    calls += 1
-                rate = calls * batch / (time.perf_counter() - start)
-            return rate, gpu.mean
-
-        async def server_round() -> tuple[float, float | None, float]:
-            done = 0
-            forward_before = (await server.stats())["forward_s"]
-
-            async def client() -> None:
-                nonlocal done
-                while time.perf_counter() - start < args.round_time:
-                    await server.evaluate(packed, thresholds[:request], mask, fixed[:request])
-                    done += request
-
-            with UtilisationSampler(device) as gpu:
-                start = time.perf_counter()
-                await asyncio.gather(*(client() for _ in range(in_flight)))
-                wall = time.perf_counter() - start
-            forward = (await server.stats())["forward_s"] - forward_before
-            return done / wall, gpu.mean, forward / wall
-
-        bare(planes, thresholds, legal=legal, fixed_exit=fixed)  # warm-up (cuDNN picks its kernels)
-        await server.evaluate(packed, thresholds[:request], mask, fixed[:request])
-        rounds = []
-        for _ in range(args.rounds):
-            rounds.append((bare_round(), await server_round()))
-        (b_rate, b_util), (s_rate, s_util, s_busy) = (max((r[i] for r in rounds), key=lambda t: t[0]) for i in (0, 1))
-        stats = await server.stats()
-        unpack_s = unpack_seconds(np.concatenate([packed] * (batch // request)), np.concatenate([mask] * (batch // request)),
-                                  shape, cfg.num_actions)
-        rows.append({"batch": batch, "request_rows": request, "requests_in_flight": in_flight,
-                     "bare_evals_per_s": b_rate, "server_evals_per_s": s_rate, "server_vs_bare": s_rate / b_rate,
-                     "server_mean_batch": stats["mean_batch"], "gpu_util_bare": b_util, "gpu_util_server": s_util,
-                     "server_thread_busy": s_busy, "unpack_ms_per_batch": unpack_s * 1e3,
-                     "bare_ms_per_batch": batch / b_rate * 1e3})
-        print(f"  batch {batch}: bare {b_rate:,.0f}/s, server {s_rate:,.0f}/s", file=sys.stderr)
-        server = None  # release its network before the next batch size
+        rows.append(await measure_batch(args, device, checkpoint, bare, batch, rng))
+        print(f"  batch {batch}: bare {rows[-1]['bare_evals_per_s']:,.0f}/s, "
+              f"server {rows[-1]['server_evals_per_s']:,.0f}/s", file=sys.stderr)
         if device == "cuda":
-            torch.cuda.empty_cache()
+            torch.cuda.empty_cache()  # the batch's server and its network are released
     return rows
+
+
+async def measure_batch(args: argparse.Namespace, device: str, checkpoint: Path, bare: Any, batch: int,
+                        rng: np.random.Generator) -> dict[str, Any]:
+    """Interleaved rounds of the bare forward and of a fresh server at one batch size: one table row."""
+    from dpv.selfplay.inference import InferenceServer
+    from dpv.selfplay.packing import pack_mask, pack_planes
+
+    cfg = bare.model.config
+    shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
+    request = min(args.request_rows, batch)
+    planes = random_planes(batch, shape, rng)
+    thresholds = np.zeros(batch, np.float32)
+    fixed = np.full(batch, bare.num_exits - 1, np.int32)  # the deepest exit
+    legal = np.ones((batch, cfg.num_actions), bool)
+    packed, mask = pack_planes(planes[:request]), pack_mask(legal[:request])
+    server = InferenceServer(str(checkpoint), device, batch, args.max_wait_ms, args.threads)
+    in_flight = 2 * max(1, batch // request)
+
+    def bare_round() -> tuple[float, float | None]:
+        with UtilisationSampler(device) as gpu:
+            calls, start = 0, time.perf_counter()
+            while time.perf_counter() - start < args.round_time:
+                bare(planes, thresholds, legal=legal, fixed_exit=fixed)
+                calls += 1
+            rate = calls * batch / (time.perf_counter() - start)
+        return rate, gpu.mean
+
+    async def server_round() -> tuple[float, float | None, float]:
+        done = 0
+        forward_before = (await server.stats()).forward_s
+
+        async def client() -> None:
+            nonlocal done
+            while time.perf_counter() - start < args.round_time:
+                await server.evaluate(packed, thresholds[:request], mask, fixed[:request])
+                done += request
+
+        with UtilisationSampler(device) as gpu:
+            start = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(in_flight)))
+            wall = time.perf_counter() - start
+        forward = (await server.stats()).forward_s - forward_before
+        return done / wall, gpu.mean, forward / wall
+
+    bare(planes, thresholds, legal=legal, fixed_exit=fixed)  # warm-up (cuDNN picks its kernels)
+    await server.evaluate(packed, thresholds[:request], mask, fixed[:request])
+    rounds = []
+    for _ in range(args.rounds):
+        rounds.append((bare_round(), await server_round()))
+    (b_rate, b_util), (s_rate, s_util, s_busy) = (max((r[i] for r in rounds), key=lambda t: t[0]) for i in (0, 1))
+    stats = await server.stats()
+    copies = batch // request
+    unpack_s = unpack_seconds(np.concatenate([packed] * copies), np.concatenate([mask] * copies), shape,
+                              cfg.num_actions)
+    return {"batch": batch, "request_rows": request, "requests_in_flight": in_flight,
+            "bare_evals_per_s": b_rate, "server_evals_per_s": s_rate, "server_vs_bare": s_rate / b_rate,
+            "server_mean_batch": stats.mean_batch, "gpu_util_bare": b_util, "gpu_util_server": s_util,
+            "server_thread_busy": s_busy, "unpack_ms_per_batch": unpack_s * 1e3,
+            "bare_ms_per_batch": batch / b_rate * 1e3}
 
 
 def markdown(rows: list[dict[str, Any]], title: str) -> str:

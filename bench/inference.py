@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +55,34 @@ def random_positions(batch: int, size: int, rng: np.random.Generator) -> np.ndar
     return planes
 
 
+def bare_rate(bare: Any, planes: np.ndarray, thresholds: np.ndarray, fixed: np.ndarray, seconds: float) -> float:
+    """Evaluations/s of the bare evaluator called back to back for `seconds`."""
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        bare(planes, thresholds, fixed_exit=fixed)
+        calls += 1
+    return len(planes) * calls / (time.perf_counter() - start)
+
+
+def server_rate(server: Any, planes: np.ndarray, thresholds: np.ndarray, fixed: np.ndarray, clients: int,
+                seconds: float) -> float:
+    """Evaluations/s of the server actor with `clients` requests kept in flight for `seconds`."""
+    import ray
+
+    from dpv.selfplay.packing import pack_planes
+
+    calls, start = 0, time.perf_counter()
+    pending = [server.evaluate.remote(pack_planes(planes), thresholds, None, fixed) for _ in range(clients)]
+    while time.perf_counter() - start < seconds:
+        ready, pending = ray.wait(pending, num_returns=1)
+        ray.get(ready)
+        calls += 1
+        pending.append(server.evaluate.remote(pack_planes(planes), thresholds, None, fixed))
+    ray.get(pending)
+    calls += len(pending)
+    return len(planes) * calls / (time.perf_counter() - start)
+
+
 def main() -> int:
     """Print evaluations/s of both paths and their ratio per batch size."""
     args = parse_args()
@@ -65,7 +94,6 @@ def main() -> int:
     from dpv.nets.evaluator import Evaluator
     from dpv.nets.model import DPVNet
     from dpv.selfplay.inference import InferenceServer, pick_device
-    from dpv.selfplay.packing import pack_planes
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -90,35 +118,15 @@ def main() -> int:
             str(ckpt), device, batch, 0.0, args.threads)
         thresholds = np.zeros(batch, np.float32)
         fixed = np.full(batch, k, np.int32)
-
-        def bare_round() -> float:
-            calls, start = 0, time.perf_counter()
-            while time.perf_counter() - start < args.round_time:
-                bare(planes, thresholds, fixed_exit=fixed)
-                calls += 1
-            return calls * batch / (time.perf_counter() - start)
-
-        def server_round() -> float:
-            calls, start = 0, time.perf_counter()
-            pending = [server.evaluate.remote(pack_planes(planes), thresholds, None, fixed)
-                       for _ in range(args.clients)]
-            while time.perf_counter() - start < args.round_time:
-                ready, pending = ray.wait(pending, num_returns=1)
-                ray.get(ready)
-                calls += 1
-                pending.append(server.evaluate.remote(pack_planes(planes), thresholds, None, fixed))
-            ray.get(pending)
-            calls += len(pending)
-            return calls * batch / (time.perf_counter() - start)
-
-        bare_round(), server_round()  # warm-up
-        rates = [(bare_round(), server_round()) for _ in range(args.rounds)]
-        b, s = max(r[0] for r in rates), max(r[1] for r in rates)
+        rounds = [(bare_rate(bare, planes, thresholds, fixed, args.round_time),
+                   server_rate(server, planes, thresholds, fixed, args.clients, args.round_time))
+                  for _ in range(1 + args.rounds)][1:]  # the first round warms up
+        b, s = max(r[0] for r in rounds), max(r[1] for r in rounds)
         print(f"{batch:>6} {b:>13,.0f} {s:>15,.0f} {s / b:>11.1%}")
         if batch == 256:
             ok = s >= 0.8 * b
         stats = ray.get(server.stats.remote())
-        assert abs(stats["mean_batch"] - batch) < 1e-6, stats  # one request per server batch
+        assert abs(stats.mean_batch - batch) < 1e-6, stats  # one request per server batch
         ray.kill(server)
     ray.shutdown()
     print("floor (server >= 80% of bare at batch 256):", "met" if ok else "NOT met")

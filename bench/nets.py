@@ -19,19 +19,19 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dpv.nets.config import load_net_config  # noqa: E402
-from dpv.nets.evaluator import Evaluator  # noqa: E402
-from dpv.nets.flops import dynamic_exit_flops, exit_flops  # noqa: E402
-from dpv.nets.model import DPVNet  # noqa: E402
+from dpv.nets.config import load_net_config
+from dpv.nets.evaluator import Evaluator
+from dpv.nets.flops import dynamic_exit_flops, exit_flops
+from dpv.nets.model import DPVNet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def time_variants(variants: dict[str, Callable[[], object]], rounds: int, round_
         start = time.perf_counter()
         fn()
         inner[name] = max(1, math.ceil(round_time / (time.perf_counter() - start)))
-    best = {name: math.inf for name in variants}
+    best = dict.fromkeys(variants, math.inf)
     for _ in range(rounds):
         for name, fn in variants.items():
             start = time.perf_counter()
@@ -107,15 +107,15 @@ def main() -> int:
     for batch in (int(b) for b in args.batches.split(",")):
         planes = (rng.random((batch, cfg.input_planes, cfg.board_size, cfg.board_size)) < 0.3).astype(np.float32)
         planes[:, -1] = 1.0
-        variants: dict[str, Callable[[], object]] = {"plain resnet": lambda: plain_eval.evaluate(planes, exit=0)}
+        variants: dict[str, Callable[[], object]] = {"plain resnet": lambda p=planes: plain_eval.evaluate(p, exit=0)}
         expected = {"plain resnet": (plain_flops / flops[last], "")}
         for k in range(cfg.num_exits):
-            variants[f"exit {k}"] = lambda k=k: multi_eval.evaluate(planes, exit=k)
+            variants[f"exit {k}"] = lambda p=planes, k=k: multi_eval.evaluate(p, exit=k)
             expected[f"exit {k}"] = (flops[k] / flops[last], "")
         for label, t in (("0", 0.0), ("median", median_confidence(multi_eval, planes)), ("1.5", 1.5)):
             thresholds = np.full(batch, t, np.float32)
             counts = np.bincount(multi_eval(planes, thresholds)[2], minlength=cfg.num_exits)
-            variants[f"dynamic t={label}"] = lambda th=thresholds: multi_eval(planes, th)
+            variants[f"dynamic t={label}"] = lambda p=planes, th=thresholds: multi_eval(p, th)
             expected[f"dynamic t={label}"] = (float(counts @ dyn_flops) / batch / flops[last],
                                              "/".join(map(str, counts)))
         seconds = time_variants(variants, args.rounds, args.round_time)

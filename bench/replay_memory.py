@@ -18,9 +18,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dpv.selfplay.buffer import ReplayBuffer  # noqa: E402
-from dpv.selfplay.records import num_moves  # noqa: E402
-from dpv.selfplay.store import EmbeddedRedis, GameStore  # noqa: E402
+from dpv.selfplay.buffer import ReplayBuffer
+from dpv.selfplay.records import num_moves
+from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 
 def rss_mib() -> float:
@@ -71,8 +71,9 @@ def main() -> int:
         finally:
             server.close()
     print(f"bench/replay_memory.py: {len(games)} distinct games from {args.source}, replicated")
-    print(f"window: {stats['games']:,} games, {stats['positions']:,} positions, {stats['bytes'] / 2**20:.1f} MiB of records")
-    print(f"bytes per stored position: {stored / positions:.1f} (float32 planes + dense pi: {17 * 81 * 4 + 82 * 4 + 4:,})")
+    print(f"window: {stats.games:,} games, {stats.positions:,} positions, {stats.bytes / 2**20:.1f} MiB of records")
+    dense = 17 * 81 * 4 + 82 * 4 + 4
+    print(f"bytes per stored position: {stored / positions:.1f} (float32 planes + dense pi: {dense:,})")
     print(f"RSS of the process holding the buffer: {after:.0f} MiB ({after - before:+.0f} MiB for the window; "
           f"{(after - before) * 2**20 / positions:.1f} bytes per position); loaded from Redis in {load_s:.1f} s")
     print(f"one sample of 256 positions (replay, planes, symmetry; best of 5): {sample_ms:.0f} ms")

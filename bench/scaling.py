@@ -28,9 +28,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -142,7 +143,7 @@ class CpuSampler:
         while not self._stop.wait(self.interval):
             self._read()
 
-    def __enter__(self) -> "CpuSampler":
+    def __enter__(self) -> CpuSampler:
         self._read()
         self._thread.start()
         return self
@@ -234,18 +235,19 @@ def run_one(cfg: Any, workers: int, seconds: float, warmup: float, cluster: Any,
     cfg = dataclasses.replace(cfg, worker=dataclasses.replace(cfg.worker, workers=workers))
     with CpuSampler(raylet_pids(cluster) + [os.getpid()]) as cpu:
         summary = launch(cfg, run_dir, address=cluster.address, max_hours=seconds / 3600, quiet=True)
-    rates, start, end = windowed_rates(run_dir, summary.throughput, warmup)
+    rates, start, end = windowed_rates(run_dir, dataclasses.asdict(summary.throughput), warmup)
     used, wall = cpu.seconds_by_role(start, end)
     evals = rates["evals_per_s"] * rates["window_s"]
     per_move = evaluations_per_move(run_dir, cfg.search.simulations)
-    nodes = sorted({summary.placement[f"worker-{i}"]["node_id"] for i in range(workers)})
+    placement = {name: dataclasses.asdict(where) for name, where in summary.placement.items()}
+    nodes = sorted({placement[f"worker-{i}"]["node_id"] for i in range(workers)})
     return {"workers": workers, "games": summary.games, **rates, "evals_per_move": per_move,
             "moves_per_s": rates["evals_per_s"] / per_move,
             "cpu_cores": {role: s / wall for role, s in sorted(used.items())},
             "cpu_total_cores": sum(used.values()) / wall,
             "worker_cpu_us_per_eval": used.get("SelfPlayWorker", 0.0) / max(1.0, evals) * 1e6,
             "server_cpu_us_per_eval": used.get("InferenceServer", 0.0) / max(1.0, evals) * 1e6,
-            "worker_nodes": len(nodes), "placement": summary.placement}
+            "worker_nodes": len(nodes), "placement": placement}
 
 
 def markdown(rows: list[dict[str, Any]], header: str) -> str:
@@ -333,7 +335,8 @@ def main() -> int:
             print(f"  {n} worker(s): {row['moves_per_s']:.1f} positions/s, {row['evals_per_s']:,.0f} "
                   f"evaluations/s, {row['cpu_total_cores']:.2f} cores busy", file=sys.stderr)
     header = (f"Self-play scaling (`python bench/scaling.py --seconds {args.seconds:.0f}`; {Path(args.config).name}, "
-              f"server threads {cfg.server.threads}, learner off, {args.seconds:.0f} s per row, rates and CPU after the first {args.warmup:.0f} s; "
+              f"server threads {cfg.server.threads}, learner off, {args.seconds:.0f} s per row, "
+              f"rates and CPU after the first {args.warmup:.0f} s; "
               f"Ray: head + 2 nodes x {args.node_cpus} CPUs, all on one {cores}-core machine, "
               f"load average {load[0]:.1f} at start)")
     text = markdown(rows, header)

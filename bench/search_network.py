@@ -22,10 +22,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig  # noqa: E402
-from dpv.nets.config import load_net_config  # noqa: E402
-from dpv.nets.evaluator import Evaluator  # noqa: E402
-from dpv.nets.model import DPVNet  # noqa: E402
+from dpv.nets.config import load_net_config
+from dpv.nets.evaluator import Evaluator
+from dpv.nets.model import DPVNet
+from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,8 +1,12 @@
-"""YAML configs validated into typed dataclasses.
+"""YAML configs validated into typed dataclasses, and the presets shipped with dpv.
 
 Every config in dpv is a (possibly nested) dataclass. `load_config(path, Schema)` reads a YAML
 file and builds the dataclass, failing before any work starts with a one-line `ConfigError`
 that names the file and the offending key: unknown keys, wrong types and bad values.
+
+Wherever a command takes a config, a bare name (no `.yaml`, no `/`: `--config local`) is a
+preset: a file of the repository's top-level `configs/` folder, which the wheel ships as
+`dpv/presets/`, so a name works from any directory and after a non-editable install.
 """
 from __future__ import annotations
 
@@ -16,21 +20,58 @@ import yaml
 
 T = TypeVar("T")
 
+PRESET_SUFFIX = ".yaml"
+
 
 class ConfigError(ValueError):
     """A config file or mapping that does not match its schema."""
 
 
-def load_config(path: str | Path, schema: type[T]) -> T:
-    """Read the YAML file at `path` and validate it into the dataclass `schema`."""
-    path = Path(path)
+def preset_dir() -> Path:
+    """The folder of the shipped presets: `dpv/presets/` in an installed wheel (setup.py maps
+    `configs/` there), else the source checkout's `configs/` beside the package (editable
+    installs import dpv from the checkout)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "presets"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets, sorted (`local`, `net-tiny`, ...)."""
+    return sorted(path.stem for path in preset_dir().glob(f"*{PRESET_SUFFIX}"))
+
+
+def resolve_config_path(name_or_path: str | Path) -> Path:
+    """The file that a `--config` value means: a bare name (no `.yaml`, no `/`) is a shipped
+    preset, anything else is a path. An unknown preset name is a ConfigError listing them."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or "/" in text or text.endswith((PRESET_SUFFIX, ".yml")):
+        return Path(name_or_path)
+    path = preset_dir() / f"{text}{PRESET_SUFFIX}"
+    if not path.is_file():
+        names = ", ".join(preset_names())
+        raise ConfigError(f"{text}: no such preset (presets: {names}; or give the path of a YAML file)")
+    return path
+
+
+def read_config_file(name_or_path: str | Path) -> tuple[Path, Any]:
+    """Resolve a preset name or path (see `resolve_config_path`) and parse its YAML: the file
+    and its contents ({} for an empty file)."""
+    path = resolve_config_path(name_or_path)
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return from_dict(schema, data or {}, source=str(path))
+    return path, data or {}
+
+
+def load_config(path: str | Path, schema: type[T]) -> T:
+    """Read the YAML file at `path` (or the preset of that name) and validate it into the
+    dataclass `schema`."""
+    path, data = read_config_file(path)
+    return from_dict(schema, data, source=str(path))
 
 
 def from_dict(schema: type[T], data: Any, source: str = "<config>", prefix: str = "") -> T:
@@ -40,6 +81,9 @@ def from_dict(schema: type[T], data: Any, source: str = "<config>", prefix: str 
         raise ConfigError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(schema)}
     unknown = sorted(set(data) - set(fields))
+    renamed = getattr(schema, "RENAMED_KEYS", {})  # old key -> its name now, for a schema whose keys changed
+    if old := next((key for key in unknown if key in renamed), None):
+        raise ConfigError(f"{source}: '{prefix}{old}' is now called '{prefix}{renamed[old]}'")
     if unknown:
         raise ConfigError(
             f"{source}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(fields))})"

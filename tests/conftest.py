@@ -1,4 +1,11 @@
-"""Shared test fixtures: external programs the tests drive for real."""
+"""Shared test fixtures: external programs the tests drive for real; and the test tiers.
+
+Tests that start Ray, Redis servers, GNU Go or a pip install, or that run for many seconds,
+are marked `e2e` here, centrally, so that `make test-fast` (`pytest -m "not e2e"`) runs the
+unit tests in under a minute; `make test` runs everything. A test is e2e when it uses (even
+through another fixture) one of `E2E_FIXTURES`, when its file is in `E2E_FILES`, or when its
+file and name are in `E2E_TESTS` (tests/test_tiers.py checks that each entry names a test).
+"""
 from __future__ import annotations
 
 import os
@@ -6,6 +13,42 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+# Fixtures that start an external system: the session's local Ray, GNU Go over GTP.
+E2E_FIXTURES = frozenset({"ray_session", "gnugo"})
+
+# Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed.
+E2E_FILES = frozenset({"test_selfplay_faults.py"})
+
+# Tests that start such a system, a process pool or a `dpv` subprocess themselves and take
+# seconds (file name -> test names, parameters left out).
+E2E_TESTS: dict[str, frozenset[str]] = {
+    "test_config.py": frozenset({"test_a_non_editable_install_ships_the_presets"}),  # pip install, builds go_engine
+    "test_tiers.py": frozenset({"test_the_e2e_lists_name_collected_tests_and_the_fast_tier_holds_none_of_them"}),
+    "test_cluster.py": frozenset({
+        "test_run_places_servers_and_learner_on_the_gpu_node",  # a 3-node Ray cluster
+        "test_gpu_server_bench_runs_without_ray",  # the benchmark as a subprocess
+    }),
+    "test_selfplay_records.py": frozenset({"test_store_keeps_games_in_order"}),  # Redis servers
+    "test_arena.py": frozenset({"test_a_process_pool_plays_every_game"}),  # worker processes with torch
+    "test_gtp.py": frozenset({"test_dpv_gtp_ends_on_end_of_input"}),  # `dpv gtp` subprocesses
+    "test_gtp_mcts.py": frozenset({"test_dpv_gtp_subprocess_serves_the_session_on_a_fresh_network"}),
+}
+
+
+def is_e2e(item: pytest.Item) -> bool:
+    """Whether a collected test belongs to the e2e tier (see the module docstring)."""
+    if E2E_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in E2E_FILES:
+        return True
+    name = getattr(item, "originalname", item.name)
+    return name in E2E_TESTS.get(item.path.name, frozenset())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the e2e tier."""
+    for item in items:
+        if is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
 
 
 def find_gnugo() -> str | None:

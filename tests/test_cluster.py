@@ -3,19 +3,21 @@
 with a fake GPU node, the run started as a subprocess, as on a cluster's head node)."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "bench"))  # scaling.local_cluster
+sys.path.insert(0, str(ROOT / "tests" / "selfplay"))  # test_selfplay.tiny, the tiny run config
 CLUSTER = ROOT / "cluster" / "cluster.yaml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 DPV = Path(sys.executable).parent / "dpv"
@@ -41,7 +43,7 @@ def test_cluster_yaml_is_valid_for_ray_up():
 
 
 def test_node_types_carry_the_resources_launch_requests():
-    from dpv.selfplay.launch import gpu_requests
+    from dpv.selfplay.placement import gpu_requests
 
     types = cluster_config()["available_node_types"]
     cpu, gpu = types["cpu-selfplay"]["resources"], types["gpu-server"]["resources"]
@@ -63,7 +65,7 @@ def test_node_types_carry_the_resources_launch_requests():
     (2, 1, ([1.0], 1.0)),
 ])
 def test_gpu_requests_fill_each_gpu_exactly(gpus, servers, expected):
-    from dpv.selfplay.launch import gpu_requests
+    from dpv.selfplay.placement import gpu_requests
 
     assert gpu_requests(gpus, servers, learner=True) == expected
     assert gpu_requests(gpus, servers, learner=False)[1] == 0.0
@@ -75,8 +77,22 @@ def test_head_runs_redis_with_aof_beside_ray_and_opens_the_metrics_port():
     assert "--appendonly yes" in head and "--port 6380" in head and "--dir /data/redis" in head
     assert "ray start --head --port=6379" in head  # Ray's GCS keeps 6379, Redis takes 6380
     port = yaml.safe_load((ROOT / "configs" / "selfplay-9x9.yaml").read_text())["metrics"]["port"]
-    assert [(p["FromPort"], p["ToPort"]) for p in config["provider"]["security_group"]["IpPermissions"]] == [(port, port)]
+    permissions = config["provider"]["security_group"]["IpPermissions"]
+    assert [(p["FromPort"], p["ToPort"]) for p in permissions] == [(port, port)]
     assert any("RAY_AUTH_MODE=" in option for option in config["docker"]["run_options"])
+
+
+def package_folders() -> set[str]:
+    """Top-level folders that setup.py builds the packages from: its find_namespace_packages
+    patterns and its package_dir mapping (configs/ as dpv.presets), read from its source."""
+    call = next(node for node in ast.walk(ast.parse((ROOT / "setup.py").read_text()))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup")
+    keywords = {k.arg: k.value for k in call.keywords}
+    find = next(node for node in ast.walk(keywords["packages"])
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "find_namespace_packages")
+    include = ast.literal_eval(next(k.value for k in find.keywords if k.arg == "include"))
+    mapped = ast.literal_eval(keywords["package_dir"]).values()
+    return {pattern.rstrip("*") for pattern in include} | {folder.split("/")[0] for folder in mapped}
 
 
 def test_dockerfile_installs_like_make_setup():
@@ -90,9 +106,9 @@ def test_dockerfile_installs_like_make_setup():
     copied = [word for line in lines if line.startswith("COPY ") for word in line.split()[1:-1]]
     copy_dpv_at = next(i for i, line in enumerate(lines) if line.startswith("COPY dpv"))
     assert torch_at < copy_dpv_at < project_at  # torch first, in its own layer, then the project
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
-    needed = {"pyproject.toml", "setup.py", pyproject["project"]["readme"], *packages}
+    readme = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["readme"]
+    needed = {"pyproject.toml", "setup.py", readme, *package_folders()}
+    assert {"dpv", "go_engine", "configs"} <= needed
     before_install = {word for line in lines[:project_at] if line.startswith("COPY ") for word in line.split()[1:-1]}
     assert needed <= before_install, needed - before_install
     assert all((ROOT / path).exists() for path in copied)
@@ -103,10 +119,10 @@ def test_run_places_servers_and_learner_on_the_gpu_node(tmp_path):
     """Head (no CPUs), a CPU node and a node with 2 fake GPUs: the two inference servers and
     the learner run on the GPU node (server 0 and the learner share a GPU), the workers on the
     CPU node, and with no CUDA in torch the servers and learner fall back to the CPU."""
-    from scaling import local_cluster
     from test_selfplay import tiny
 
     from dpv.config import to_dict
+    from scaling import local_cluster
 
     config = to_dict(tiny(worker={"workers": 2, "games": 4}, server={"device": "auto"},
                           learner={"device": "auto", "min_games": 6, "games_per_cycle": 6, "steps": 2},

@@ -1,12 +1,19 @@
-"""Config loading: YAML into dataclasses, with one-line errors naming the file and key."""
+"""Config loading: YAML into dataclasses, with one-line errors naming the file and key; presets
+found by name from any directory and shipped in the wheel."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from dpv.config import ConfigError, from_dict, load_config
+from dpv.config import ConfigError, from_dict, load_config, preset_dir, preset_names, read_config_file
+from dpv.nets.config import load_net_config
 
 
 @dataclass
@@ -65,3 +72,68 @@ def _write(tmp_path, text):
     path = tmp_path / "c.yaml"
     path.write_text(text)
     return path
+
+
+# --- presets found by name ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_presets_are_the_files_of_configs_and_load_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    names = preset_names()
+    assert names == sorted(path.stem for path in (ROOT / "configs").glob("*.yaml"))
+    assert {"local", "selfplay-9x9", "net-tiny", "net-paper", "study-exits"} <= set(names)
+    for name in names:
+        path, data = read_config_file(name)
+        assert path == preset_dir() / f"{name}.yaml" and path.is_file()
+        assert isinstance(data, dict) and data, name
+    assert load_net_config("net-tiny") == load_net_config(ROOT / "configs/net-tiny.yaml")
+    assert load_net_config("local") == load_net_config(ROOT / "configs/local.yaml")
+
+
+def test_a_path_is_read_as_a_path_even_beside_a_preset_of_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net-tiny.yaml").write_text("blocks: 2\nchannels: 4\nexits: [1, 2]\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "net").write_text("blocks: 3\nexits: [3]\n")
+    assert load_net_config("net-tiny.yaml").blocks == 2
+    assert load_net_config("sub/net").blocks == 3
+    assert load_net_config(Path("sub/net")).blocks == 3
+    assert load_net_config("net-tiny").blocks != 2
+
+
+def test_unknown_preset_is_one_line_listing_the_presets(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"^lcoal: no such preset \(presets: .*\blocal\b.*net-tiny") as err:
+        load_config("lcoal", Outer)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config("lcoal.yaml", Outer)
+
+
+def test_a_non_editable_install_ships_the_presets(tmp_path):
+    """`pip install --target` of a copy of the checkout (its tracked and unignored files, as a
+    clone has them): the presets lie inside the installed package, equal to configs/, a name
+    finds them from another directory, and every command module and go_engine import from the
+    install. Builds go_engine, so it is slow (e2e)."""
+    source, target, cwd = tmp_path / "src", tmp_path / "site", tmp_path / "cwd"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=900)
+    shipped = target / "dpv" / "presets"
+    assert sorted(p.name for p in shipped.glob("*.yaml")) == sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
+    for path in shipped.glob("*.yaml"):
+        assert path.read_bytes() == (ROOT / "configs" / path.name).read_bytes()
+    cwd.mkdir()
+    code = ("import dpv.cli, dpv.config, dpv.nets, go_engine; dpv.cli.build_parser(); go_engine.Board(9); "
+            "print(go_engine.__file__); print(dpv.config.resolve_config_path('local')); "
+            "print(dpv.nets.load_net_config('net-tiny').channels)")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(target / "go_engine" / "__init__.py"), str(shipped / "local.yaml"), "32"]

@@ -1,9 +1,9 @@
 """`dpv demo` plays real games through the search and the network and writes valid SGF."""
 from __future__ import annotations
 
-from go_engine import Board
 from dpv.cli import main
 from dpv.sgf import read_sgf_file
+from go_engine import Board
 
 
 def test_demo_games_replay_legally_and_match_their_result(tmp_path):

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
-from dpv.config import ConfigError, from_dict
+from dpv.config import from_dict, read_config_file
 
 
 @dataclass
@@ -84,15 +82,10 @@ class LossConfig:
 
 
 def load_net_config(path: str | Path) -> NetConfig:
-    """Read a NetConfig from YAML: either a bare NetConfig mapping (`configs/net-*.yaml`) or
-    any config with a `net:` section (self-play configs)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    """Read a NetConfig from YAML (a path or a preset name, see `dpv.config.resolve_config_path`):
+    either a bare NetConfig mapping (`configs/net-*.yaml`) or any config with a `net:` section
+    (self-play configs)."""
+    path, data = read_config_file(path)
     if isinstance(data, dict) and "net" in data:
         return from_dict(NetConfig, data["net"], source=str(path), prefix="net.")
     return from_dict(NetConfig, data, source=str(path))

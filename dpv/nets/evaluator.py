@@ -43,7 +43,7 @@ class Evaluator:
         self.exit_flops = np.asarray(exit_flops(model), dtype=np.float64)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options: bool) -> "Evaluator":
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options: bool) -> Evaluator:
         """An evaluator over the network saved at `path` (see `load_checkpoint`)."""
         return cls(load_checkpoint(path, device=device).model, device, **options)
 
@@ -101,7 +101,8 @@ class Evaluator:
     def _planes(self, planes: np.ndarray) -> torch.Tensor:
         planes = np.asarray(planes)
         if planes.ndim != 4 or planes.shape[1:] != self.input_shape:
-            raise ValueError(f"planes must have shape [n, {', '.join(map(str, self.input_shape))}], got {list(planes.shape)}")
+            shape = ", ".join(map(str, self.input_shape))
+            raise ValueError(f"planes must have shape [n, {shape}], got {list(planes.shape)}")
         x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))
         return x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
 

@@ -9,7 +9,7 @@ from dpv.config import ConfigError, load_config
 from dpv.nets.config import LossConfig, NetConfig, load_net_config
 from dpv.nets.schedule import multi_step_exit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_presets_load():

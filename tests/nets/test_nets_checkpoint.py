@@ -1,11 +1,8 @@
-"""Checkpoint round trip, atomic writes and one-line errors for bad files."""
-import subprocess
-import sys
-from pathlib import Path
-
+"""Checkpoint round trip, atomic writes and one-line errors for bad files; `dpv model-info`."""
 import pytest
 import torch
 
+from dpv.cli import main
 from dpv.nets.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.nets.flops import exit_flops
@@ -13,7 +10,6 @@ from dpv.nets.loss import deep_supervision_loss
 from dpv.nets.model import DPVNet
 
 CFG = NetConfig(blocks=2, channels=8, exits=[1, 2], value_hidden=16)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _trained(steps: int = 2):
@@ -100,17 +96,21 @@ def test_mismatches(tmp_path):
     assert "'net_config.blocks' must be int" in _one_line_error(path)
 
 
-def test_model_info_command(tmp_path):
+def test_model_info_command(tmp_path, monkeypatch, capsys):
+    """`dpv model-info` on a checkpoint, on a damaged file (one line, exit 2) and, from another
+    directory, on the paper preset by name (the FLOPs of Table 6.1)."""
     model, _ = _trained(1)
     path = tmp_path / "ckpt.pt"
     save_checkpoint(path, model, step=3)
-    cli = [sys.executable, "-m", "dpv.cli", "model-info"]
-    out = subprocess.run([*cli, "--checkpoint", str(path)], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert "(step 3)" in out.stdout and "100.0%" in out.stdout
+    assert main(["model-info", "--checkpoint", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(step 3)" in out and "100.0%" in out
     bad = tmp_path / "bad.pt"
     bad.write_text("nope")
-    err = subprocess.run([*cli, "--checkpoint", str(bad)], capture_output=True, text=True, cwd=ROOT)
-    assert err.returncode == 2 and err.stderr.count("\n") == 1 and str(bad) in err.stderr
-    out = subprocess.run([*cli, "--config", "configs/net-paper.yaml"], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
-    assert "2.900e+08" in out.stdout and "40.3%" in out.stdout and "7.199e+08" in out.stdout
+    assert main(["model-info", "--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err
+    monkeypatch.chdir(tmp_path)
+    assert main(["model-info", "--config", "net-paper"]) == 0
+    out = capsys.readouterr().out
+    assert "2.900e+08" in out and "40.3%" in out and "7.199e+08" in out
