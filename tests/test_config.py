@@ -12,6 +12,7 @@ from typing import Literal
 
 import pytest
 
+from dpv.cli import main
 from dpv.config import ConfigError, from_dict, load_config, preset_dir, preset_names, read_config_file
 from dpv.nets.config import load_net_config
 
@@ -110,6 +111,17 @@ def test_unknown_preset_is_one_line_listing_the_presets(tmp_path, monkeypatch):
     assert "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config("lcoal.yaml", Outer)
+
+
+@pytest.mark.parametrize("argv", [
+    ["launch", "selfplay", "--config"], ["study", "exits", "--config"], ["vision-train", "--config"],
+    ["bayes-sim", "--config"], ["model-info", "--config"], ["demo", "--net"],
+])
+def test_every_command_reads_its_config_through_the_preset_lookup(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "lcoal"]) == 2
+    err = capsys.readouterr().err
+    assert "lcoal: no such preset (presets: " in err and err.count("\n") == 1
 
 
 def test_a_non_editable_install_ships_the_presets(tmp_path):

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `model-info` subcommand."""
     parser = subparsers.add_parser("model-info", help="params and FLOPs per exit of a DPV network")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", help="a net preset (configs/net-*.yaml) or any config with a net: section")
+    source.add_argument("--config", help="a net preset by name (net-paper, net-tiny) or the path of a YAML file: "
+                                         "a bare network config or any config with a net: section")
     source.add_argument("--checkpoint", help="a checkpoint written by dpv.nets.checkpoint")
     source.add_argument("--vision", metavar="PRESET",
                         help="a vision preset: msdnet-cifar, msdnet-imagenet, ranet-cifar")
