@@ -3,31 +3,35 @@
 The buffer keeps each game's encoded bytes (dpv.selfplay.records: moves and sparse visit
 shares, tens of bytes per position), never planes. Sampling draws positions uniformly over the
 window, replays each game's moves on a go_engine Board up to the sampled positions (one replay
-per game and batch), writes the 17 planes and applies one of the 8 symmetries at random to
-the planes and the search distribution. The buffer reads new games from the game store itself
-(the store's list is the source of truth), so a restarted buffer rebuilds the same window and
-no game is lost between a worker's write and the buffer. No torch import.
+per game and batch), writes the input planes (the network config's `input_planes`) and applies
+one of the 8 symmetries at random to the planes and the search distribution. The buffer reads
+new games from the game store itself (the store's list is the source of truth), so a restarted
+buffer rebuilds the same window and no game is lost between a worker's write and the buffer. No torch import.
 """
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import numpy as np
 
+from dpv.nets.config import NetConfig
+from dpv.selfplay.messages import BufferStats, TrainingBatch
 from dpv.selfplay.packing import pack_planes
 from dpv.selfplay.records import decode, num_moves
+from dpv.selfplay.state import RunState
 from dpv.selfplay.store import GameStore
 
 
 class ReplayBuffer:
     """Window of the last `window_games` games of the store at `store_url` (a Ray actor:
-    `ray.remote(ReplayBuffer)`)."""
+    `ray.remote(ReplayBuffer)`); samples carry `input_planes` planes (NetConfig.input_planes)."""
 
-    def __init__(self, store_url: str, prefix: str, window_games: int, seed: int = 0) -> None:
+    def __init__(self, store_url: str, prefix: str, window_games: int, seed: int = 0,
+                 input_planes: int = NetConfig.input_planes) -> None:
         self.store = GameStore(store_url, prefix)
-        self.store.count_start("buffer")
+        RunState(self.store).count_start("buffer")
         self.window_games = window_games
+        self.input_planes = input_planes
         self.rng = np.random.default_rng(seed)
         self._games: deque[bytes] = deque()
         self._lengths: deque[int] = deque()
@@ -53,21 +57,16 @@ class ReplayBuffer:
             self._first_id += 1
         return total
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> BufferStats:
         """Games, positions and bytes in the window (after a sync), and its id range."""
         self.sync()
-        return {"games": len(self._games), "positions": int(sum(self._lengths)),
-                "bytes": int(sum(len(d) for d in self._games)), "first_id": self._first_id,
-                "next_id": self._first_id + len(self._games)}
+        return BufferStats(games=len(self._games), positions=int(sum(self._lengths)),
+                           bytes=int(sum(len(d) for d in self._games)), first_id=self._first_id,
+                           next_id=self._first_id + len(self._games))
 
-    def window(self) -> list[int]:
-        """The ids of the games in the window, oldest first."""
-        return list(range(self._first_id, self._first_id + len(self._games)))
-
-    def sample(self, batch_size: int, with_index: bool = False) -> dict[str, np.ndarray]:
-        """`batch_size` positions drawn uniformly from the window, each under a random symmetry:
-        {"planes": bit-packed uint8 (pack_planes), "pi": float32 [B, A], "z": float32 [B]} and,
-        with `with_index`, "game_id", "move" and "symmetry" of each position."""
+    def sample(self, batch_size: int, with_index: bool = False) -> TrainingBatch:
+        """`batch_size` positions drawn uniformly from the window, each under a random symmetry;
+        with `with_index`, the game, move and symmetry of each position too."""
         from go_engine import Board, transform_planes, transform_policy
 
         self.sync()
@@ -82,7 +81,7 @@ class ReplayBuffer:
         symmetries = self.rng.integers(8, size=batch_size)
         first = decode(self._games[int(game_index[0])])
         n, a = first.size, first.size * first.size + 1
-        planes = np.zeros((batch_size, 17, n, n), np.float32)
+        planes = np.zeros((batch_size, self.input_planes, n, n), np.float32)
         pi = np.zeros((batch_size, a), np.float32)
         z = np.zeros(batch_size, np.float32)
         i = 0
@@ -102,7 +101,7 @@ class ReplayBuffer:
                 pi[i] = transform_policy(game.dense_pi(t), k)
                 z[i] = game.z(t)
                 i += 1
-        out = {"planes": pack_planes(planes), "pi": pi, "z": z}
-        if with_index:
-            out.update(game_id=game_index + self._first_id, move=moves, symmetry=symmetries)
-        return out
+        if not with_index:
+            return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z)
+        return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, game_id=game_index + self._first_id,
+                             move=moves, symmetry=symmetries)

@@ -11,7 +11,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     launch = subparsers.add_parser("launch", help="run a job on Ray (selfplay)")
     jobs = launch.add_subparsers(dest="job", required=True, metavar="JOB")
     parser = jobs.add_parser("selfplay", help="self-play, training and gating of a DPV network (thesis 6.2.2)")
-    parser.add_argument("--config", required=True, help="self-play config (configs/local.yaml, configs/selfplay-9x9.yaml)")
+    parser.add_argument("--config", required=True,
+                        help="self-play config (configs/local.yaml, configs/selfplay-9x9.yaml)")
     parser.add_argument("--run-dir", help="run directory (default runs/<config name>-<date>-<time>)")
     parser.add_argument("--address", help="Ray cluster address (auto: the running cluster); default: a local Ray")
     parser.add_argument("--max-games", type=int, help="stop after this many stored games")
@@ -46,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
     summary = launch(cfg, run_dir, args.address, args.max_games, args.max_hours, args.resume)
     t = summary.throughput
     print(f"{summary.games} games, {summary.positions} positions in {summary.seconds / 60:.1f} min: "
-          f"{t['games_per_h']:.0f} games/h, {t['positions_per_s']:.1f} positions/s, {t['evals_per_s']:,.0f} "
-          f"evaluations/s, mean batch {t['mean_batch']:.0f}, workers waiting {t['wait_share']:.0%}; "
+          f"{t.games_per_h:.0f} games/h, {t.positions_per_s:.1f} positions/s, {t.evals_per_s:,.0f} "
+          f"evaluations/s, mean batch {t.mean_batch:.0f}, workers waiting {t.wait_share:.0%}; "
           f"learner step {summary.learner_step}, {len(summary.gating)} gatings, {summary.promotions} promotions "
           f"(best v{summary.best_version}); run in {run_dir}/")
     return 0

@@ -91,7 +91,8 @@ class WorkerSection:
         _check([
             (self.workers >= 1, f"'worker.workers' must be >= 1, got {self.workers}"),
             (self.pipelines >= 1, f"'worker.pipelines' must be >= 1, got {self.pipelines}"),
-            (self.games >= self.pipelines, f"'worker.games' must be >= worker.pipelines ({self.pipelines}), got {self.games}"),
+            (self.games >= self.pipelines,
+             f"'worker.games' must be >= worker.pipelines ({self.pipelines}), got {self.games}"),
         ])
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dpv.selfplay.config import GatingSection, SearchSection
+from dpv.selfplay.messages import GatingResult
 
 
 @dataclass
@@ -76,24 +77,25 @@ class GatingEvaluator:
         import torch
 
         from dpv.selfplay.inference import pick_device
-        from dpv.selfplay.store import GameStore
+        from dpv.selfplay.state import RunState
 
         if store_url:
-            GameStore(store_url, prefix).count_start("gating")
+            RunState.connect(store_url, prefix).count_start("gating")
         torch.set_num_threads(gating.threads)
         self.gating = gating
         self.search = search
         self.board_size = board_size
         self.device = pick_device(device)
 
-    def evaluate(self, candidate: str, best: str, seed: int = 0) -> dict[str, Any]:
-        """Candidate vs best over `gating.games` games; the result with `promote` set when the
-        candidate's win rate reaches `gating.threshold`."""
+    def evaluate(self, candidate: str, best: str, seed: int = 0) -> GatingResult:
+        """Candidate vs best over `gating.games` games; `promote` is set when the candidate's
+        win rate reaches `gating.threshold`."""
         from dpv.nets.evaluator import Evaluator
 
         cand = Evaluator.from_checkpoint(candidate, self.device)
         ref = Evaluator.from_checkpoint(best, self.device)
         result = play_match(cand, ref, self.gating.games, self.gating.simulations, self.search,
                             self.gating.temperature_moves, seed, self.board_size)
-        return {**result.to_dict(), "promote": result.win_rate >= self.gating.threshold,
-                "candidate": candidate}
+        return GatingResult(games=result.games, wins=result.wins, losses=result.losses, draws=result.draws,
+                            win_rate=result.win_rate, promote=result.win_rate >= self.gating.threshold,
+                            candidate=candidate)

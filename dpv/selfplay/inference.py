@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from dpv.selfplay.messages import ServerStats
 from dpv.selfplay.packing import unpack_mask, unpack_planes
 
 #: Upper bounds of the histograms in stats(): rows per forward (1, 2, 3, 4, 6, 8, 12, ..., 3072,
@@ -60,7 +61,7 @@ class InferenceServer:
         import torch
 
         from dpv.nets.evaluator import Evaluator
-        from dpv.selfplay.store import GameStore
+        from dpv.selfplay.state import RunState
 
         torch.set_num_threads(threads)
         self.device = pick_device(device)
@@ -72,9 +73,9 @@ class InferenceServer:
         self.max_wait = max_wait_ms / 1000.0
         self.version = 0
         if store_url:
-            store = GameStore(store_url, prefix)
-            store.count_start(name)
-            self.version = store.get_int("best_version")
+            state = RunState.connect(store_url, prefix)
+            state.count_start(name)
+            self.version = state.best_version
         self._pending: list[_Request] = []
         self._pending_rows = 0
         self._arrival: asyncio.Event | None = None
@@ -114,20 +115,11 @@ class InferenceServer:
             self._swap()
         return version
 
-    async def stats(self) -> dict[str, Any]:
-        """Counters since start: requests, rows, batches, forward and queue seconds, mean batch
-        size, evaluations per exit, model version, and the counts per bucket of the batch sizes
-        (`batch_size_counts`, bounds BATCH_SIZE_BOUNDS) and of the requests' queue waits
-        (`queue_wait_counts`, bounds QUEUE_WAIT_BOUNDS)."""
-        out = dict(self._stats)
-        out["mean_batch"] = self._stats["rows"] / max(1, self._stats["batches"])
-        out["evals_per_exit"] = self._evals_per_exit.tolist()
-        out["batch_size_counts"] = self._batch_sizes.tolist()
-        out["queue_wait_counts"] = self._queue_waits.tolist()
-        out["version"] = self.version
-        out["device"] = self.device
-        out["uptime_s"] = time.perf_counter() - self._started
-        return out
+    async def stats(self) -> ServerStats:
+        """The counters since this process started."""
+        return ServerStats(**self._stats, evals_per_exit=self._evals_per_exit.tolist(),
+                           batch_size_counts=self._batch_sizes.tolist(), queue_wait_counts=self._queue_waits.tolist(),
+                           version=self.version, device=self.device, uptime_s=time.perf_counter() - self._started)
 
     def _swap(self) -> None:
         state_dict, version = self._weights

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from dpv.nets.config import LossConfig, NetConfig
-from dpv.nets.schedule import multi_step_exit
 from dpv.selfplay.config import LearnerSection
+from dpv.selfplay.messages import TrainResult
 
 CHECKPOINT_PATTERN = "step-*.pt"
 
@@ -49,11 +49,10 @@ class Learner:
         from dpv.nets.checkpoint import load_checkpoint
         from dpv.nets.model import DPVNet
         from dpv.selfplay.inference import pick_device
-        from dpv.selfplay.store import GameStore
+        from dpv.selfplay.state import RunState
 
         if store_url:
-            GameStore(store_url, prefix).count_start("learner")
-
+            RunState.connect(store_url, prefix).count_start("learner")
         torch.set_num_threads(learner.threads)
         torch.manual_seed(seed)
         self.cfg = learner
@@ -71,10 +70,9 @@ class Learner:
             self.step = 0
         self.shape = (net.input_planes, net.board_size, net.board_size)
 
-    def train(self, steps: int, games: int = 0) -> dict[str, Any]:
-        """Run `steps` SGD steps and write `checkpoints/step-NNNNNNNN.pt`; returns the step,
-        the checkpoint path, the mean losses per head over the cycle, samples/s, and the exit
-        self-play should use next (`multi-step` schedule, else None)."""
+    def train(self, steps: int, games: int = 0) -> TrainResult:
+        """Run `steps` SGD steps and write `checkpoints/step-NNNNNNNN.pt` (recording `games`,
+        the games stored when the cycle became due)."""
         import ray
         import torch
 
@@ -92,9 +90,9 @@ class Learner:
             batch = ray.get(pending)
             if i + 1 < steps:
                 pending = self.buffer.sample.remote(self.cfg.batch_size)
-            x = torch.from_numpy(unpack_planes(batch["planes"], self.shape)).to(self.device)
-            pi = torch.from_numpy(batch["pi"].copy()).to(self.device)  # Ray's arrays are read-only
-            z = torch.from_numpy(batch["z"].copy()).to(self.device)
+            x = torch.from_numpy(unpack_planes(batch.planes, self.shape)).to(self.device)
+            pi = torch.from_numpy(batch.pi.copy()).to(self.device)  # Ray's arrays are read-only
+            z = torch.from_numpy(batch.z.copy()).to(self.device)
             terms = deep_supervision_loss(self.model(x), pi, z, self.loss_cfg, self.model)
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
@@ -107,14 +105,6 @@ class Learner:
         path = self.dir / f"step-{self.step:08d}.pt"
         save_checkpoint(path, self.model, self.step, self.optimizer, extra={"games": games})
         seconds = time.perf_counter() - start
-        next_exit = None
-        if self.cfg.exit_schedule == "multi-step":
-            next_exit = multi_step_exit(self.step / self.cfg.total_steps, self.model.num_exits)
-        return {"step": self.step, "checkpoint": str(path), "loss": total / steps,
-                "policy_loss": (policy / steps).tolist(), "value_loss": (value / steps).tolist(),
-                "samples_per_s": steps * self.cfg.batch_size / seconds, "seconds": seconds,
-                "selfplay_exit": next_exit}
-
-    def state_dict(self) -> dict[str, Any]:
-        """The current weights on the CPU (for the inference servers)."""
-        return {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        return TrainResult(step=self.step, checkpoint=str(path), loss=total / steps,
+                           policy_loss=(policy / steps).tolist(), value_loss=(value / steps).tolist(),
+                           samples_per_s=steps * self.cfg.batch_size / seconds, seconds=seconds)

@@ -1,14 +1,13 @@
 """Prometheus metrics of `dpv launch selfplay`, served by the driver (`metrics.port`).
 
 The driver owns one `RunMetrics`: it starts the HTTP endpoint (prometheus-client on its own
-CollectorRegistry), counts the search FLOPs of every game the driver reads, and rebuilds the
-whole set of metric families from the run about once a second while the endpoint serves
-(`update`, from the poll loop; once at the end of every run):
-the game store (games, positions, per-worker counters), the inference servers' and the replay
-buffer's `stats()` (asked without blocking: an answer arrives at a later update, so a slow or
-restarting actor never stalls the driver), and the driver's training cycles, gating results,
-best model version and actor restarts. A scrape serves the last set. When the run ends the
-last set is also written to `metrics.prom` in the run directory (Prometheus text format).
+CollectorRegistry) and rebuilds the whole set of metric families from a `MetricsSnapshot` of
+the run about once a second while the endpoint serves (`due`, `update`; once at the end of
+every run): the game store (games, positions, per-worker counters), the search FLOPs of the
+games the driver read, the inference servers' and the replay buffer's last `stats()` (polled
+without blocking, dpv.selfplay.stats), and the training cycles, gating results, best model
+version and actor restarts. A scrape serves the last set. When the run ends the last set is
+also written to `metrics.prom` in the run directory (Prometheus text format).
 
 Totals are counters (`_total`; Grafana takes `rate()`), levels are gauges; the servers'
 cumulative bucket counts are exported as histograms. `METRICS` lists every family; the
@@ -19,8 +18,9 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
 
 from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -28,13 +28,9 @@ from prometheus_client.utils import floatToGoString
 
 from dpv.selfplay.config import MetricsSection
 from dpv.selfplay.inference import BATCH_SIZE_BOUNDS, QUEUE_WAIT_BOUNDS
+from dpv.selfplay.messages import BufferStats, ServerStats, TrainingCycle, WorkerCounters
 
-if TYPE_CHECKING:
-    from dpv.selfplay.launch import Driver
-    from dpv.selfplay.records import SelfPlayGame
-
-UPDATE_S = 1.0          # the families are rebuilt at most this often
-FINAL_TIMEOUT_S = 30.0  # the final update waits this long for the actors' statistics
+UPDATE_S = 1.0  # the families are rebuilt at most this often
 
 #: Every metric family: name -> (type, help, label names). Counters are exposed with `_total`.
 METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -82,6 +78,48 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 _FAMILIES = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily, "histogram": HistogramMetricFamily}
 
 
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """The numbers of a run that the metrics export, taken by the driver."""
+
+    games: int
+    """Games in the game store."""
+    positions: int
+    """Positions of those games."""
+    search_moves: int
+    """Moves of the games the driver has read this session."""
+    search_flops: float
+    """Search FLOPs those games charged."""
+    selfplay_exit: int
+    """Exit that answers the self-play leaves."""
+    workers: list[WorkerCounters]
+    """Each worker's counters in the run state (all sessions)."""
+    servers: dict[str, ServerStats]
+    """The last stats() answer of each server ("server-0": ...), as it sent it."""
+    buffer: BufferStats | None
+    """The buffer's last stats() answer (None before the first)."""
+    best_version: int
+    """Version of the best network."""
+    learner_step: int
+    """Learner steps at the end of the last cycle."""
+    cycles: int
+    """Training cycles run."""
+    last_cycle: TrainingCycle | None
+    """The last training cycle (None before the first)."""
+    gating_threshold: float
+    """Win rate at which a candidate is promoted."""
+    gating_games: int
+    """Games played in gating matches."""
+    gatings: int
+    """Gating matches played."""
+    promotions: int
+    """Gating matches that promoted the candidate."""
+    last_win_rate: float | None
+    """Win rate of the last candidate (None before the first gating)."""
+    restarts: dict[str, int]
+    """Restarts of every actor of the run."""
+
+
 class _Families:
     """One rebuild of every family of METRICS (all declared, samples added as known)."""
 
@@ -123,10 +161,6 @@ class RunMetrics:
         self.registry.register(self._snapshot)
         self.url: str | None = None
         self._httpd = None
-        self._flops = 0.0
-        self._moves = 0
-        self._stats: dict[str, dict[str, Any]] = {}
-        self._pending: dict[str, Any] = {}
         self._updated = float("-inf")
 
     def serve(self, section: MetricsSection) -> str | None:
@@ -143,23 +177,17 @@ class RunMetrics:
         self.url = f"http://{host}:{port}/metrics"
         return self.url
 
-    def add_game(self, game: SelfPlayGame) -> None:
-        """Count the search FLOPs and moves of a game the driver has read."""
-        self._flops += game.flops
-        self._moves += game.num_moves
+    def due(self) -> bool:
+        """Whether the endpoint serves and its families are older than UPDATE_S."""
+        return self._httpd is not None and time.perf_counter() - self._updated >= UPDATE_S
 
-    def update(self, driver: Driver, final: bool = False) -> None:
-        """Rebuild the families from the run: while the endpoint serves, at most every UPDATE_S;
-        `final` (the end of the run, for metrics.prom) waits for fresh statistics of every actor."""
-        now = time.perf_counter()
-        if not final and (self._httpd is None or now - self._updated < UPDATE_S):
-            return
-        self._updated = now
-        self._poll_actors(driver, final)
+    def update(self, run: MetricsSnapshot) -> None:
+        """Rebuild the families from `run`."""
+        self._updated = time.perf_counter()
         out = _Families()
-        self._add_store(out, driver)
-        self._add_actors(out)
-        self._add_driver(out, driver)
+        self._add_store(out, run)
+        self._add_actors(out, run)
+        self._add_cycle(out, run)
         self._snapshot.families = list(out.families.values())
 
     def close(self, path: Path | None = None) -> None:
@@ -171,78 +199,51 @@ class RunMetrics:
             self._httpd.server_close()
             self._httpd = None
 
-    def _poll_actors(self, driver: Driver, final: bool) -> None:
-        """Keep the answers of the servers' and the buffer's stats() that are in, and keep one
-        request in flight per actor (its answer is read at the next update)."""
-        import ray
+    @staticmethod
+    def _add_store(out: _Families, run: MetricsSnapshot) -> None:
+        out.add("dpv_games", run.games)
+        out.add("dpv_positions", run.positions)
+        out.add("dpv_search_moves", run.search_moves)
+        out.add("dpv_search_flops", run.search_flops)
+        out.add("dpv_selfplay_exit", run.selfplay_exit)
+        for i, counters in enumerate(run.workers):
+            for value, name in ((counters.games, "dpv_worker_games"), (counters.positions, "dpv_worker_positions"),
+                                (counters.wait_s, "dpv_worker_wait_seconds"),
+                                (counters.wall_s, "dpv_worker_wall_seconds")):
+                out.add(name, value, str(i))
 
-        actors = {f"server-{i}": s for i, s in enumerate(driver.servers)}
-        actors["buffer"] = driver.buffer
-        if final:
-            self._pending = {name: actor.stats.remote() for name, actor in actors.items()}
-        if self._pending:
-            refs = list(self._pending.values())
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=FINAL_TIMEOUT_S if final else 0)
-            for name, ref in list(self._pending.items()):
-                if ref in ready:
-                    del self._pending[name]
-                    try:
-                        self._stats[name] = ray.get(ref)
-                    except ray.exceptions.RayError:  # the actor died: its restart answers a later call
-                        pass
-        if not final:
-            for name, actor in actors.items():
-                if name not in self._pending:
-                    self._pending[name] = actor.stats.remote()
-
-    def _add_store(self, out: _Families, driver: Driver) -> None:
-        store = driver.store
-        out.add("dpv_games", store.num_games())
-        out.add("dpv_positions", store.num_positions())
-        out.add("dpv_search_moves", self._moves)
-        out.add("dpv_search_flops", self._flops)
-        out.add("dpv_selfplay_exit", store.get_int("selfplay_exit", driver.cfg.search.exit))
-        for i in range(driver.cfg.worker.workers):
-            counters = store.counters(f"worker:{i}")
-            for key, name in (("games", "dpv_worker_games"), ("positions", "dpv_worker_positions"),
-                              ("wait_s", "dpv_worker_wait_seconds"), ("wall_s", "dpv_worker_wall_seconds")):
-                out.add(name, counters.get(key, 0.0), str(i))
-
-    def _add_actors(self, out: _Families) -> None:
-        for name, stats in self._stats.items():
-            if name == "buffer":
-                out.add("dpv_buffer_games", stats["games"])
-                out.add("dpv_buffer_positions", stats["positions"])
-                out.add("dpv_buffer_bytes", stats["bytes"])
-                continue
+    @staticmethod
+    def _add_actors(out: _Families, run: MetricsSnapshot) -> None:
+        if run.buffer is not None:
+            out.add("dpv_buffer_games", run.buffer.games)
+            out.add("dpv_buffer_positions", run.buffer.positions)
+            out.add("dpv_buffer_bytes", run.buffer.bytes)
+        for name, stats in run.servers.items():
             server = name.removeprefix("server-")
-            for k, count in enumerate(stats["evals_per_exit"]):
+            for k, count in enumerate(stats.evals_per_exit):
                 out.add("dpv_server_evaluations", count, server, str(k))
-            out.histogram("dpv_server_batch_size", BATCH_SIZE_BOUNDS, stats["batch_size_counts"],
-                          stats["rows"], server)
-            out.histogram("dpv_server_queue_wait_seconds", QUEUE_WAIT_BOUNDS, stats["queue_wait_counts"],
-                          stats["queue_s"], server)
-            out.add("dpv_server_forward_seconds", stats["forward_s"], server)
-            out.add("dpv_server_model_version", stats["version"], server)
+            out.histogram("dpv_server_batch_size", BATCH_SIZE_BOUNDS, stats.batch_size_counts, stats.rows, server)
+            out.histogram("dpv_server_queue_wait_seconds", QUEUE_WAIT_BOUNDS, stats.queue_wait_counts,
+                          stats.queue_s, server)
+            out.add("dpv_server_forward_seconds", stats.forward_s, server)
+            out.add("dpv_server_model_version", stats.version, server)
 
-    def _add_driver(self, out: _Families, driver: Driver) -> None:
-        summary = driver.summary
-        out.add("dpv_model_version", summary.best_version)
-        out.add("dpv_learner_steps", summary.learner_step)
-        out.add("dpv_learner_cycles", len(summary.cycles))
-        if summary.cycles:
-            last = summary.cycles[-1]
-            for head in ("policy", "value"):
-                for k, value in enumerate(last[f"{head}_loss"]):
+    @staticmethod
+    def _add_cycle(out: _Families, run: MetricsSnapshot) -> None:
+        out.add("dpv_model_version", run.best_version)
+        out.add("dpv_learner_steps", run.learner_step)
+        out.add("dpv_learner_cycles", run.cycles)
+        if run.last_cycle is not None:
+            for head, losses in (("policy", run.last_cycle.policy_loss), ("value", run.last_cycle.value_loss)):
+                for k, value in enumerate(losses):
                     out.add("dpv_learner_loss", value, head, str(k))
-            out.add("dpv_learner_total_loss", last["loss"])
-            out.add("dpv_learner_samples_per_second", last["samples_per_s"])
-        out.add("dpv_gating_threshold", driver.cfg.gating.threshold)
-        out.add("dpv_gating_games", sum(g["games"] for g in summary.gating))
-        promoted = sum(g["promote"] for g in summary.gating)
-        out.add("dpv_gating_matches", promoted, "promoted")
-        out.add("dpv_gating_matches", len(summary.gating) - promoted, "kept")
-        if summary.gating:
-            out.add("dpv_gating_win_rate", summary.gating[-1]["win_rate"])
-        for actor in sorted(set(driver.actors) | set(driver.restarts)):
-            out.add("dpv_actor_restarts", driver.restarts.get(actor, 0), actor)
+            out.add("dpv_learner_total_loss", run.last_cycle.loss)
+            out.add("dpv_learner_samples_per_second", run.last_cycle.samples_per_s)
+        out.add("dpv_gating_threshold", run.gating_threshold)
+        out.add("dpv_gating_games", run.gating_games)
+        out.add("dpv_gating_matches", run.promotions, "promoted")
+        out.add("dpv_gating_matches", run.gatings - run.promotions, "kept")
+        if run.last_win_rate is not None:
+            out.add("dpv_gating_win_rate", run.last_win_rate)
+        for actor, restarts in run.restarts.items():
+            out.add("dpv_actor_restarts", restarts, actor)

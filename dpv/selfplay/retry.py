@@ -3,13 +3,15 @@
 Every self-play actor runs with `max_restarts=-1`, so a dead actor comes back; a call that was
 in flight when it died fails with `RayActorError`, while calls submitted during the restart
 wait for the new process. `call_actor` submits such a call again (with backoff and one log line
-per retry) until the restarted actor answers. No torch import.
+per retry) until the restarted actor answers; a `RemoteCall` does the same without waiting, for
+a caller that polls. No torch import.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("dpv.selfplay")
@@ -45,3 +47,33 @@ def call_actor(submit: Callable[[], Any], what: str, limit_s: float = ACTOR_RETR
                 raise
             log.warning("%s: actor unavailable (%s), retrying in %.1fs", what, type(err).__name__, delay)
             time.sleep(delay)
+
+
+@dataclass
+class RemoteCall:
+    """A remote call polled without waiting: `submit()` sends it to the actor named `actor`,
+    and sends it again when the actor died with the call in flight (`on_resubmit` is told the
+    error first)."""
+
+    actor: str
+    submit: Callable[[], Any]
+    on_resubmit: Callable[[BaseException], None] | None = None
+    ref: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ref = self.submit()
+
+    def poll(self) -> tuple[bool, Any]:
+        """(True, result) once the call has finished, else (False, None). A call whose actor
+        died (or is still being restarted) is submitted again; any other error is raised."""
+        import ray
+
+        if not ray.wait([self.ref], timeout=0)[0]:
+            return False, None
+        try:
+            return True, ray.get(self.ref)
+        except ray.exceptions.RayActorError as err:
+            if self.on_resubmit is not None:
+                self.on_resubmit(err)
+            self.ref = self.submit()
+            return False, None

@@ -1,5 +1,6 @@
-"""The game store: every finished self-play game, durable in Redis, plus the run's small
-shared state (best model version, self-play exit, stop flag, counters).
+"""The game store: every finished self-play game, durable in Redis. The run's small shared
+state (stop flag, best model version, ...) lives beside the games, in the same Redis under the
+same prefix (dpv.selfplay.state, which documents every key).
 
 Games are one Redis list, `<prefix>:games`, of encoded records (dpv.selfplay.records); a
 game's id is its index, so readers resume from the last id they saw. The embedded default is a
@@ -109,18 +110,19 @@ class EmbeddedRedis:
 
 
 class GameStore:
-    """Finished games and run state in Redis at `url` under `prefix`."""
+    """Finished games in Redis at `url` under `prefix`: the keys `<prefix>:games`,
+    `<prefix>:positions` and `<prefix>:added:<token>` (dpv.selfplay.state lists them all)."""
 
     def __init__(self, url: str, prefix: str = "dpv") -> None:
         self.url = url
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0),  # retries: self._call
+        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0),  # retries: self.call
                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=REPLY_TIMEOUT_S)
-        self._games = f"{prefix}:games"
+        self._games = self.key("games")
         self._add_game = self.redis.register_script(_ADD_GAME)
 
-    def _call(self, command: Callable[[], T]) -> T:
-        """Run `command` (Redis calls), retried with exponential backoff while Redis is
+    def call(self, command: Callable[[], T]) -> T:
+        """Run `command` (calls on `self.redis`), retried with exponential backoff while Redis is
         unreachable."""
         delays = backoff()
         while True:
@@ -131,62 +133,29 @@ class GameStore:
                 log.warning("redis at %s unreachable, retrying in %.1fs (%s)", self.url, delay, err)
                 time.sleep(delay)
 
-    # games
     def add_game(self, data: bytes, positions: int, token: str | None = None) -> int:
         """Append an encoded game; returns its id. The game is in Redis when this returns.
         `token` (a fresh one by default) names this game: an add repeated with the same token
         stores nothing and returns the first add's id."""
-        key = self._key(f"added:{token or uuid.uuid4().hex}")
-        keys = [self._games, self._key("positions"), key]
-        return int(self._call(lambda: self._add_game(keys=keys, args=[data, positions, ADD_TOKEN_TTL_S])))
+        key = self.key(f"added:{token or uuid.uuid4().hex}")
+        keys = [self._games, self.key("positions"), key]
+        return int(self.call(lambda: self._add_game(keys=keys, args=[data, positions, ADD_TOKEN_TTL_S])))
 
     def num_games(self) -> int:
         """How many games the store holds."""
-        return int(self._call(lambda: self.redis.llen(self._games)))
+        return int(self.call(lambda: self.redis.llen(self._games)))
 
     def num_positions(self) -> int:
         """How many positions (moves) the stored games hold."""
-        return int(self._call(lambda: self.redis.get(self._key("positions"))) or 0)
+        return int(self.call(lambda: self.redis.get(self.key("positions"))) or 0)
 
     def games(self, start: int, stop: int | None = None) -> list[bytes]:
         """Encoded games with ids start..stop-1 (to the end when stop is None)."""
         end = -1 if stop is None else stop - 1
         if stop is not None and stop <= start:
             return []
-        return list(self._call(lambda: self.redis.lrange(self._games, start, end)))
+        return list(self.call(lambda: self.redis.lrange(self._games, start, end)))
 
-    # shared run state
-    def get_int(self, name: str, default: int = 0) -> int:
-        """An integer of the run state (e.g. "best_version", "selfplay_exit")."""
-        value = self._call(lambda: self.redis.get(self._key(name)))
-        return default if value is None else int(value)
-
-    def set_int(self, name: str, value: int) -> None:
-        """Set an integer of the run state."""
-        self._call(lambda: self.redis.set(self._key(name), int(value)))
-
-    def count_start(self, actor: str) -> int:
-        """Count a start of the actor named `actor` (its constructor calls this, so each
-        restart by Ray counts); returns how many starts it had before."""
-        return int(self._call(lambda: self.redis.hincrby(self._key("starts"), actor, 1))) - 1
-
-    def starts(self) -> dict[str, int]:
-        """Starts counted per actor name (`count_start`)."""
-        return {k.decode(): int(v) for k, v in self._call(lambda: self.redis.hgetall(self._key("starts"))).items()}
-
-    def add_counters(self, name: str, values: dict[str, float]) -> None:
-        """Add `values` to the counters of hash `name` (e.g. per-worker statistics)."""
-        def add() -> None:
-            pipe = self.redis.pipeline(transaction=True)  # all counters or none
-            for key, value in values.items():
-                pipe.hincrbyfloat(self._key(name), key, float(value))
-            pipe.execute()
-
-        self._call(add)
-
-    def counters(self, name: str) -> dict[str, float]:
-        """The counters of hash `name`."""
-        return {k.decode(): float(v) for k, v in self._call(lambda: self.redis.hgetall(self._key(name))).items()}
-
-    def _key(self, name: str) -> str:
+    def key(self, name: str) -> str:
+        """The Redis key of `name` under the store's prefix."""
         return f"{self.prefix}:{name}"

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from dpv.selfplay.config import SearchSection
+from dpv.selfplay.messages import WorkerCounters
 from dpv.selfplay.packing import pack_mask, pack_planes
 from dpv.selfplay.records import SelfPlayGame, encode
 from dpv.selfplay.retry import call_actor
+from dpv.selfplay.state import RunState
 from dpv.selfplay.store import GameStore
 
 STATS_INTERVAL_S = 2.0
@@ -95,24 +97,29 @@ class SelfPlayWorker:
         self.pipelines = pipelines
         self.board_size = board_size
         self.store = GameStore(store_url, prefix)
+        self.state = RunState(self.store)
         self.server = server
         self.seed = seed
-        self.start_index = self.store.count_start(f"worker-{worker_id}")  # 0, then 1 more per restart
+        self.start_index = self.state.count_start(f"worker-{worker_id}")  # 0, then 1 more per restart
         self._lock = threading.Lock()
         self._serial = 0
         self._finished = 0
         self._max_games: int | None = None
-        self._pending_stats = {"positions": 0.0, "games": 0.0, "evals": 0.0, "wait_s": 0.0, "wall_s": 0.0}
+        self._pending_stats = self._zero_counts()
         self._last_flush = 0.0
         self._share: list[int] = []
 
-    def run(self, max_games: int | None = None) -> dict[str, float]:
-        """Play until stopped; returns this call's totals (games, positions, evaluations,
-        seconds waiting on the server, seconds of wall time per pipeline)."""
+    @staticmethod
+    def _zero_counts() -> dict[str, float]:
+        """Counters being summed up, one per field of WorkerCounters."""
+        return dict.fromkeys(WorkerCounters.__dataclass_fields__, 0.0)
+
+    def run(self, max_games: int | None = None) -> WorkerCounters:
+        """Play until stopped (or `max_games` games are finished); returns this call's totals."""
         self._max_games = max_games
         exit_flops = call_actor(self.server.exit_flops.remote, "inference server exit_flops")
         errors: list[BaseException] = []
-        totals = {"games": 0.0, "positions": 0.0, "evals": 0.0, "wait_s": 0.0, "wall_s": 0.0}
+        totals = self._zero_counts()
 
         def drive(p: int) -> None:
             try:
@@ -131,18 +138,20 @@ class SelfPlayWorker:
         self._flush_stats(force=True)
         if errors:
             raise errors[0]
-        return totals
+        return WorkerCounters(**totals)
 
     def _stop(self) -> bool:
         if self._max_games is not None and self._finished >= self._max_games:
             return True
-        return self.store.get_int("stop") == 1
+        return self.state.stop
 
     def _player(self):
         """Both colours' Player: the self-play budget at the run's current self-play exit."""
         from go_engine import ExitPolicy, Player
 
-        k = self.store.get_int("selfplay_exit", self.search.exit)
+        k = self.state.selfplay_exit
+        if k is None:
+            k = self.search.exit
         return Player(simulations=self.search.simulations, exit_policy=ExitPolicy.fixed(k))
 
     def _pipeline(self, p: int, exit_flops: list[float], totals: dict[str, float]) -> None:
@@ -223,5 +232,5 @@ class SelfPlayWorker:
             if not force and now - self._last_flush < STATS_INTERVAL_S:
                 return
             self._last_flush = now
-            stats, self._pending_stats = self._pending_stats, {k: 0.0 for k in self._pending_stats}
-        self.store.add_counters(f"worker:{self.worker_id}", stats)
+            stats, self._pending_stats = self._pending_stats, self._zero_counts()
+        self.state.add_worker_counters(self.worker_id, WorkerCounters(**stats))

@@ -10,6 +10,7 @@ import pytest
 
 from dpv.config import from_dict
 from dpv.selfplay.config import SelfPlayConfig
+from dpv.selfplay.state import RunState
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 TINY = {
@@ -58,13 +59,13 @@ def test_run_plays_trains_gates_and_promotes(local_run):
     assert summary.gating and summary.promotions >= 1
     assert summary.best_version == summary.promotions
     assert summary.server_versions == [summary.best_version]  # the weights reached the server
-    promoted = [Path(g["candidate"]) for g in summary.gating if g["promote"]][-1]
+    promoted = [Path(g.candidate) for g in summary.gating if g.promote][-1]
     assert (run_dir / "best.pt").read_bytes() == promoted.read_bytes()
     assert (run_dir / "gating.png").stat().st_size > 0
     assert (run_dir / "config.yaml").is_file() and (run_dir / "summary.json").is_file()
     t = summary.throughput
-    assert t["positions_per_s"] > 0 and t["evals_per_s"] > 0 and t["mean_batch"] >= 1
-    assert 0 < t["wait_share"] <= 1
+    assert t.positions_per_s > 0 and t.evals_per_s > 0 and t.mean_batch >= 1
+    assert 0 < t.wait_share <= 1
     assert set(summary.actor_rss_mib) >= {"buffer", "learner", "gating", "server-0", "worker-0"}
 
 
@@ -82,32 +83,32 @@ def test_games_in_redis_equal_games_reported(local_run):
 
 
 def test_buffer_positions_match_stored_games(local_run):
-    from go_engine import Board, transform_planes, transform_policy
-
     from dpv.selfplay.buffer import ReplayBuffer
     from dpv.selfplay.packing import unpack_planes
     from dpv.selfplay.records import decode
+    from go_engine import Board, transform_planes, transform_policy
 
     run_dir, summary = local_run
     server = EmbeddedRedis(run_dir / "redis")
     try:
-        buffer = ReplayBuffer(server.url, "dpv", window_games=10, seed=1)
-        assert buffer.window() == list(range(summary.games - 10, summary.games))
+        buffer = ReplayBuffer(server.url, "dpv", window_games=10, seed=1, input_planes=17)
+        window = buffer.stats()
+        assert (window.first_id, window.next_id, window.games) == (summary.games - 10, summary.games, 10)
         games = GameStore(server.url).games(0)
         batch = buffer.sample(64, with_index=True)
     finally:
         server.close()
-    planes = unpack_planes(batch["planes"], (17, 9, 9))
-    assert set(batch["game_id"]) <= set(range(summary.games - 10, summary.games))
-    assert len(set(batch["symmetry"].tolist())) > 1
-    for i, (gid, t, k) in enumerate(zip(batch["game_id"], batch["move"], batch["symmetry"])):
+    planes = unpack_planes(batch.planes, (17, 9, 9))
+    assert set(batch.game_id) <= set(range(summary.games - 10, summary.games))
+    assert len(set(batch.symmetry.tolist())) > 1
+    for i, (gid, t, k) in enumerate(zip(batch.game_id, batch.move, batch.symmetry)):
         game = decode(games[gid])
         board = Board(9)
         for a in game.actions[:t]:
             board.play(int(a))
         assert np.array_equal(planes[i], transform_planes(board.planes(), int(k)))
-        assert np.allclose(batch["pi"][i], transform_policy(game.dense_pi(int(t)), int(k)))
-        assert batch["z"][i] == game.z(int(t))
+        assert np.allclose(batch.pi[i], transform_policy(game.dense_pi(int(t)), int(k)))
+        assert batch.z[i] == game.z(int(t))
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def play(server, store_dir: Path, seed: int, games: int, pipelines: int, max_gam
     redis_server = EmbeddedRedis(store_dir)
     try:
         if selfplay_exit is not None:
-            GameStore(redis_server.url).set_int("selfplay_exit", selfplay_exit)
+            RunState.connect(redis_server.url).selfplay_exit = selfplay_exit
         worker = SelfPlayWorker(0, tiny().search, games, pipelines, 9, redis_server.url, "dpv", server, seed)
         worker.run(max_games=max_games)
         return GameStore(redis_server.url).games(0)
@@ -160,7 +161,7 @@ def test_worker_plays_at_the_run_exit(tiny_server, tmp_path):
     assert all(g.evals_per_exit[0] == 0 and g.evals_per_exit[1] > 0 for g in deepest)
 
 
-def test_learner_multi_step_schedule_and_resume(local_run, tmp_path):
+def test_learner_checkpoints_each_cycle_and_resumes(local_run, tmp_path):
     import ray
 
     from dpv.nets.checkpoint import load_checkpoint
@@ -168,17 +169,18 @@ def test_learner_multi_step_schedule_and_resume(local_run, tmp_path):
     from dpv.selfplay.learner import Learner
 
     run_dir, _ = local_run
-    cfg = tiny(learner={"exit_schedule": "multi-step", "total_steps": 8})
+    cfg = tiny()
     redis_server = EmbeddedRedis(run_dir / "redis")
     buffer = ray.remote(ReplayBuffer).remote(redis_server.url, "dpv", 100)
     try:
         learner = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "best.pt"), str(tmp_path), buffer)
-        first = learner.train(1)
-        assert first["step"] == 1 and first["selfplay_exit"] == 0  # interval 1 of 4: the shallowest
-        second = learner.train(4)
-        assert second["step"] == 5 and second["selfplay_exit"] == 1  # interval 3 of 4: exit 1 of 2
-        assert len(second["policy_loss"]) == len(second["value_loss"]) == 2
-        assert load_checkpoint(second["checkpoint"]).step == 5
+        assert learner.train(1).step == 1
+        second = learner.train(4, games=12)
+        assert second.step == 5 and second.checkpoint.endswith("step-00000005.pt")
+        assert len(second.policy_loss) == len(second.value_loss) == 2
+        assert second.loss > 0 and second.samples_per_s > 0
+        saved = load_checkpoint(second.checkpoint)
+        assert saved.step == 5 and saved.extra == {"games": 12}
         resumed = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "best.pt"), str(tmp_path), buffer)
         assert resumed.step == 5
     finally:
@@ -203,16 +205,16 @@ def test_killing_the_buffer_loses_no_game(tiny_server, tmp_path):
         running = worker.run.remote(max_games=30)
         store = GameStore(redis_server.url)
         deadline = time.monotonic() + 60
-        while ray.get(buffer.stats.remote())["games"] < 6 and time.monotonic() < deadline:
+        while ray.get(buffer.stats.remote()).games < 6 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert ray.get(buffer.stats.remote())["games"] >= 6
+        assert ray.get(buffer.stats.remote()).games >= 6
         ray.kill(buffer, no_restart=False)
         totals = ray.get(running)  # the worker goes on while the buffer restarts
         stats = ray.get(buffer.stats.remote())  # the restarted buffer rebuilt its window from Redis
-        assert totals["games"] == store.num_games() == 30
-        assert stats["games"] == 30 and stats["first_id"] == 0
-        assert stats["positions"] == store.num_positions()
-        assert ray.get(buffer.sample.remote(8))["pi"].shape == (8, 82)
+        assert totals.games == store.num_games() == 30
+        assert stats.games == 30 and stats.first_id == 0
+        assert stats.positions == store.num_positions()
+        assert ray.get(buffer.sample.remote(8)).pi.shape == (8, 82)
     finally:
         for actor in actors:
             ray.kill(actor)

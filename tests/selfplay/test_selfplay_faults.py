@@ -73,7 +73,7 @@ def kill_in_flight(driver: Any, attribute: str, actor: str, kills: dict[str, int
         call = wait_for(lambda: getattr(driver, attribute), f"a {actor} call in flight")
         ref = call.ref
         kill(driver, actor, kills)
-        wait_for(lambda: call.ref is not ref or getattr(driver, attribute) is not call,
+        wait_for(lambda call=call, ref=ref: call.ref is not ref or getattr(driver, attribute) is not call,
                  f"the driver to see {actor}'s call end")
         if call.ref is not ref:
             return
@@ -97,13 +97,15 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     """One run: Redis goes away and comes back; the worker, the inference server (its
     process), the learner and the gating actor are killed while they work; the run stops and
     is resumed to more games. No stored game is lost or duplicated."""
-    from dpv.selfplay.launch import Driver, launch, prepare_run_dir
+    from dpv.selfplay.cycle import Limits
+    from dpv.selfplay.launch import Driver, launch
     from dpv.selfplay.learner import Learner
     from dpv.selfplay.retry import call_actor
+    from dpv.selfplay.rundir import RunDir
 
     cfg = tiny(learner={"steps": 40}, gating={"games": 6})
     run_dir = tmp_path / "run"
-    prepare_run_dir(cfg, run_dir, resume=False)
+    RunDir(run_dir).prepare(cfg, resume=False)
     driver = Driver(cfg, run_dir, max_games=None, quiet=True)
     outcome: dict[str, Any] = {}
 
@@ -146,19 +148,19 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
         kill(driver, "server-0", kills, process=True)
         more_games()
         restarted = call_actor(driver.actors["server-0"].stats.remote, "stats")
-        assert restarted["version"] >= version >= 1  # not the version it was first started with
+        assert restarted.version >= version >= 1  # not the version it was first started with
 
         before("learner")
         kill_in_flight(driver, "training", "learner", kills)
         before("gating")
-        kill_in_flight(driver, "gating_ref", "gating", kills)
+        kill_in_flight(driver, "gating", "gating", kills)
         gated = len(driver.summary.gating)
         wait_for(lambda: len(driver.summary.gating) > gated, "the gating submitted again")
-        driver.max_games = store.num_games() + 1
+        driver.cycle.limits = Limits(max_games=store.num_games() + 1)
         thread.join(timeout=WAIT_S)
     finally:
         if thread.is_alive():
-            driver.max_games = 0
+            driver.cycle.limits = Limits(max_games=0)
             thread.join(timeout=WAIT_S)
     if "error" in outcome:
         raise outcome["error"]
@@ -174,7 +176,7 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     assert all(1 <= first.restarts[actor] <= kills[actor] for actor in kills), (first.restarts, kills)
     events = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"restart"' in line]
     assert len(events) == sum(first.restarts.values())
-    steps = [c["step"] for c in first.cycles]
+    steps = [c.step for c in first.cycles]
     assert steps == [cfg.learner.steps * (i + 1) for i in range(len(steps))]  # each cycle resumed
     assert first.server_versions == [first.best_version] == [first.promotions]
     restarted_learner = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "checkpoints" / "initial.pt"),
@@ -189,8 +191,8 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     assert len(list((run_dir / "sgf").glob("*.sgf"))) == len(resumed)
     assert len(resumed) == second.games >= first.games + 12
     assert len(set(game_keys(resumed))) == len(resumed)
-    steps = [c["step"] for c in second.cycles]
-    assert steps[:len(first.cycles)] == [c["step"] for c in first.cycles]  # the history is kept
+    steps = [c.step for c in second.cycles]
+    assert steps[:len(first.cycles)] == [c.step for c in first.cycles]  # the history is kept
     assert len(steps) > len(first.cycles)
     assert steps == [cfg.learner.steps * (i + 1) for i in range(len(steps))]  # the step count continues
     assert second.best_version == second.promotions > first.best_version

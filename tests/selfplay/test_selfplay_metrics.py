@@ -138,11 +138,11 @@ def test_final_metrics_agree_with_the_servers_learner_and_gating(metrics_run):
     last = summary.cycles[-1]
     for head in ("policy", "value"):
         losses = [value(final, "dpv_learner_loss", head=head, exit=str(k)) for k in range(2)]
-        assert np.allclose(losses, last[f"{head}_loss"])
-    assert value(final, "dpv_learner_total_loss") == pytest.approx(last["loss"])
-    assert value(final, "dpv_gating_games_total") == sum(g["games"] for g in summary.gating) > 0
+        assert np.allclose(losses, getattr(last, f"{head}_loss"))
+    assert value(final, "dpv_learner_total_loss") == pytest.approx(last.loss)
+    assert value(final, "dpv_gating_games_total") == sum(g.games for g in summary.gating) > 0
     assert value(final, "dpv_gating_matches_total", outcome="promoted") == summary.promotions
-    assert value(final, "dpv_gating_win_rate") == pytest.approx(summary.gating[-1]["win_rate"])
+    assert value(final, "dpv_gating_win_rate") == pytest.approx(summary.gating[-1].win_rate)
     assert value(final, "dpv_gating_threshold") == 0.0  # the tiny config promotes every candidate
     restarts = {labels["actor"]: v for labels, v in final["dpv_actor_restarts_total"]}
     assert restarts.keys() == summary.actor_rss_mib.keys() and not any(restarts.values())

@@ -6,8 +6,10 @@ import pytest
 
 from dpv.config import ConfigError, from_dict
 from dpv.selfplay.config import SelfPlayConfig, load_selfplay_config
+from dpv.selfplay.messages import WorkerCounters
 from dpv.selfplay.packing import pack_mask, pack_planes, unpack_mask, unpack_planes
 from dpv.selfplay.records import RecordError, SelfPlayGame, decode, encode, num_moves
+from dpv.selfplay.state import RunState
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 
@@ -26,7 +28,8 @@ def random_game(rng: np.random.Generator, moves: int = 30, size: int = 9) -> Sel
         pa.append(support)
         ps.append(shares / shares.sum())
         board.play(a)
-    return SelfPlayGame(size=size, komi=7.5, actions=np.array(actions), root_values=rng.uniform(-1, 1, moves).astype(np.float32),
+    return SelfPlayGame(size=size, komi=7.5, actions=np.array(actions),
+                        root_values=rng.uniform(-1, 1, moves).astype(np.float32),
                         pi_counts=np.array([len(a) for a in pa]), pi_actions=np.concatenate(pa),
                         pi_shares=np.concatenate(ps), winner=board.winner(), resigned=False, score=board.score(),
                         model_version=3, worker=1, serial=7, seed=11, evals_per_exit=np.array([0, 5, 90]), flops=1.5e9)
@@ -74,9 +77,11 @@ def test_store_keeps_games_in_order(tmp_path):
         assert store.num_games() == 5 and store.num_positions() == 10
         assert store.games(1, 3) == [b"\x01" * 3, b"\x02" * 3]
         assert store.games(3) == [b"\x03" * 3, b"\x04" * 3]
-        store.add_counters("w", {"a": 1.5})
-        store.add_counters("w", {"a": 1.0})
-        assert store.counters("w") == {"a": 2.5}
+        state = RunState(store)
+        state.add_worker_counters(2, WorkerCounters(games=1.0, wait_s=1.5))
+        state.add_worker_counters(2, WorkerCounters(games=2.0, wait_s=1.0, wall_s=4.0))
+        assert state.worker_counters(2) == WorkerCounters(games=3.0, wait_s=2.5, wall_s=4.0)
+        assert state.worker_counters(0) == WorkerCounters()
     finally:
         server.close()
     server = EmbeddedRedis(tmp_path / "redis")  # the data outlive the server
