@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dpv.arena.spec import parse_exit_policy
+from dpv.play.exits import parse_exit_policy
 from dpv.progress import Progress
 
 

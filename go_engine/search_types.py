@@ -39,17 +39,17 @@ class ExitPolicy:
             raise ValueError(f"tau0 and alpha must be finite, got {self.tau0}, {self.alpha}")
 
     @classmethod
-    def fixed(cls, exit: int = -1) -> "ExitPolicy":
+    def fixed(cls, exit: int = -1) -> ExitPolicy:
         """Always answer at exit `exit` (-1 = deepest)."""
         return cls(FIXED, exit=exit)
 
     @classmethod
-    def dynamic(cls, tau0: float, alpha: float) -> "ExitPolicy":
+    def dynamic(cls, tau0: float, alpha: float) -> ExitPolicy:
         """Budget-adaptive threshold tau = tau0 + alpha * r (eq. 6.5)."""
         return cls(DYNAMIC, tau0=tau0, alpha=alpha)
 
     @classmethod
-    def threshold(cls, tau: float) -> "ExitPolicy":
+    def threshold(cls, tau: float) -> ExitPolicy:
         """Fixed confidence threshold tau (alpha = 0)."""
         return cls(THRESHOLD, tau0=tau)
 
@@ -88,7 +88,8 @@ class Player:
         if self.exit_flops is not None:
             flops = tuple(float(f) for f in self.exit_flops)
             if not flops or not all(math.isfinite(f) and f > 0 for f in flops):
-                raise ValueError(f"exit_flops must be a non-empty list of positive numbers, got {list(self.exit_flops)}")
+                raise ValueError(f"exit_flops must be a non-empty list of positive numbers, "
+                                 f"got {list(self.exit_flops)}")
             object.__setattr__(self, "exit_flops", flops)
 
 

@@ -13,26 +13,34 @@ from dpv.arena.spec import BUDGET_MODES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `arena` and `study` subcommands."""
-    parser = subparsers.add_parser("arena", help="play a match between two search players (or one against a GTP engine)")
+    parser = subparsers.add_parser("arena",
+                                   help="play a match between two search players (or one against a GTP engine)")
     who = parser.add_argument_group("players (A is reported; colours alternate)")
-    who.add_argument("--exits", help="A,B: fixed exits of A and B on one network, e.g. 0,2 or --exits=0,-1 (-1 = deepest)")
-    who.add_argument("--a", metavar="SPEC", help="player A: exit=K|dynamic:TAU0,ALPHA|threshold:TAU,sims=N,checkpoint=PATH,name=S")
+    who.add_argument("--exits",
+                     help="A,B: fixed exits of A and B on one network, e.g. 0,2 or --exits=0,-1 (-1 = deepest)")
+    who.add_argument("--a", metavar="SPEC",
+                     help="player A: exit=K|dynamic:TAU0,ALPHA|threshold:TAU,sims=N,checkpoint=PATH,name=S "
+                          "(A and B may name any two networks)")
     who.add_argument("--b", metavar="SPEC", help="player B, as --a")
-    who.add_argument("--opponent", metavar="COMMAND", help='B is an external GTP engine, e.g. "gnugo --mode gtp --level 5"')
+    who.add_argument("--opponent", metavar="COMMAND",
+                     help='B is an external GTP engine, e.g. "gnugo --mode gtp --level 5"')
     parser.add_argument("--checkpoint", help="network of the players whose spec names none "
                         "(default: the newest runs/**/best.pt, else a fresh tiny network)")
     add_match_options(parser)
-    parser.add_argument("--sims", type=float, default=100, help="budget per move in full-network simulations (default 100)")
+    parser.add_argument("--sims", type=float, default=100,
+                        help="budget per move in full-network simulations (default 100)")
     parser.add_argument("--games", type=int, default=100, help="games in the match (default 100)")
     parser.add_argument("--out", help="run directory for the SGFs and match.json (default runs/arena-TIME)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout (the summary goes to stderr)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON on stdout (the summary goes to stderr)")
     parser.set_defaults(run=run_arena)
 
     study = subparsers.add_parser("study", help="the thesis's studies on a trained network")
     studies = study.add_subparsers(dest="study", required=True, metavar="STUDY")
     exits = studies.add_parser("exits", help="Tables 6.2 and 6.3: shallow exits and dynamic exits at equal budgets")
     exits.add_argument("--config", help="a study config (configs/study-exits.yaml); flags below override it")
-    exits.add_argument("--checkpoint", help="the network studied (default: the newest runs/**/best.pt, else a fresh tiny network)")
+    exits.add_argument("--checkpoint",
+                       help="the network studied (default: the newest runs/**/best.pt, else a fresh tiny network)")
     exits.add_argument("--sims", help="budgets in full-network simulations, e.g. 100,200")
     exits.add_argument("--games", type=int, help="games per table cell (500 in the thesis)")
     exits.add_argument("--tune-games", type=int, help="games per candidate when tuning tau0 / alpha / tau")
@@ -49,12 +57,14 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=BUDGET_MODES, default="equal-flops",
                         help="equal-flops: every player gets sims x FLOPs(deepest) per move; "
                              "equal-sims: fixed exits run sims evaluations each")
-    parser.add_argument("--opening-moves", type=int, default=4, help="plies sampled by visit count before deterministic play (default 4)")
-    parser.add_argument("--workers", type=int, default=None, help="chunks of games played at once (default: Ray's CPUs; "
-                        "0: play in this process)")
+    parser.add_argument("--opening-moves", type=int, default=4,
+                        help="plies sampled by visit count before deterministic play (default 4)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="chunks of games played at once (default: Ray's CPUs; 0: play in this process)")
     parser.add_argument("--executor", choices=("ray", "processes"), default="ray",
                         help="ray: Ray tasks (default); processes: a local process pool, for machines without Ray")
-    parser.add_argument("--games-per-task", type=int, default=8, help="games per task, searched as one batch (default 8; 0: spread evenly over the workers)")
+    parser.add_argument("--games-per-task", type=int, default=8,
+                        help="games per task, searched as one batch (default 8; 0: spread evenly over the workers)")
     parser.add_argument("--sensible-moves", action="store_true", help="no move fills the mover's own eye and "
                         "pass only when nothing else is left (the rule of self-play's search)")
     parser.add_argument("--max-moves", type=int, default=None, help="move cap of a game, scored as it stands "
@@ -66,15 +76,15 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
 def run_arena(args: argparse.Namespace) -> int:
     """Resolve the players, play the match, print the report."""
     from dpv.arena.match import MatchConfig, run_dir, run_match
-    from dpv.arena.spec import PlayerSpec, default_network, snapshot_checkpoint
+    from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
+    from dpv.play.networks import default_network
 
     a_spec, b_spec = arena_players(args)
     out = run_dir("arena") if args.out is None else args.out
     network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
-    config = MatchConfig(games=args.games, budget=args.budget, opening_moves=args.opening_moves, workers=args.workers,
-                         executor=args.executor,
-                         games_per_task=args.games_per_task, device=args.device, seed=args.seed,
-                         max_moves=args.max_moves, sensible_moves=args.sensible_moves)
+    config = MatchConfig(games=args.games, budget=args.budget, search=match_settings(args), workers=args.workers,
+                         executor=args.executor, games_per_task=args.games_per_task, device=args.device,
+                         seed=args.seed, max_moves=args.max_moves)
     a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
     if args.opponent:
         from dpv.arena.external import run_external_match
@@ -91,6 +101,15 @@ def run_arena(args: argparse.Namespace) -> int:
     else:
         print(report.summary())
     return 0
+
+
+def match_settings(args: argparse.Namespace):
+    """The match's SearchSettings from the command line (`--opening-moves`, `--sensible-moves`)."""
+    from dataclasses import replace
+
+    from dpv.play.settings import default_settings
+
+    return replace(default_settings("match"), opening_moves=args.opening_moves, sensible_moves=args.sensible_moves)
 
 
 def arena_players(args: argparse.Namespace) -> tuple[str, str]:

@@ -39,7 +39,7 @@ class PlayerTotals:
             self.evals_per_exit = [0] * len(evals_per_exit)
         self.evals_per_exit = [int(x + y) for x, y in zip(self.evals_per_exit, evals_per_exit)]
 
-    def merge(self, other: "PlayerTotals") -> None:
+    def merge(self, other: PlayerTotals) -> None:
         """Add another game's totals."""
         self.moves += other.moves
         self.flops += other.flops
@@ -86,11 +86,6 @@ class GameOutcome:
     def a_points(self) -> float:
         """1 if A won, 0.5 for a draw, 0 if B won."""
         return 0.5 if self.winner == 0 else float(self.winner == self.a_colour)
-
-
-def a_colour_of(index: int) -> int:
-    """Colours alternate: A is black in even-numbered games."""
-    return 1 if index % 2 == 0 else -1
 
 
 @dataclass
@@ -162,7 +157,8 @@ class MatchReport:
         lines = [f"{self.games} games, budget {self.budget}, {self.seconds:.0f} s"]
         for side in "ab":
             s = d[side]
-            lines.append(f"  {side.upper()} {s['name']}: won {s['wins']} (as black {s['wins_as_black']}/{s['games_as_black']}, "
+            lines.append(f"  {side.upper()} {s['name']}: won {s['wins']} "
+                         f"(as black {s['wins_as_black']}/{s['games_as_black']}, "
                          f"as white {s['wins_as_white']}/{s['games_as_white']}), lost {s['losses']}")
         if d["draws"]:
             lines.append(f"  draws {d['draws']}")
@@ -214,8 +210,10 @@ def collect(a: PlayerSpec, b: PlayerSpec, budget: str, chunks_done: Iterator[lis
         report.outcomes.extend(outcomes)
         if progress:
             low, high = wilson_interval(report.a_points, report.games)
-            progress.update(f"  {title}games {report.games}/{total}  A {report.a_points:g}-{report.games - report.a_points:g}  "
-                            f"win rate {report.win_rate:.1%} [{low:.0%}, {high:.0%}]  {time.perf_counter() - start:.0f} s")
+            progress.update(f"  {title}games {report.games}/{total}  "
+                            f"A {report.a_points:g}-{report.games - report.a_points:g}  "
+                            f"win rate {report.win_rate:.1%} [{low:.0%}, {high:.0%}]  "
+                            f"{time.perf_counter() - start:.0f} s")
     if progress:
         progress.close()
     report.outcomes.sort(key=lambda o: o.index)

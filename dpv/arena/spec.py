@@ -1,9 +1,6 @@
 """Player specs of a match: a network (checkpoint), a budget in full-network simulations and
-an exit policy, and how a budget mode turns them into the search's `Player`.
-
-Exit policies (text form, shared by `dpv arena`, `dpv gtp` and `dpv demo`): `k` or `exit=k`
-(fixed exit k, -1 = deepest), `dynamic:TAU0,ALPHA` (tau = tau0 + alpha * r, eq. 6.5) and
-`threshold:TAU` (alpha = 0, the ablation of Table 6.3).
+an exit policy (text form: dpv.play.exits), and how a budget mode turns them into the search's
+`Player`.
 
 Budget modes: `equal-flops` gives every player `sims x FLOPs(deepest exit)` per move, spent on
 its own exits (a shallow exit gets more simulations); `equal-sims` gives a fixed exit k the
@@ -13,39 +10,19 @@ full network.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dpv.play.exits import parse_exit_policy
+from dpv.play.networks import ROLLOUT
+
 if TYPE_CHECKING:
-    from go_engine import ExitPolicy, Player
+    from go_engine import Player
 
 BUDGET_MODES = ("equal-flops", "equal-sims")
-DEFAULT_NET = "configs/net-tiny.yaml"
 _SPEC_KEYS = {"exit": "exit", "sims": "simulations", "simulations": "simulations",
               "checkpoint": "checkpoint", "ckpt": "checkpoint", "name": "name"}
-
-
-def parse_exit_policy(text: str) -> "ExitPolicy":
-    """An ExitPolicy from "k" / "exit=k" (fixed exit k), "dynamic:TAU0,ALPHA" or "threshold:TAU"."""
-    from go_engine import ExitPolicy
-
-    body = text.strip()
-    if body.startswith("exit="):
-        body = body[len("exit="):]
-    kind, _, values = body.partition(":")
-    try:
-        if kind == "dynamic":
-            tau0, alpha = (float(v) for v in values.split(","))
-            return ExitPolicy.dynamic(tau0, alpha)
-        if kind == "threshold":
-            return ExitPolicy.threshold(float(values))
-        if values:
-            raise ValueError
-        return ExitPolicy.fixed(int(kind))
-    except ValueError:
-        raise ValueError(f"bad exit policy '{text}': use k, dynamic:TAU0,ALPHA or threshold:TAU") from None
 
 
 @dataclass(frozen=True)
@@ -64,7 +41,7 @@ class PlayerSpec:
             raise ValueError(f"simulations must be >= 1, got {self.simulations:g}")
 
     @classmethod
-    def parse(cls, text: str, **defaults: object) -> "PlayerSpec":
+    def parse(cls, text: str, **defaults: object) -> PlayerSpec:
         """A spec from "exit=0,sims=200,checkpoint=runs/x/best.pt,name=shallow" (keys in any
         order, all optional; commas inside a value such as dynamic:0.5,0.4 are kept);
         `defaults` fill the keys the text leaves out."""
@@ -89,69 +66,34 @@ class PlayerSpec:
             return self.name
         return f"exit={self.exit} sims={self.simulations:g}"
 
-    def with_checkpoint(self, checkpoint: str) -> "PlayerSpec":
+    def with_checkpoint(self, checkpoint: str) -> PlayerSpec:
         """This spec with `checkpoint` filled in where it has none."""
         return self if self.checkpoint else replace(self, checkpoint=checkpoint)
 
-    def search_player(self, exit_flops: list[float], budget: str = "equal-flops") -> "Player":
-        """The search's Player for a network with per-exit costs `exit_flops`, under the
-        budget mode `budget` (see the module docstring)."""
+    def search_player(self, exit_flops: list[float], budget: str = "equal-flops") -> Player:
+        """The search's Player for a network with per-exit costs `exit_flops` (which it carries:
+        each player of a match is charged its own network's FLOPs), under the budget mode
+        `budget` (see the module docstring)."""
         from go_engine import ExitPolicy, Player
 
         if budget not in BUDGET_MODES:
             raise ValueError(f"unknown budget mode '{budget}': use {' or '.join(BUDGET_MODES)}")
         policy = parse_exit_policy(self.exit)
         policy.resolved_exit(len(exit_flops))  # an exit the network lacks fails here
+        flops = tuple(float(f) for f in exit_flops)
         if budget == "equal-flops":
-            return Player(simulations=self.simulations, exit_policy=policy)
+            return Player(simulations=self.simulations, exit_policy=policy, exit_flops=flops)
         if policy.kind != "fixed":
             raise ValueError(f"budget equal-sims needs fixed exits, '{self.exit}' spends a FLOPs budget: "
                              "use --budget equal-flops")
         k = policy.resolved_exit(len(exit_flops))
         sims = max(1.0, self.simulations * exit_flops[k] / exit_flops[-1])
-        return Player(simulations=sims, exit_policy=ExitPolicy.fixed(k))
+        return Player(simulations=sims, exit_policy=ExitPolicy.fixed(k), exit_flops=flops)
 
     def to_dict(self) -> dict[str, object]:
         """Plain form for JSON reports."""
         return {"name": self.label, "exit": self.exit, "simulations": self.simulations,
                 "checkpoint": self.checkpoint}
-
-
-def newest_best_checkpoint(runs: str | Path = "runs") -> Path | None:
-    """The most recently written `best.pt` under `runs` (any depth), or None."""
-    found = [p for p in Path(runs).glob("**/best.pt") if p.is_file()]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
-
-
-def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | Path = "runs",
-                    net_config: str = DEFAULT_NET, seed: int = 0, quiet: bool = False) -> str:
-    """The checkpoint a command plays with: `checkpoint` if given (it must exist), else the
-    newest `best.pt` under `runs`, else a freshly initialised network of `net_config` saved to
-    `fresh_path` (so that every worker plays the same weights). Says which on stderr."""
-    if checkpoint == "rollout":
-        chosen, why = checkpoint, "MCTS with random playouts, no network"
-    elif checkpoint:
-        if not Path(checkpoint).is_file():
-            raise FileNotFoundError(f"no such checkpoint: {checkpoint}")
-        chosen, why = checkpoint, "as given"
-    elif (best := newest_best_checkpoint(runs)) is not None:
-        chosen, why = str(best), f"the newest best.pt under {runs}/"
-    else:
-        import torch
-
-        from dpv.nets.checkpoint import save_checkpoint
-        from dpv.nets.config import load_net_config
-        from dpv.nets.model import DPVNet
-
-        config_path = Path(net_config)
-        if not config_path.exists():  # run outside the repository: the preset shipped beside the package
-            config_path = Path(__file__).resolve().parents[2] / net_config
-        torch.manual_seed(seed)
-        save_checkpoint(fresh_path, DPVNet(load_net_config(config_path)), extra={"fresh": True})
-        chosen, why = str(fresh_path), f"a freshly initialised (untrained) {net_config} network: no best.pt under {runs}/"
-    if not quiet:
-        print(f"network: {chosen} ({why})", file=sys.stderr)
-    return chosen
 
 
 def snapshot_checkpoint(checkpoint: str, out: str | Path) -> str:
@@ -161,7 +103,7 @@ def snapshot_checkpoint(checkpoint: str, out: str | Path) -> str:
     import shutil
 
     source = Path(checkpoint)
-    if checkpoint == "rollout" or source.resolve().parent == Path(out).resolve():
+    if checkpoint == ROLLOUT or source.resolve().parent == Path(out).resolve():
         return checkpoint
     target = Path(out) / "network.pt"
     Path(out).mkdir(parents=True, exist_ok=True)

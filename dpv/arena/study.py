@@ -9,10 +9,11 @@ best exit of Table 6.2's equal-budget row (the deepest exit counts as 50%). tau0
 the fixed tau are tuned first ("through self-play evaluation", 6.3.2): every candidate of the
 grids plays the best exit at the tuning budget for `tune_games` games, and the best candidate
 is then measured on fresh games (another seed). A match whose `match.json` is already in the
-run directory is read instead of played again, so an interrupted study resumes with `--out`. With `grid_quantiles` (the default) the tau0
-and tau grids are quantiles of the shallowest exit's confidence c = max_j p_j (eq. 6.4, over
-legal moves) on positions of the Table 6.2 games, so that they suit any network; alpha is
-absolute. Writes study.md, study.json and study.png.
+run directory is read instead of played again, so an interrupted study resumes with `--out`.
+With `grid_quantiles` (the default) the tau0 and tau grids are quantiles of the shallowest
+exit's confidence c = max_j p_j (eq. 6.4, over legal moves) on positions of the Table 6.2
+games, so that they suit any network; alpha is absolute. Writes study.md, study.json and
+study.png.
 """
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dpv.arena.match import MatchConfig, network_flops, run_dir, run_match
+from dpv.arena.match import MatchConfig, run_dir, run_match
 from dpv.arena.report import MatchReport, write_json
-from dpv.arena.spec import PlayerSpec, default_network, snapshot_checkpoint
+from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
 from dpv.config import load_config
+from dpv.play.networks import default_network, network_flops
 
 # Thesis Tables 6.2 and 6.3 (15-block network, exits 0-2 against exit 3, 500 games per cell).
 THESIS_TABLE_6_2 = {
@@ -62,7 +64,8 @@ class StudyConfig:
             (bool(self.sims) and all(s >= 1 for s in self.sims), "sims must be a non-empty list of budgets >= 1"),
             (self.games >= 1 and self.tune_games >= 1, "games and tune_games must be >= 1"),
             (self.tune_sims is None or self.tune_sims in self.sims, "tune_sims must be one of sims"),
-            (bool(self.tau0_grid) and bool(self.alpha_grid) and bool(self.threshold_grid), "the tuning grids must not be empty"),
+            (bool(self.tau0_grid) and bool(self.alpha_grid) and bool(self.threshold_grid),
+             "the tuning grids must not be empty"),
             (not self.grid_quantiles or all(0 <= q <= 1 for q in self.tau0_grid + self.threshold_grid),
              "with grid_quantiles, tau0_grid and threshold_grid hold quantiles in [0, 1]"),
         ]
@@ -97,7 +100,7 @@ class Cell:
         return wilson_interval(self.wins, self.games)
 
     @classmethod
-    def of(cls, report: MatchReport) -> "Cell":
+    def of(cls, report: MatchReport) -> Cell:
         mine, theirs = report.totals("a"), report.totals("b")
         return cls(report.a.exit, report.b.exit, report.a_points, report.games, mine.flops / max(1, mine.moves),
                    mine.simulations / max(1, mine.moves), theirs.simulations / max(1, theirs.moves))
@@ -107,7 +110,7 @@ class Cell:
         return f"{self.rate:.1%} [{low:.0%}, {high:.0%}] n={self.games}"
 
     @classmethod
-    def from_match_json(cls, path: Path) -> tuple["Cell", list[list[int]]]:
+    def from_match_json(cls, path: Path) -> tuple[Cell, list[list[int]]]:
         """A cell from a finished match's `match.json`, and the moves of its games (from the
         SGF files beside it)."""
         from dpv.sgf import read_sgf_file
@@ -149,17 +152,18 @@ class StudyResult:
         rel = ", ".join(f"exit {i}: {f / self.exit_flops[-1]:.1%}" for i, f in enumerate(self.exit_flops))
         lines = ["# DPV-MCTS inference study (thesis 6.3.2)", "",
                  f"Network `{self.network}`: {k} exits, relative FLOPs {rel}. {cfg.games} games per cell, "
-                 f"colours alternating, first {cfg.match.opening_moves} plies sampled by visit count, "
+                 f"colours alternating, first {cfg.match.search.opening_moves} plies sampled by visit count, "
                  f"move cap {cfg.match.max_moves or 'of the board (2 x size^2)'}"
-                 + (", no own-eye filling and no pass while other moves are left" if cfg.match.sensible_moves else "")
+                 + (", no own-eye filling and no pass while other moves are left"
+                    if cfg.match.search.sensible_moves else "")
                  + ", win rates of the first-named player with Wilson 95% intervals.", "",
                  f"## Table 6.2: shallow exits against the deepest exit (exit {k - 1})", "",
                  "| Simulations | Setting | " + " | ".join(f"Exit {i}" for i in range(k - 1)) + " |",
                  "|---|---|" + "---|" * (k - 1)]
         for sims, rows in sorted(self.table_6_2.items()):
             for n, (setting, cells) in enumerate(rows.items()):
-                lines.append(f"| {sims:g} | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |"
-                             if n == 0 else f"| | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |")
+                first = f"{sims:g}" if n == 0 else ""
+                lines.append(f"| {first} | {SETTING_NAMES[setting]} | " + " | ".join(c.text() for c in cells) + " |")
         lines += ["", "Thesis (15 blocks, exits 0-2 against exit 3, 500 games per cell):", "",
                   "| Simulations | Setting | Exit 0 | Exit 1 | Exit 2 |", "|---|---|---|---|---|"]
         for sims, rows in THESIS_TABLE_6_2.items():
@@ -167,8 +171,9 @@ class StudyResult:
                 lines.append(f"| {sims} | {SETTING_NAMES[setting]} | " + " | ".join(f"{v:.1f}%" for v in values) + " |")
         lines += ["", "Simulations per move at equal budgets, shallow exit vs deepest (terminal visits, which cost "
                   "nothing, included): " + "; ".join(
-                      f"{sims:g}: " + ", ".join(f"exit {i} {c.simulations_per_move:.0f} vs {c.opponent_simulations_per_move:.0f}"
-                                                for i, c in enumerate(rows["equal-flops"]))
+                      f"{sims:g}: " + ", ".join(
+                          f"exit {i} {c.simulations_per_move:.0f} vs {c.opponent_simulations_per_move:.0f}"
+                          for i, c in enumerate(rows["equal-flops"]))
                       for sims, rows in sorted(self.table_6_2.items()))]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
                   f"Tuned at {self.tune_budget():g} simulations, {cfg.tune_games} games per candidate: "
@@ -176,9 +181,11 @@ class StudyResult:
                   + (" (grids from quantiles of the exit-0 confidence on Table 6.2 positions: "
                      + ", ".join(f"q{float(q):g} = {c:.3f}" for q, c in self.confidence_quantiles.items()) + ")"
                      if self.confidence_quantiles else "") + ".", "",
-                  "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |", "|---|---|---|---|"]
+                  "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |",
+                  "|---|---|---|---|"]
         for sims, row in sorted(self.table_6_3.items()):
-            lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} | {row['threshold'].text()} |")
+            lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} "
+                         f"| {row['threshold'].text()} |")
         lines += ["", "Thesis: " + "; ".join(f"{s} simulations: dynamic {v['dynamic']}%, w/o dynamic threshold "
                                              f"{v['threshold']}%" for s, v in THESIS_TABLE_6_3.items()), "",
                   "Tuning (each candidate against the best exit):", "",
@@ -200,7 +207,8 @@ class StudyResult:
             "table_6_2": {f"{s:g}": {setting: [c.to_dict() for c in cells] for setting, cells in rows.items()}
                           for s, rows in self.table_6_2.items()},
             "best_exit": {f"{s:g}": k for s, k in self.best_exit.items()},
-            "table_6_3": {f"{s:g}": {kind: c.to_dict() for kind, c in row.items()} for s, row in self.table_6_3.items()},
+            "table_6_3": {f"{s:g}": {kind: c.to_dict() for kind, c in row.items()}
+                          for s, row in self.table_6_3.items()},
             "tuning": {kind: [c.to_dict() for c in cells] for kind, cells in self.tuning.items()},
             "tuned": self.tuned, "confidence_quantiles": self.confidence_quantiles,
             "thesis": {"table_6_2": THESIS_TABLE_6_2, "table_6_3": THESIS_TABLE_6_3},
@@ -321,9 +329,9 @@ def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: l
     import numpy as np
     import torch
 
-    from go_engine import Board
     from dpv.nets.checkpoint import load_checkpoint
     from dpv.nets.model import confidence
+    from go_engine import Board
 
     positions = [(g, n) for g, moves in enumerate(games) for n in range(len(moves))]
     if not positions:

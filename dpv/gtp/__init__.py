@@ -1,2 +1,2 @@
-"""Go Text Protocol: the engine dpv speaks (`dpv gtp`), its players, and a client and referee
-for driving other GTP engines (GNU Go, or another `dpv gtp`)."""
+"""Go Text Protocol: the engine dpv speaks (`dpv gtp`), its clock and its players. The GTP
+client, the referee and the search player live in dpv.play (shared with dpv.arena)."""

@@ -15,9 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "else a fresh tiny network; 'rollout': random playouts, no network)")
     parser.add_argument("--exit", default="-1", help="exit policy: K (fixed exit, -1 = deepest), dynamic:TAU0,ALPHA "
                         "or threshold:TAU")
-    parser.add_argument("--sims", type=float, default=100, help="budget per move in full-network simulations (default 100)")
+    parser.add_argument("--sims", type=float, default=100,
+                        help="budget per move in full-network simulations (default 100)")
     parser.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: the search's batches are small)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: the search's batches are small)")
     parser.add_argument("--size", type=int, default=9, help="initial board size (GTP boardsize changes it)")
     parser.add_argument("--komi", type=float, default=7.5, help="initial komi (GTP komi changes it)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the random player and the search")
@@ -32,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.player == "random":
         player = RandomPlayer(seed=args.seed)
     else:
-        from dpv.gtp.players import mcts_player
-
         import torch
+
+        from dpv.gtp.players import mcts_player
 
         if args.sims < 1 or args.threads < 1:
             raise ValueError("--sims and --threads must be at least 1")

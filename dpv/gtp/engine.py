@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
-
 import dpv
 from dpv.gtp.clock import Clock
 from dpv.gtp.players import RESIGN, Player, format_analysis
 from dpv.sgf import SgfError, format_score, read_sgf_file
+from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
 MIN_SIZE, MAX_SIZE = 5, 19
 # GTP controllers decide when a game ends; the board's own move cap only guards runaway games.
@@ -143,8 +142,7 @@ class GtpEngine:
             return
         yield f"={ident}\n"
         try:
-            for piece in result:
-                yield piece
+            yield from result
         except Exception as err:  # the answer has begun: end it, say why on stderr
             print(f"dpv gtp: {name} stopped: {type(err).__name__}: {err}", file=sys.stderr)
         yield "\n"

@@ -11,6 +11,7 @@ from typing import Literal
 
 from dpv.config import ConfigError, load_config
 from dpv.nets.config import LossConfig, NetConfig
+from dpv.play.settings import SearchSettings
 
 
 def _check(checks: list[tuple[bool, str]]) -> None:
@@ -20,39 +21,25 @@ def _check(checks: list[tuple[bool, str]]) -> None:
 
 
 @dataclass
-class SearchSection:
-    """Self-play search (go_engine.SearchConfig) and game rules. `exit` is the exit that
-    answers every self-play leaf (-1: the deepest, the thesis's choice, 6.2.2).
-
-    `sensible_moves` (default on) keeps the mover's own eyes out of the candidate moves and
-    passes only when nothing else is left (go_engine.SearchConfig.sensible_moves): games are
-    played out and scored under area rules. Without it a small network at few simulations can
-    collapse into a degenerate equilibrium: one colour learns that it loses anyway, passes from
-    the opening, and every value becomes certain (seen in a local run)."""
+class SearchSection(SearchSettings):
+    """The `search:` section: the search settings every program shares (dpv.play.settings:
+    c_puct, leaves_per_tree, opening_moves, sensible_moves, noise, resignation, ...), plus
+    self-play's own player and game rules. `exit` is the exit that answers every self-play leaf
+    (-1: the deepest, the thesis's choice, 6.2.2)."""
 
     simulations: float = 32.0
+    """Budget per move in full-network simulations."""
     exit: int = -1
+    """The self-play exit (the multi-step schedule changes it during a run)."""
     komi: float = 7.5
     max_moves: int | None = None
-    c_puct: float = 1.5
-    fpu_reduction: float = 0.25
-    leaves_per_tree: int = 8
-    dirichlet_alpha_scale: float = 10.0
-    dirichlet_epsilon: float = 0.25
-    temperature_moves: int = 16
-    resign_threshold: float | None = None
-    no_resign_fraction: float = 0.1
-    sensible_moves: bool = True
+    """Move cap of a game (None: the board's, 2 x size^2)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         _check([
             (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),
             (self.max_moves is None or self.max_moves >= 1, f"'search.max_moves' must be >= 1, got {self.max_moves}"),
-            (1 <= self.leaves_per_tree <= 1024, f"'search.leaves_per_tree' must lie in [1, 1024], got {self.leaves_per_tree}"),
-            (self.resign_threshold is None or -1 <= self.resign_threshold <= 1,
-             f"'search.resign_threshold' must lie in [-1, 1], got {self.resign_threshold}"),
-            (0 <= self.no_resign_fraction <= 1, f"'search.no_resign_fraction' must lie in [0, 1], got {self.no_resign_fraction}"),
-            (self.temperature_moves >= 0, f"'search.temperature_moves' must be >= 0, got {self.temperature_moves}"),
         ])
 
 

@@ -1,10 +1,10 @@
 """Gating (thesis 6.3.1): after each training cycle the candidate plays the current best; it is
 promoted when it wins at least 55% of the games.
 
-`play_match` plays two evaluators against each other with equal search budgets: half of the
-games with the first evaluator as black, half as white, each half one BatchedSearch given the
-(black, white) evaluator pair, so each leaf is answered by the network of the player to move.
-No root noise; moves are sampled with temperature 1 for the first few moves so the games
+`play_match` plays two evaluators against each other with equal search budgets through the
+match loop of dpv.play.match: half of the games with the first evaluator as black, half as
+white, each leaf answered by the network of the player to move. No root noise, no
+resignation; moves are sampled with temperature 1 for the first few moves so the games
 differ, then the most visited move is played. Trees are not reused between moves: a reused
 subtree holds the opponent network's evaluations, which would blur the two networks.
 """
@@ -37,34 +37,19 @@ class MatchResult:
 
 
 def play_match(first, second, games: int, simulations: float, search: SearchSection,
-               temperature_moves: int = 6, seed: int = 0, board_size: int = 9) -> MatchResult:
-    """`first` vs `second` (search evaluators with `exit_flops`) over `games` games (even),
-    colours alternating, both at `simulations` per move at the deepest exit."""
-    from go_engine import BatchedSearch, ExitPolicy, Player
+               opening_moves: int = 6, seed: int = 0, board_size: int = 9) -> MatchResult:
+    """`first` vs `second` (search evaluators with `exit_flops`, any two networks) over `games`
+    games (even), colours alternating, both at `simulations` per move at their deepest exit,
+    the first `opening_moves` plies sampled by visit count: dpv.play.match's loop."""
+    from dpv.play.match import MatchPlayer, play_games
+    from go_engine import ExitPolicy, Player
 
-    from dpv.selfplay.worker import search_config
-
-    config = replace(search_config(search, noise=False), temperature_moves=temperature_moves,
-                     reuse_tree=False, resign_threshold=None)
-    player = Player(simulations=simulations, exit_policy=ExitPolicy.fixed(-1))
-    flops = list(first.exit_flops)
-    if len(flops) != len(second.exit_flops):
-        raise ValueError("the two networks of a match must have the same number of exits")
-    halves = [(BatchedSearch(games // 2, board_size, search.komi, config=config, exit_flops=flops,
-                             players=player, seed=seed + side, max_moves=search.max_moves), pair, sign)
-              for side, (pair, sign) in enumerate((((first, second), 1), ((second, first), -1)))]
-    while any(s.active_games() for s, _, _ in halves):
-        for s, pair, _ in halves:
-            if s.active_games():
-                s.run_move(pair)
-    wins = losses = draws = 0
-    for s, _, sign in halves:  # sign: +1 where `first` is black
-        for g in range(s.num_games):
-            outcome = s.winner(g) * sign
-            wins += outcome > 0
-            losses += outcome < 0
-            draws += outcome == 0
-    return MatchResult(games=2 * (games // 2), wins=wins, losses=losses, draws=draws)
+    sides = [MatchPlayer(ev, Player(simulations, ExitPolicy.fixed(-1), exit_flops=tuple(ev.exit_flops)))
+             for ev in (first, second)]
+    played = play_games(*sides, range(2 * (games // 2)), replace(search, opening_moves=opening_moves),
+                        board_size=board_size, komi=search.komi, max_moves=search.max_moves, seed=seed)
+    results = [game.a_result for game in played]
+    return MatchResult(games=len(played), wins=results.count(1), losses=results.count(-1), draws=results.count(0))
 
 
 class GatingEvaluator:

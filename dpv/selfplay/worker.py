@@ -33,20 +33,6 @@ from dpv.selfplay.store import GameStore
 STATS_INTERVAL_S = 2.0
 
 
-def search_config(search: SearchSection, noise: bool = True):
-    """The go_engine.SearchConfig of the self-play search section."""
-    from go_engine import SearchConfig
-
-    return SearchConfig(c_puct=search.c_puct, fpu_reduction=search.fpu_reduction,
-                        leaves_per_tree=search.leaves_per_tree, root_noise=noise,
-                        dirichlet_alpha_scale=search.dirichlet_alpha_scale,
-                        dirichlet_epsilon=search.dirichlet_epsilon, temperature=1.0,
-                        temperature_moves=search.temperature_moves,
-                        resign_threshold=search.resign_threshold,
-                        no_resign_fraction=search.no_resign_fraction,
-                        sensible_moves=search.sensible_moves)
-
-
 class ServerEvaluator:
     """The search's evaluator contract over a remote InferenceServer: planes and legal masks
     travel bit-packed; the time spent waiting for answers is counted."""
@@ -159,7 +145,7 @@ class SelfPlayWorker:
 
         seed = int(np.random.SeedSequence((self.seed, self.worker_id, self.start_index, p)).generate_state(1)[0])
         n = self._share[p]
-        search = BatchedSearch(n, self.board_size, self.search.komi, config=search_config(self.search),
+        search = BatchedSearch(n, self.board_size, self.search.komi, config=self.search.engine_config("selfplay"),
                                exit_flops=exit_flops, players=self._player(), seed=seed,
                                max_moves=self.search.max_moves)
         evaluator = ServerEvaluator(self.server)

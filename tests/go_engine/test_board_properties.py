@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from go_engine import (
     Board,
@@ -20,7 +19,7 @@ from go_engine import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from pyboard import PyBoard  # noqa: E402
+from pyboard import PyBoard
 
 SIZES = st.sampled_from([5, 6, 7, 9, 13])
 SEEDS = st.integers(0, 2**32 - 1)

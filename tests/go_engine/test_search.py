@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from go_engine import (BatchedSearch, Board, ExitPolicy, IllegalMove, Player, SearchConfig,
-                       UniformEvaluator, search_one)
+from go_engine import BatchedSearch, Board, ExitPolicy, IllegalMove, Player, SearchConfig, UniformEvaluator, search_one
 from go_engine.rollout import RolloutEvaluator
 
 FLOPS = [2.90e8, 4.33e8, 5.77e8, 7.20e8]   # Table 6.1
@@ -290,7 +289,8 @@ def assert_sensible(size: int, komi: float, moves: list[int]) -> None:
     for action in moves:
         if action == size * size:
             legal = board.legal_actions()[:-1]
-            assert all(board.is_own_eye(int(a)) for a in np.flatnonzero(legal)), f"early pass at move {board.move_count}"
+            early = f"early pass at move {board.move_count}"
+            assert all(board.is_own_eye(int(a)) for a in np.flatnonzero(legal)), early
         else:
             assert not board.is_own_eye(action), f"own eye filled at move {board.move_count}"
         board.play(action)

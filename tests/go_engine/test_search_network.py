@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig
 from dpv.nets.config import NetConfig
 from dpv.nets.evaluator import Evaluator
 from dpv.nets.model import DPVNet
+from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig
 
 CFG = NetConfig(blocks=3, channels=8, exits=[1, 2, 3], value_hidden=16)
 

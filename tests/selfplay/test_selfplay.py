@@ -16,7 +16,7 @@ from dpv.selfplay.store import EmbeddedRedis, GameStore
 TINY = {
     "seed": 3,
     "net": {"board_size": 9, "blocks": 2, "channels": 8, "exits": [1, 2], "value_hidden": 16},
-    "search": {"simulations": 6, "max_moves": 30, "leaves_per_tree": 2, "temperature_moves": 30},
+    "search": {"simulations": 6, "max_moves": 30, "leaves_per_tree": 2, "opening_moves": 30},
     "server": {"max_wait_ms": 1.0, "device": "cpu"},
     "worker": {"workers": 1, "games": 6, "pipelines": 2},
     "buffer": {"window_games": 1000},

@@ -113,7 +113,5 @@ def test_presets_load():
 
 
 def test_self_play_search_plays_sensible_moves():
-    from dpv.selfplay.worker import search_config
-
     local = load_selfplay_config("configs/local.yaml")
-    assert local.search.sensible_moves and search_config(local.search).sensible_moves
+    assert local.search.sensible_moves and local.search.engine_config("selfplay").sensible_moves

@@ -1,4 +1,5 @@
-"""A client for a GTP engine running as a subprocess (GNU Go, `dpv gtp`, any other)."""
+"""The client side of GTP, written once: reading an engine's reply, and `GtpClient`, an engine
+running as a subprocess (GNU Go, `dpv gtp`, any GTP v2 program)."""
 from __future__ import annotations
 
 import shlex
@@ -7,6 +8,16 @@ import subprocess
 
 class GtpError(RuntimeError):
     """The engine answered a command with a failure, or stopped answering."""
+
+
+def parse_reply(reply: str, command: str, engine: str) -> str:
+    """The body of an engine's successful reply to `command` ("= D5" -> "D5", an id after the
+    status is dropped); a failure reply ("? ...") raises GtpError naming `engine`."""
+    text = reply.strip()
+    status, body = text[:1], text[1:].lstrip("0123456789").strip()
+    if status != "=":
+        raise GtpError(f"{engine} refused '{command}': {body}")
+    return body
 
 
 class GtpClient:
@@ -20,14 +31,8 @@ class GtpClient:
         self.argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
         self.name = name or self.argv[0].rsplit("/", 1)[-1]
         try:
-            self._process = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                bufsize=1,
-            )
+            self._process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL, text=True, bufsize=1)
         except OSError as err:
             raise GtpError(f"cannot start GTP engine '{self.argv[0]}': {err.strerror}") from None
 
@@ -39,7 +44,7 @@ class GtpClient:
             self._process.stdin.flush()
         except BrokenPipeError:
             raise GtpError(f"{self.name} exited before '{line}'") from None
-        lines = []
+        lines: list[str] = []
         while True:
             reply = self._process.stdout.readline()
             if not reply:
@@ -49,11 +54,7 @@ class GtpClient:
                 break
             if reply or lines:
                 lines.append(reply)
-        text = "\n".join(lines)
-        status, body = text[0], text[1:].lstrip("0123456789").strip()
-        if status != "=":
-            raise GtpError(f"{self.name} refused '{line}': {body}")
-        return body
+        return parse_reply("\n".join(lines), line, self.name)
 
     def close(self) -> None:
         """Ask the engine to quit, and make sure its process is gone."""
@@ -68,7 +69,7 @@ class GtpClient:
                 self._process.kill()
                 self._process.wait()
 
-    def __enter__(self) -> "GtpClient":
+    def __enter__(self) -> GtpClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,10 +5,8 @@ import math
 
 import pytest
 
-from go_engine import ExitPolicy
-from dpv.arena.spec import PlayerSpec, parse_exit_policy
+from dpv.arena.spec import PlayerSpec
 from dpv.arena.stats import elo_difference, elo_interval, format_elo, wilson_interval
-from dpv.gtp.clock import Clock
 
 
 def test_wilson_interval_known_values():
@@ -29,22 +27,6 @@ def test_elo_difference_and_interval():
     assert format_elo(-0.2) == "+0" and format_elo(math.inf) == "+inf" and format_elo(-12.6) == "-13"
 
 
-@pytest.mark.parametrize("text, policy", [
-    ("0", ExitPolicy.fixed(0)),
-    ("exit=-1", ExitPolicy.fixed(-1)),
-    ("dynamic:0.5,0.4", ExitPolicy.dynamic(0.5, 0.4)),
-    ("threshold:0.7", ExitPolicy.threshold(0.7)),
-])
-def test_parse_exit_policy(text, policy):
-    assert parse_exit_policy(text) == policy
-
-
-@pytest.mark.parametrize("text", ["sideways", "dynamic:0.5", "threshold:", "3:1", "dynamic:a,b"])
-def test_parse_exit_policy_rejects_bad_text(text):
-    with pytest.raises(ValueError, match="bad exit policy"):
-        parse_exit_policy(text)
-
-
 def test_player_spec_parsing_keeps_commas_inside_values():
     spec = PlayerSpec.parse("exit=dynamic:0.5,0.4,sims=200,checkpoint=runs/x/best.pt,name=dyn")
     assert spec == PlayerSpec(exit="dynamic:0.5,0.4", simulations=200.0, checkpoint="runs/x/best.pt", name="dyn")
@@ -61,25 +43,10 @@ def test_budget_modes():
     assert shallow.search_player(flops, "equal-flops").simulations == 100  # 400 FLOPs: 400 evaluations at exit 0
     assert shallow.search_player(flops, "equal-sims").simulations == 25  # 100 FLOPs: 100 evaluations at exit 0
     assert PlayerSpec(exit="-1", simulations=100).search_player(flops, "equal-sims").simulations == 100
+    assert shallow.search_player(flops, "equal-sims").exit_flops == (1.0, 2.0, 4.0)  # charged by its own network
     with pytest.raises(ValueError, match="equal-sims needs fixed exits"):
         PlayerSpec(exit="dynamic:0.5,0.4").search_player(flops, "equal-sims")
     with pytest.raises(ValueError, match="out of range"):
         PlayerSpec(exit="3").search_player(flops, "equal-flops")
     with pytest.raises(ValueError, match="unknown budget mode"):
         shallow.search_player(flops, "equal-time")
-
-
-def test_clock_spreads_main_time_then_byo_yomi():
-    clock = Clock()
-    assert clock.allowance(1, 30) is None  # no time settings: no limit
-    clock.set(60, 10, 5)
-    assert clock.allowance(1, 30) == pytest.approx(0.8 * 60 / 30 - 0.05)
-    clock.spend(1, 59)
-    assert clock.left[1] == (1, 0)
-    clock.spend(1, 2)  # main time gone: byo-yomi, 10 s for 5 stones
-    assert clock.left[1] == (10, 5)
-    assert clock.allowance(1, 30) == pytest.approx(0.8 * 10 / 5 - 0.05)
-    clock.update(-1, 3.0, 1)
-    assert clock.allowance(-1, 30) == pytest.approx(0.8 * 3.0 - 0.05)
-    clock.set(0, 5, 0)  # byo-yomi time with no stones: no limit (GTP)
-    assert clock.allowance(1, 30) is None

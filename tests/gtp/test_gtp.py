@@ -7,12 +7,11 @@ import sys
 
 import pytest
 
-from go_engine import Board, gtp_to_action
-from dpv.gtp.client import GtpClient, GtpError
 from dpv.gtp.engine import GtpEngine
-from dpv.sgf import format_score
 from dpv.gtp.players import RandomPlayer
-from dpv.sgf import GameRecord, write_sgf_file
+from dpv.play.gtp_client import GtpClient, GtpError
+from dpv.sgf import GameRecord, format_score, write_sgf_file
+from go_engine import Board, gtp_to_action
 
 
 @pytest.fixture

@@ -8,15 +8,17 @@ import json
 import pytest
 import torch
 
-from go_engine import Board
 from dpv.arena.match import MatchConfig, run_match
-from dpv.arena.spec import PlayerSpec, default_network
+from dpv.arena.spec import PlayerSpec
 from dpv.arena.study import StudyConfig, load_study_config, run_exit_study
 from dpv.cli import main
 from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import load_net_config
 from dpv.nets.model import DPVNet
+from dpv.play.networks import default_network
+from dpv.play.settings import SearchSettings
 from dpv.sgf import read_sgf_file
+from go_engine import Board
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +132,9 @@ def test_bad_arena_input_is_one_line(argv, message, network, tmp_path, capsys):
 
 
 def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
+    match = MatchConfig(search=SearchSettings(opening_moves=2, sensible_moves=False), games_per_task=2, max_moves=40)
     config = StudyConfig(sims=[3], games=2, tune_games=2, tau0_grid=[0.5], alpha_grid=[0.01, 0.5],
-                         threshold_grid=[0.9], match=MatchConfig(opening_moves=2, games_per_task=2, max_moves=40))
+                         threshold_grid=[0.9], match=match)
     result = run_exit_study(config, checkpoint=network, out=tmp_path)
     data = json.loads((tmp_path / "study.json").read_text())
     for setting in ("equal-sims", "equal-flops"):
@@ -170,7 +173,7 @@ def test_a_process_pool_plays_every_game():
 
 
 def test_sensible_moves_keep_passes_and_own_eyes_out_of_a_match(network, tmp_path):
-    config = MatchConfig(games=2, workers=0, max_moves=60, sensible_moves=True, games_per_task=2)
+    config = MatchConfig(games=2, workers=0, max_moves=60, search=SearchSettings(opening_moves=4), games_per_task=2)
     players = [PlayerSpec(simulations=2, checkpoint=network)] * 2
     report = run_match(*players, config, out=tmp_path, show_progress=False)
     for outcome in report.outcomes:
@@ -184,4 +187,4 @@ def test_sensible_moves_keep_passes_and_own_eyes_out_of_a_match(network, tmp_pat
 @pytest.mark.parametrize("path", ["configs/study-exits.yaml", "configs/study-local.yaml"])
 def test_study_presets_load_and_play_by_the_self_play_rule(path):
     config = load_study_config(path)
-    assert config.sims == [100, 200] and config.match.sensible_moves
+    assert config.sims == [100, 200] and config.match.search.sensible_moves

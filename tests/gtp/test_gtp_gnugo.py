@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from go_engine import Board
-from dpv.gtp.client import GtpClient
 from dpv.gtp.engine import format_vertex
-from dpv.gtp.referee import Seat, play_game
+from dpv.play.gtp_client import GtpClient
+from dpv.play.referee import GtpSeat, play_game
+from go_engine import Board
 
 GAMES = 4
 
@@ -23,7 +23,7 @@ def dpv_engine(seed: int) -> GtpClient:
 @pytest.mark.parametrize("game", range(GAMES))
 def test_random_player_against_gnugo_agrees_on_the_final_score(gnugo, game):
     with dpv_engine(seed=game) as ours, GtpClient(gnugo, name="gnugo") as theirs:
-        seats = [Seat(ours), Seat(theirs, genmove="kgs-genmove_cleanup")]
+        seats = [GtpSeat(ours, genmove="genmove"), GtpSeat(theirs, genmove="kgs-genmove_cleanup")]
         black, white = seats if game % 2 == 0 else seats[::-1]
         result = play_game(black, white, size=9, komi=7.5)
     assert not result.resigned

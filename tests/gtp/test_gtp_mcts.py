@@ -9,11 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from go_engine import Board, gtp_to_action
-from dpv.arena.match import load_evaluator
-from dpv.arena.spec import default_network
 from dpv.gtp.engine import GtpEngine
-from dpv.gtp.players import MctsPlayer
+from dpv.play.networks import default_network, load_evaluator
+from dpv.play.player import MctsPlayer
+from go_engine import Board, gtp_to_action
 
 # (command, expected status): what Sabaki / GoGui send at start-up, during a game and at the end,
 # interleaved with the controller mistakes an engine must survive.
@@ -75,10 +74,10 @@ def test_the_tree_is_kept_across_both_sides_moves_and_rebuilt_after_undo(network
     engine.handle(f"play w {engine_vertex(reply)}")
     engine.handle("lz-analyze b 100")  # searches (and keeps) the tree without playing
     # the root holds the visits of the earlier search besides this one's simulations and evaluation
-    assert player._search.tree_info(0)["root_visits"] > player.last.simulations + 1  # noqa: SLF001
+    assert player._search.tree_info(0)["root_visits"] > player.last.simulations + 1
     engine.handle("undo")
     engine.handle("lz-analyze b 100")
-    assert player._search.tree_info(0)["root_visits"] == player.last.simulations + 1  # noqa: SLF001
+    assert player._search.tree_info(0)["root_visits"] == player.last.simulations + 1
 
 
 def engine_vertex(action: int) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from go_engine import Board
-from dpv.arena.spec import default_network
 from dpv.cli import main
+from dpv.play.networks import default_network
 from dpv.sgf import read_sgf_file
+from go_engine import Board
 
 
 def test_arena_against_gnugo_plays_legal_games_and_agrees_on_the_score(gnugo, tmp_path, capsys):

@@ -1,0 +1,130 @@
+"""The one match loop: games between two search players A and B through the batched search,
+colours alternating (A is black in the even-numbered games), both players' leaves evaluated in
+the same steps, every game played to its end. Gating (dpv.selfplay.gating) and the arena
+(dpv.arena.match) both play their games here.
+
+The two players may use any two networks (different blocks, channels and number of exits):
+each `go_engine.Player` carries its own FLOPs table, so each is budgeted `simulations x
+FLOPs(its deepest exit)` per move and charged the FLOPs of its own exits. When both players
+share one evaluator, one search holds all the games and every step is one batch; otherwise
+the games are split by A's colour into two searches, each routing a leaf to the network of the
+player to move through the `(black_evaluator, white_evaluator)` pair. The search runs in the
+`match` role of `SearchSettings.engine_config`: no noise, no resignation, no tree reuse.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dpv.play.settings import SearchSettings
+
+
+def a_colour_of(index: int) -> int:
+    """A's colour in game `index`: black (+1) in even games, white (-1) in odd ones."""
+    return 1 if index % 2 == 0 else -1
+
+
+@dataclass(frozen=True)
+class MatchPlayer:
+    """One side of a match."""
+
+    evaluator: Any
+    """The search's evaluator of this side's network (go_engine.search's calling convention);
+    the same object on both sides means one network and one batch."""
+    player: Any
+    """Its go_engine.Player: budget, exit policy and `exit_flops` (the network's FLOPs per exit,
+    required: each side is charged its own)."""
+
+    def __post_init__(self) -> None:
+        if self.player.exit_flops is None:
+            raise ValueError("a match player's go_engine.Player needs the exit_flops of its network")
+
+
+@dataclass(frozen=True)
+class MoveSearch:
+    """What the search of one move spent."""
+
+    side: int
+    """0: A moved, 1: B moved."""
+    root_value: float
+    """Mean backed-up value at the root, from the mover's view."""
+    flops: float
+    """FLOPs charged to the move (the mover's own exits)."""
+    simulations: int
+    """Simulations below the root."""
+    evals_per_exit: tuple[int, ...]
+    """Evaluations per exit of the mover's network."""
+
+
+@dataclass(frozen=True)
+class PlayedGame:
+    """One finished game of a match."""
+
+    index: int
+    """The game's number in the match (its parity gives the colours, see `a_colour_of`)."""
+    a_colour: int
+    """+1: A played black, -1: white."""
+    winner: int
+    """+1 black, -1 white, 0 draw."""
+    score: float
+    """Black minus white minus komi (Tromp-Taylor) of the final board."""
+    moves: tuple[int, ...]
+    """The actions played, black first."""
+    searches: tuple[MoveSearch, ...]
+    """One per move, in the order of `moves`."""
+
+    @property
+    def a_result(self) -> int:
+        """+1 when A won, -1 when B won, 0 for a draw."""
+        return self.winner * self.a_colour
+
+
+def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings: SearchSettings,
+               board_size: int = 9, komi: float = 7.5, max_moves: int | None = None,
+               seed: int = 0) -> list[PlayedGame]:
+    """Play the games numbered `indices` between A and B to the end; the games in index order.
+
+    `seed` seeds the searches: the search of the games where A is black (or of all games, with
+    one shared evaluator) gets `seed`, the one where A is white `seed + 1`."""
+    from go_engine import BatchedSearch
+
+    config = settings.engine_config("match")
+    groups: list[tuple[Any, Any, list[int]]] = []  # (search, evaluator or pair, game index of each slot)
+
+    def new_search(slots: list[int], black: Any, white: Any, salt: int) -> Any:
+        return BatchedSearch(len(slots), board_size, komi, config=config, exit_flops=a.player.exit_flops,
+                             players=(black, white), seed=seed + salt, max_moves=max_moves)
+
+    if a.evaluator is b.evaluator:
+        slots = list(indices)
+        search = new_search(slots, a.player, b.player, 0)
+        for g, index in enumerate(slots):
+            if a_colour_of(index) == -1:
+                search.set_players(g, b.player, a.player)
+        groups.append((search, a.evaluator, slots))
+    else:
+        for salt, (colour, black, white) in enumerate(((1, a, b), (-1, b, a))):
+            slots = [i for i in indices if a_colour_of(i) == colour]
+            if slots:
+                search = new_search(slots, black.player, white.player, salt)
+                groups.append((search, (black.evaluator, white.evaluator), slots))
+
+    searches: dict[int, list[MoveSearch]] = {i: [] for i in indices}
+    played = []
+    while any(search.active_games() for search, _, _ in groups):
+        for search, evaluator, slots in groups:
+            if not search.active_games():
+                continue
+            for r in search.run_move(evaluator):
+                index = slots[r.game]
+                searches[index].append(MoveSearch(
+                    side=0 if r.player == a_colour_of(index) else 1, root_value=float(r.root_value),
+                    flops=float(r.flops), simulations=int(r.simulations),
+                    evals_per_exit=tuple(int(e) for e in r.evals_per_exit)))
+                if r.game_over:
+                    board = search.board(r.game)
+                    played.append(PlayedGame(index=index, a_colour=a_colour_of(index), winner=search.winner(r.game),
+                                             score=float(board.score()), moves=tuple(board.history),
+                                             searches=tuple(searches.pop(index))))
+    return sorted(played, key=lambda game: game.index)

@@ -1,0 +1,139 @@
+"""`MctsPlayer`: the batched PUCT search over one network for one game at a time (G = 1), its
+tree kept across moves (thesis ch. 6.2.3). The player of `dpv gtp` and of the arena's games
+against external engines."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dpv.play.settings import SearchSettings, default_settings
+from go_engine import Board
+
+
+@dataclass(frozen=True)
+class MoveInfo:
+    """One root move of the search, for analysis output (lz-analyze)."""
+
+    action: int
+    """The move."""
+    visits: int
+    """Visits of the move at the root."""
+    winrate: float
+    """Mean value of the move from the mover's view, mapped to [0, 1]."""
+    prior: float
+    """The network's prior of the move (after renormalisation over legal moves)."""
+
+
+class MctsPlayer:
+    """The batched PUCT search with one game (G = 1), kept across moves.
+
+    Every `genmove` first brings the search's game up to `board`: the moves played since the
+    last call (ours and the opponent's) are played into it, keeping the subtree of the move
+    played; any other change (undo, a new board, loadsgf) starts a fresh tree. The move is the
+    most visited root child (sampled by visit count in the first `settings.opening_moves`
+    plies); the search stops at the player's FLOPs budget (`simulations x FLOPs(deepest
+    exit)`, eq. 6.5 for dynamic exits) or when `seconds` run out. `last` holds the last move's
+    MoveResult (FLOPs, simulations, evaluations per exit).
+    """
+
+    def __init__(self, evaluator: Any, exit_flops: list[float], simulations: float = 100.0,
+                 exit_policy: Any = None, settings: SearchSettings | None = None, seed: int = 0,
+                 name: str = "mcts") -> None:
+        """`exit_flops`: the network's FLOPs per exit; `settings`: default_settings("gtp")
+        when None; the search runs in the `gtp` role (no noise, no resignation, tree reuse)."""
+        from go_engine import ExitPolicy, Player as SearchPlayer
+
+        self.name = name
+        self.evaluator = evaluator
+        shape = getattr(evaluator, "input_shape", None)
+        self.board_size: int | None = shape[-1] if shape else None
+        """The board size the network was trained for (None: any, e.g. random playouts)."""
+        self.exit_flops = list(exit_flops)
+        self.player = SearchPlayer(simulations, exit_policy or ExitPolicy.fixed(-1), exit_flops=tuple(self.exit_flops))
+        self.player.exit_policy.resolved_exit(len(self.exit_flops))  # a bad exit fails here
+        self.settings = settings or default_settings("gtp")
+        self.config = self.settings.engine_config("gtp")
+        self.seed = seed
+        self.last = None
+        self._search = None
+        self._key: tuple = ()
+        self._moves: list[int] = []
+
+    @property
+    def budget_flops(self) -> float:
+        """The FLOPs budget of one move: simulations x FLOPs of the deepest exit."""
+        return self.player.simulations * self.exit_flops[-1]
+
+    def genmove(self, board: Board, seconds: float | None = None, cleanup: bool = False,
+                report: Callable[[list[MoveInfo]], None] | None = None, interval: float = 1.0) -> int:
+        """Search `board` and return the chosen action (played into the kept tree);
+        `report(analysis)` is called every `interval` seconds during the search. With
+        `cleanup` (kgs-genmove_cleanup) no pass while a move that fills none of our own eyes
+        is left."""
+        result = self.search(board, seconds, report, interval)
+        action = result.action
+        if cleanup and action == board.size * board.size:
+            action = self._cleanup_move(board, action)
+        self._search.play(0, action)
+        self._moves.append(action)
+        return action
+
+    def search(self, board: Board, seconds: float | None = None,
+               report: Callable[[list[MoveInfo]], None] | None = None, interval: float = 1.0):
+        """Search `board` to the budget (or for `seconds`) without playing; the MoveResult."""
+        self._sync(board)
+        search = self._search
+        deadline = None if seconds is None else time.monotonic() + seconds
+        next_report = time.monotonic() + interval
+        search.start_search()
+        while search.num_searching():
+            search.step(self.evaluator)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if report is not None and now >= next_report:
+                report(self.analysis())
+                next_report = now + interval
+        self.last = search.results()[0]
+        if report is not None:
+            report(self.analysis())
+        return self.last
+
+    def analysis(self) -> list[MoveInfo]:
+        """The visited root moves, most visited first."""
+        kids = self._search.root_children(0)
+        order = np.lexsort((-kids["prior"], -kids["visits"]))
+        return [MoveInfo(int(kids["action"][j]), int(kids["visits"][j]), (float(kids["q"][j]) + 1) / 2,
+                         float(kids["prior"][j])) for j in order if kids["visits"][j] > 0]
+
+    def _sync(self, board: Board) -> None:
+        from go_engine import BatchedSearch
+
+        key = (board.size, board.komi, board.max_moves)
+        history = list(board.history)
+        if self._search is None or key != self._key:
+            self._search = BatchedSearch(1, board.size, board.komi, config=self.config, exit_flops=self.exit_flops,
+                                         players=self.player, seed=self.seed, max_moves=board.max_moves)
+            self._key, self._moves = key, []
+        if history[:len(self._moves)] == self._moves:
+            for action in history[len(self._moves):]:
+                self._search.play(0, action)
+        else:
+            self._search.set_board(0, board)
+        self._moves = history
+
+    def _cleanup_move(self, board: Board, pass_action: int) -> int:
+        """kgs-genmove_cleanup: instead of passing, the most searched (then most likely) move
+        that fills none of our own eyes, if any is left."""
+        sensible = board.sensible_actions()
+        if sensible[pass_action]:
+            return pass_action
+        candidates = set(np.flatnonzero(sensible).tolist())
+        kids = self._search.root_children(0)
+        ranked = sorted((int(v), float(p), int(a)) for a, v, p in zip(kids["action"], kids["visits"], kids["prior"])
+                        if int(a) in candidates)
+        return ranked[-1][2] if ranked else min(candidates)
