@@ -10,8 +10,7 @@ subtree holds the opponent network's evaluations, which would blur the two netwo
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from dpv.selfplay.config import GatingSection, SearchSection
 from dpv.selfplay.messages import GatingResult
@@ -30,10 +29,6 @@ class MatchResult:
     def win_rate(self) -> float:
         """Wins / games, a draw counted as half."""
         return (self.wins + 0.5 * self.draws) / self.games
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain form with the win rate."""
-        return {**asdict(self), "win_rate": self.win_rate}
 
 
 def play_match(first, second, games: int, simulations: float, search: SearchSection,
