@@ -4,7 +4,8 @@ Tests that start Ray, Redis servers, GNU Go or a pip install, or that run for ma
 are marked `e2e` here, centrally, so that `make test-fast` (`pytest -m "not e2e"`) runs the
 unit tests in under a minute; `make test` runs everything. A test is e2e when it uses (even
 through another fixture) one of `E2E_FIXTURES`, when its file is in `E2E_FILES`, or when its
-file and name are in `E2E_TESTS` (tests/test_tiers.py checks that each entry names a test).
+file and name are in `E2E_TESTS` (tests/test_tiers.py checks that each entry names a fixture
+or a test).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-# Fixtures that start an external system: the session's local Ray, GNU Go over GTP.
-E2E_FIXTURES = frozenset({"ray_session", "gnugo"})
+# Fixtures that start an external system: the session's local Ray, GNU Go over GTP, an
+# embedded Redis (tests/selfplay/test_state.py; stopping one takes seconds).
+E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url"})
 
 # Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed.
 E2E_FILES = frozenset({"test_selfplay_faults.py"})
