@@ -103,7 +103,6 @@ class Driver:
         self.events = EventLog(self.dir.events)
         self.progress = Progress()
         self.team: RunActors | None = None
-        self.actors: dict[str, Any] = {}
         self.exporter = RunMetrics()
         self.embedded = None if cfg.store.redis_url else EmbeddedRedis(self.dir.redis)
         url = cfg.store.redis_url or self.embedded.url
@@ -134,6 +133,11 @@ class Driver:
         self.gating: RemoteCall | None = None
         self.pushes: dict[str, RemoteCall] = {}  # server name -> its set_weights of the last promotion
         self._shown = self._logged = float("-inf")
+
+    @property
+    def actors(self) -> dict[str, Any]:
+        """The run's actors by name (none before they start and after the run)."""
+        return {} if self.team is None else self.team.named()
 
     @property
     def restarts(self) -> dict[str, int]:
@@ -174,7 +178,6 @@ class Driver:
         self.state.stop = False
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self.team = RunActors.start(self.cfg, self.dir, self.store.url, plan(self.cfg, gpus))
-        self.actors = self.team.named()
         self.stats = StatsPoller(self.team.servers, self.team.buffer)
         self.start = time.perf_counter()
         runs = [self.call(f"worker-{i}", w.run.remote) for i, w in enumerate(self.team.workers)]
@@ -348,7 +351,6 @@ class Driver:
         if self.team is not None:
             self.team.kill()
             self.team = None
-        self.actors = {}
         self.events.close()
         self.exporter.close(self.dir.metrics)
         if self.embedded is not None:

@@ -9,6 +9,7 @@ rates of the progress line and summary.json. `GameTally` counts the games the dr
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +19,8 @@ from dpv.selfplay.retry import call_actor
 
 #: ServerStats counters that add up over a server's restarts.
 COUNTERS = ("requests", "rows", "batches", "forward_s", "queue_s")
+#: Seconds between two requests to an actor.
+POLL_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,22 +79,29 @@ class GameTally:
 
 class StatsPoller:
     """The last `stats()` answers of the inference servers (`servers`, named server-<i>) and
-    of the replay buffer."""
+    of the replay buffer, asked at most every `interval` seconds."""
 
-    def __init__(self, servers: list[Any], buffer: Any) -> None:
+    def __init__(self, servers: list[Any], buffer: Any, interval: float = POLL_INTERVAL_S) -> None:
         self.actors = {f"server-{i}": s for i, s in enumerate(servers)}
         self.actors["buffer"] = buffer
         self.servers: dict[str, ServerStats] = {}
         """The last answer of each server, as it sent it."""
         self.buffer: BufferStats | None = None
         """The buffer's last answer."""
+        self.interval = interval
+        self._asked = float("-inf")
         self._pending: dict[str, Any] = {}
         self._earlier: dict[str, dict[str, float]] = {}  # counters of the servers' earlier lives
 
     def poll(self) -> None:
-        """Keep the answers that are in; send a request to every actor without one in flight."""
+        """Keep the answers that are in; send a request to every actor without one in flight
+        (every `interval` seconds)."""
         import ray
 
+        now = time.monotonic()
+        if now - self._asked < self.interval:
+            return
+        self._asked = now
         if self._pending:
             ready, _ = ray.wait(list(self._pending.values()), num_returns=len(self._pending), timeout=0)
             for name, ref in list(self._pending.items()):
