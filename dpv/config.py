@@ -42,8 +42,9 @@ def preset_names() -> list[str]:
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:
-    """The file that a `--config` value means: a bare name (no `.yaml`, no `/`) is a shipped
-    preset, anything else is a path. An unknown preset name is a ConfigError listing them."""
+    """The file that a `--config` value means: a bare name (no `/`, not ending in `.yaml` or
+    `.yml`, not a Path) is a shipped preset, anything else is a path. An unknown preset name is
+    a one-line ConfigError that lists the presets."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or "/" in text or text.endswith((PRESET_SUFFIX, ".yml")):
         return Path(name_or_path)
