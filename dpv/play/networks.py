@@ -15,8 +15,9 @@ ROLLOUT = "rollout"
 """A checkpoint name that needs no file: MCTS with one random playout per leaf and uniform
 priors (go_engine.RolloutEvaluator), a network-free baseline; its one "exit" costs 1 FLOP."""
 
-DEFAULT_NET = "configs/net-tiny.yaml"
-"""The network config of a fresh network when no checkpoint is found."""
+DEFAULT_NET = "net-tiny"
+"""The network config (a preset name, dpv.config.resolve_config_path) of a fresh network when
+no checkpoint is found."""
 
 _EVALUATORS: dict[tuple[str, float, str], tuple[Any, list[float]]] = {}
 
@@ -62,7 +63,7 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
                     net_config: str = DEFAULT_NET, seed: int = 0, quiet: bool = False) -> str:
     """The checkpoint a command plays with: `checkpoint` if given (it must exist, or be
     `rollout`), else the newest `best.pt` under `runs`, else a freshly initialised network of
-    `net_config` (seeded) saved to `fresh_path`, so that every worker plays the same weights
+    `net_config` (a preset name or a path; seeded) saved to `fresh_path`, so that every worker plays the same weights
     (callers pass a path of their run directory or of a private temporary directory). Says
     which on stderr unless `quiet`."""
     if checkpoint == ROLLOUT:
@@ -80,11 +81,8 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
         from dpv.nets.config import load_net_config
         from dpv.nets.model import DPVNet
 
-        config_path = Path(net_config)
-        if not config_path.exists():  # run outside the repository: the preset shipped beside the package
-            config_path = Path(__file__).resolve().parents[2] / net_config
         torch.manual_seed(seed)
-        save_checkpoint(fresh_path, DPVNet(load_net_config(config_path)), extra={"fresh": True})
+        save_checkpoint(fresh_path, DPVNet(load_net_config(net_config)), extra={"fresh": True})
         chosen = str(fresh_path)
         why = f"a freshly initialised (untrained) {net_config} network: no best.pt under {runs}/"
     if not quiet:

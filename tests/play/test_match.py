@@ -61,8 +61,9 @@ def test_a_match_player_needs_its_networks_flops():
 
 
 @pytest.fixture(scope="module")
-def two_networks(tmp_path_factory) -> tuple[str, str]:
-    """A 3-exit network (3 blocks x 8 channels) and a 1-exit one (2 blocks x 16 channels)."""
+def two_networks(tmp_path_factory):
+    """A 3-exit network (3 blocks x 8 channels) and a 1-exit one (2 blocks x 16 channels),
+    evaluated with one torch thread (as the arena's workers do: tiny batches, shared CPUs)."""
     folder = tmp_path_factory.mktemp("nets")
     paths = []
     for name, config in (("three", NetConfig(blocks=3, channels=8, exits=[1, 2, 3], value_hidden=16)),
@@ -70,7 +71,10 @@ def two_networks(tmp_path_factory) -> tuple[str, str]:
         torch.manual_seed(0)
         save_checkpoint(folder / f"{name}.pt", DPVNet(config))
         paths.append(str(folder / f"{name}.pt"))
-    return paths[0], paths[1]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield paths[0], paths[1]
+    torch.set_num_threads(threads)
 
 
 def test_a_three_exit_network_meets_a_one_exit_network(two_networks):
