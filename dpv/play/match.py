@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dpv.play.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from go_engine import Player
 
 
 def a_colour_of(index: int) -> int:
@@ -32,7 +35,7 @@ class MatchPlayer:
     evaluator: Any
     """The search's evaluator of this side's network (go_engine.search's calling convention);
     the same object on both sides means one network and one batch."""
-    player: Any
+    player: Player
     """Its go_engine.Player: budget, exit policy and `exit_flops` (the network's FLOPs per exit,
     required: each side is charged its own)."""
 

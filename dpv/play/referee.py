@@ -11,12 +11,12 @@ referee's area score agrees with the engines' `final_score`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from dpv.play.gtp_client import GtpClient, GtpError
 from dpv.play.player import MctsPlayer
 from dpv.sgf import format_score
-from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
+from go_engine import Board, IllegalMove, MoveResult, action_to_gtp, gtp_to_action
 
 RESIGN = -1
 """What a seat's `genmove` returns to resign."""
@@ -92,7 +92,7 @@ class SearchSeat:
         self.player = player
         self.name = name
         self.board = Board()
-        self.searches: dict[int, Any] = {}
+        self.searches: dict[int, MoveResult] = {}
 
     def new_game(self, size: int, komi: float) -> None:
         """A fresh board (the player's tree follows it at its next move)."""
