@@ -1,16 +1,23 @@
 """Data sets of dpv vision-train: the real digits, synthetic data, CIFAR read from its
-python-format archive, an ImageFolder, fixed splits, and one-line errors for missing data."""
+python-format archive (checked, never trusted: crafted pickles, wrong shapes and labels, damaged
+archives are one-line errors that leave nothing behind), an ImageFolder, fixed splits, and
+one-line errors for missing data."""
 from __future__ import annotations
 
+import io
+import os
 import pickle
+import shlex
+import struct
 import tarfile
 
 import numpy as np
 import pytest
 import torch
 
-from dpv.vision.data.datasets import (DATASETS, DatasetError, get_dataset, input_shape, num_classes,
+from dpv.vision.data.datasets import (DATASETS, get_dataset, input_shape, num_classes,
                                       prepare_dataset)
+from dpv.vision.data.images import DatasetError
 
 
 def _labels(ds) -> list[int]:
@@ -98,6 +105,8 @@ def test_cifar_from_its_archive_with_5000_validation_images_held_out(tmp_path, n
     assert (len(train), len(val), len(test)) == (500, 5000, 100)
     assert train[0][0].shape == (3, 32, 32)
     assert max(_labels(test)) < num_classes(name)
+    extracted = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
+    assert sorted(p.name for p in data.iterdir()) == sorted([archive.name, extracted])  # no temp
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100"])
@@ -116,6 +125,135 @@ def test_corrupt_cifar_is_a_one_line_error(tmp_path):
     with pytest.raises(DatasetError, match="cannot read .*train") as err:
         get_dataset("cifar100", "train", tmp_path)
     assert "\n" not in str(err.value)
+
+
+class _Python2Pickler(pickle._Pickler):
+    """Writes str and bytes as Python 2's str (SHORT_BINSTRING / BINSTRING), as the CIFAR
+    archives' batches were written (protocol 2, by Python 2 and numpy 1)."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_python2_str(self, obj: str | bytes) -> None:
+        data = obj.encode("latin1") if isinstance(obj, str) else obj
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[str] = save_python2_str
+    dispatch[bytes] = save_python2_str
+
+
+def _python2_pickle(obj: object) -> bytes:
+    buffer = io.BytesIO()
+    _Python2Pickler(buffer, protocol=2).dump(obj)
+    # numpy 1 named its array constructor numpy.core.multiarray._reconstruct
+    return buffer.getvalue().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+
+
+def _cifar100_archive(data, batches: dict[str, bytes], folder: str = "cifar-100-python"):
+    """data/cifar-100-python.tar.gz holding `folder`/ with the given batch files."""
+    data.mkdir(exist_ok=True)
+    archive = data / "cifar-100-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for file, payload in batches.items():
+            info = tarfile.TarInfo(f"{folder}/{file}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return archive
+
+
+def _python2_batch(n: int, seed: int) -> tuple[bytes, np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 100, n).tolist()
+    batch = {"filenames": [f"img_{i}.png" for i in range(n)], "batch_label": "training batch",
+             "fine_labels": labels, "coarse_labels": [label // 5 for label in labels],
+             "data": pixels}
+    return _python2_pickle(batch), pixels, labels
+
+
+def test_a_cifar_archive_in_the_python2_format_loads(tmp_path):
+    train, _, _ = _python2_batch(5010, 0)
+    test, test_pixels, test_labels = _python2_batch(20, 1)
+    archive = _cifar100_archive(tmp_path / "data", {"train": train, "test": test})
+    data = get_dataset("cifar100", "test", archive.parent, download=False)
+    assert _labels(data) == test_labels
+    assert torch.equal(data.images, torch.from_numpy(test_pixels).reshape(-1, 3, 32, 32))
+    assert len(get_dataset("cifar100", "train", archive.parent)) == 10
+    assert sorted(p.name for p in archive.parent.iterdir()) == ["cifar-100-python", archive.name]
+
+
+class _RunsCode:
+    """What a crafted batch holds: unpickling it runs a shell command."""
+
+    def __init__(self, marker) -> None:
+        self.command = f"touch {shlex.quote(str(marker))}"
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+@pytest.mark.parametrize("extracted", [False, True], ids=["archive", "extracted"])
+def test_a_cifar_batch_that_would_run_code_is_refused_and_runs_nothing(tmp_path, extracted):
+    marker = tmp_path / "ran"
+    crafted = pickle.dumps({b"data": _RunsCode(marker), b"fine_labels": []})
+    good = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": [0]})
+    data = tmp_path / "data"
+    if extracted:
+        (data / "cifar-100-python").mkdir(parents=True)
+        (data / "cifar-100-python" / "train").write_bytes(crafted)
+        (data / "cifar-100-python" / "test").write_bytes(good)
+    else:
+        _cifar100_archive(data, {"train": crafted, "test": good})
+    with pytest.raises(DatasetError) as err:
+        get_dataset("cifar100", "train", data, download=False)
+    assert not marker.exists()
+    message = str(err.value)
+    assert "refused to load posix.system" in message and "cifar-100-python/train" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("batch,message", [
+    ({b"data": np.zeros((4, 1536), np.uint8), b"fine_labels": [0, 1]}, "N x 3072 pixels"),
+    ({b"data": np.zeros((2, 3072), np.float32), b"fine_labels": [0, 1]}, "uint8 array"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [0, 100]}, "lie in 0..99"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [-1, 3]}, "lie in 0..99"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [7]}, "2 integer labels"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, "under 'fine_labels'"),
+    ([np.zeros((2, 3072), np.uint8)], "not a dict"),
+])
+def test_cifar_batches_of_the_wrong_shape_or_labels_are_refused(tmp_path, batch, message):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    (folder / "train").write_bytes(pickle.dumps(batch))
+    with pytest.raises(DatasetError, match=f"cannot read {folder}/train") as err:
+        get_dataset("cifar100", "train", tmp_path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def _truncated(archive) -> None:
+    archive.write_bytes(archive.read_bytes()[:archive.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad batch", "other folder"])
+def test_a_damaged_cifar_archive_is_one_line_and_leaves_nothing(tmp_path, damage):
+    rng = np.random.default_rng(0)
+    good = {file: pickle.dumps({b"data": rng.integers(0, 256, (200, 3072), dtype=np.uint8),
+                                b"fine_labels": rng.integers(0, 100, 200).tolist()})
+            for file in ("train", "test")}
+    if damage == "bad batch":
+        good["test"] = good["test"][:1000]
+    archive = _cifar100_archive(tmp_path, good, "cifar-100-batches" if damage == "other folder"
+                                else "cifar-100-python")
+    if damage == "truncated":
+        _truncated(archive)
+    for _ in range(2):  # the second run finds nothing to trust either
+        with pytest.raises(DatasetError, match=str(archive)) as err:
+            get_dataset("cifar100", "test", tmp_path)
+        assert "\n" not in str(err.value) and "https://www.cs.toronto.edu/~kriz/" in str(err.value)
+        assert [p.name for p in tmp_path.iterdir()] == [archive.name]
 
 
 def test_missing_imagenet_is_a_one_line_error_naming_the_layout(tmp_path):

@@ -47,6 +47,14 @@ def test_bad_config_values_fail_before_work_starts(tmp_path, capsys, yaml_text, 
     assert not run_dir.exists()
 
 
+
+def test_a_batch_larger_than_the_training_set_fails_before_work_starts(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    err = _fails(capsys, ["vision-train", "digits", "--batch-size", "2000",
+                          "--run-dir", str(run_dir)])
+    assert "batch size 2000 is larger than the 1257 training images of digits" in err
+    assert not run_dir.exists()
+
 def test_flags_override_the_config_file_and_are_checked_too(tmp_path, capsys):
     config = tmp_path / "v.yaml"
     config.write_text("dataset: digits\nloss: power-sqrt\n")

@@ -5,8 +5,9 @@ image [C, H, W], int label) for
 
 - `cifar10`, `cifar100`: the standard python-format archives (`cifar-10-python.tar.gz`,
   `cifar-100-python.tar.gz`) under `data_dir`, downloaded there when missing and the machine
-  has internet. `val` is 5,000 images held out of the 50,000 training images with `seed`;
-  `test` is the 10,000 test images.
+  has internet, extracted and read without trusting them (`dpv.vision.data.cifar`). `val` is
+  5,000 images held out of the 50,000 training images with `seed`; `test` is the 10,000 test
+  images.
 - `imagenet`: an ImageFolder layout, `data_dir/imagenet/{train,val}/<class>/<image>`. `val`
   (the held-out split) is min(50,000, 10 %) of `train/` drawn with `seed`; `test` is `val/`
   (the thesis's 50,000 validation images).
@@ -21,9 +22,6 @@ Han et al. (2022) apply: random crop (padding 4) and horizontal flip on CIFAR, r
 """
 from __future__ import annotations
 
-import pickle
-import tarfile
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +29,12 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
+from dpv.vision.data.cifar import CIFAR, cifar, ensure_cifar
+from dpv.vision.data.images import DatasetError, TensorImages, split_indices
+
 DATASETS = ("cifar10", "cifar100", "imagenet", "digits", "synthetic")
 SPLITS = ("train", "val", "test")
 _NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000, "digits": 10, "synthetic": 10}
-
-
-class DatasetError(ValueError):
-    """A data set that is missing, unknown or unreadable (one line, says what to do)."""
 
 
 def num_classes(name: str, data_dir: str | Path | None = None) -> int:
@@ -63,8 +60,8 @@ def get_dataset(name: str, split: str, data_dir: str | Path | None = None, seed:
     if split not in SPLITS:
         raise DatasetError(f"unknown split '{split}' (known: {', '.join(SPLITS)})")
     data_dir = Path(data_dir if data_dir is not None else "data")
-    if name in ("cifar10", "cifar100"):
-        return _cifar(name, split, data_dir, seed, augment, download)
+    if name in CIFAR:
+        return cifar(name, split, data_dir, seed, augment, download)
     if name == "imagenet":
         return _imagenet(split, data_dir, seed, augment)
     if name == "digits":
@@ -78,118 +75,16 @@ def prepare_dataset(name: str, data_dir: str | Path | None = None,
     workers start); `DatasetError` saying where to put the files when it cannot."""
     _check_name(name)
     data_dir = Path(data_dir if data_dir is not None else "data")
-    if name in _CIFAR:
+    if name in CIFAR:
         ensure_cifar(name, data_dir, download)
     elif name == "imagenet":
         for folder in ("train", "val"):
             _imagenet_folder(data_dir, folder)
 
 
-class TensorImages(Dataset):
-    """Images held as one uint8 tensor [n, C, H, W], normalised per channel on access; with
-    `pad` > 0 a random crop of the zero-padded image, with `flip` a random horizontal flip
-    (torch's global RNG, so a seeded worker sees the same augmentation again)."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: list[float],
-                 std: list[float], pad: int = 0, flip: bool = False) -> None:
-        self.images, self.labels = images, labels.long()
-        self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-        self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
-        self.pad, self.flip = pad, flip
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        x = (self.images[i].float() / 255 - self.mean) / self.std
-        if self.pad:
-            h, w = x.shape[-2:]
-            dy, dx = torch.randint(0, 2 * self.pad + 1, (2,)).tolist()
-            x = F.pad(x, (self.pad,) * 4)[:, dy:dy + h, dx:dx + w]
-        if self.flip and torch.rand(()) < 0.5:
-            x = x.flip(-1)
-        return x, int(self.labels[i])
-
-
 def _check_name(name: str) -> None:
     if name not in DATASETS:
         raise DatasetError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
-
-
-def _split_indices(n: int, held_out: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train, held-out) indices of a fixed random split of range(n)."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return order[held_out:].sort().values, order[:held_out].sort().values
-
-
-# --- CIFAR ------------------------------------------------------------------------------
-
-_CIFAR = {
-    # folder, training files, test files, label key, mean, std
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"],
-                b"labels", [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
-    "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels",
-                 [0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
-}
-_CIFAR_URL = "https://www.cs.toronto.edu/~kriz/{archive}"
-CIFAR_VAL_SIZE = 5000
-
-
-def _cifar(name: str, split: str, data_dir: Path, seed: int, augment: bool,
-           download: bool) -> TensorImages:
-    folder, train_files, test_files, key, mean, std = _CIFAR[name]
-    root = ensure_cifar(name, data_dir, download)
-    images, labels = [], []
-    for file in test_files if split == "test" else train_files:
-        try:
-            with open(root / file, "rb") as f:
-                batch = pickle.load(f, encoding="bytes")
-            images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            labels.append(np.asarray(batch[key], dtype=np.int64))
-        except (OSError, pickle.UnpicklingError, KeyError, ValueError, EOFError) as err:
-            raise DatasetError(f"{name}: cannot read {root / file} ({type(err).__name__}: {err}); "
-                               f"delete {root} and extract the archive again") from None
-    x, y = torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
-    if split != "test":
-        train, val = _split_indices(len(y), CIFAR_VAL_SIZE, seed)
-        keep = train if split == "train" else val
-        x, y = x[keep], y[keep]
-    return TensorImages(x, y, mean, std, pad=4 if augment else 0, flip=augment)
-
-
-def ensure_cifar(name: str, data_dir: str | Path, download: bool = True) -> Path:
-    """The extracted folder of CIFAR data set `name` under `data_dir`: extracted from the
-    archive there, or downloaded first when `download`. `DatasetError` when impossible."""
-    folder = _CIFAR[name][0]
-    data_dir = Path(data_dir)
-    root = data_dir / folder
-    if root.is_dir():
-        return root
-    archive = data_dir / f"{name.replace('cifar', 'cifar-')}-python.tar.gz"
-    url = _CIFAR_URL.format(archive=archive.name)
-    where = f"download {url} and extract it in {data_dir}/ (giving {root}/)"
-    if not archive.is_file():
-        if not download:
-            raise DatasetError(f"{name}: no {root}/; {where}")
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            partial = archive.with_suffix(".part")
-            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-            partial.replace(archive)
-        except OSError as err:
-            raise DatasetError(f"{name}: no {root}/ and the download failed ({err}); "
-                               f"{where}") from None
-    try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(data_dir, filter="data")
-    except (OSError, tarfile.TarError) as err:
-        raise DatasetError(f"{name}: cannot extract {archive} ({err}); delete it and "
-                           f"{where}") from None
-    if not root.is_dir():
-        raise DatasetError(f"{name}: {archive} holds no {folder}/; {where}")
-    return root
 
 
 # --- ImageNet (ImageFolder) ----------------------------------------------------------------
@@ -282,7 +177,7 @@ def _imagenet(split: str, data_dir: Path, seed: int, augment: bool) -> ImageFold
         if held_out == 0:
             raise DatasetError(f"imagenet: {len(items)} images in {folder}/ are too few to hold "
                                f"out a validation split (need at least 10)")
-        train, val = _split_indices(len(items), held_out, seed)
+        train, val = split_indices(len(items), held_out, seed)
         items = [items[i] for i in (train if split == "train" else val).tolist()]
     return ImageFolder(items, augment=augment)
 

@@ -78,7 +78,7 @@ def prepare(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False
     the epochs already done. A new run needs a run directory without `last.pt`; `resume`
     needs one with it, and takes the saved config, changed only in `RESUMABLE` settings
     (`overrides` naming any other setting with another value is an error); a saved
-    `stop_after` is dropped."""
+    `stop_after` is dropped. Reads the training split once, to refuse a batch larger than it."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT
     done = 0
@@ -104,6 +104,10 @@ def prepare(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False
                          f"{config.workers} workers")
     model_config(config)  # validates the loss and its settings
     prepare_dataset(config.dataset, config.data_dir)
+    images = len(get_dataset(config.dataset, "train", config.data_dir, config.data_seed))
+    if images // config.workers < config.batch_size // config.workers:
+        raise ValueError(f"batch size {config.batch_size} is larger than the {images} training "
+                         f"images of {config.dataset}: no batch to train on")
     if config.gpu and not _cluster_has_gpus():
         raise ValueError("--gpu: this Ray cluster has no GPUs")
     return config, done
@@ -197,10 +201,7 @@ def train_loop(loop_config: dict[str, Any]) -> None:
     loader = DataLoader(train_set, batch_size=config.batch_size // world, sampler=sampler,
                         drop_last=True, num_workers=config.loader_workers,
                         pin_memory=device.type == "cuda")
-    steps = len(loader)
-    if steps == 0:
-        raise ValueError(f"{config.dataset}: {len(train_set)} training images make no batch "
-                         f"of {config.batch_size}")
+    steps = len(loader)  # >= 1: `prepare` refuses a batch larger than the data set
     stop = min(config.epochs, config.stop_after or config.epochs)
     progress = Progress() if rank == 0 else None
     for epoch in range(start, stop):
