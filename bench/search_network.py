@@ -31,7 +31,7 @@ from go_engine import BatchedSearch, ExitPolicy, Player, SearchConfig
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net", default="configs/net-paper.yaml")
+    parser.add_argument("--net", default="net-paper", help="network preset name or config path")
     parser.add_argument("--games", type=int, default=64, help="G, games searched at once")
     parser.add_argument("--sims", type=float, default=100, help="budget in full-network simulations")
     parser.add_argument("--moves", type=int, default=4, help="moves timed per exit (after one warm-up move)")
@@ -40,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     if args.quick:
-        args.net, args.games, args.sims, args.moves = "configs/net-tiny.yaml", 16, 16, 2
+        args.net, args.games, args.sims, args.moves = "net-tiny", 16, 16, 2
     return args
 
 
