@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from dpv.config import ConfigError, load_config
@@ -152,13 +152,15 @@ class LearnerSection:
 @dataclass
 class GatingSection:
     """GatingEvaluator: candidate vs best over `games` games, colours alternating, no noise,
-    temperature 1 for the first `temperature_moves` moves (so the games differ); promotion at
+    temperature 1 for the first `opening_moves` moves (so the games differ); promotion at
     a win rate >= `threshold` (0.55 in the thesis; 0 promotes every candidate, AlphaZero's
     ungated schedule)."""
 
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {"temperature_moves": "opening_moves"}
+
     games: int = 20
     simulations: float = 32.0
-    temperature_moves: int = 6
+    opening_moves: int = 6
     threshold: float = 0.55
     threads: int = 1
 

@@ -75,7 +75,7 @@ class GatingEvaluator:
         cand = Evaluator.from_checkpoint(candidate, self.device)
         ref = Evaluator.from_checkpoint(best, self.device)
         result = play_match(cand, ref, self.gating.games, self.gating.simulations, self.search,
-                            self.gating.temperature_moves, seed, self.board_size)
+                            self.gating.opening_moves, seed, self.board_size)
         return GatingResult(games=result.games, wins=result.wins, losses=result.losses, draws=result.draws,
                             win_rate=result.win_rate, promote=result.win_rate >= self.gating.threshold,
                             candidate=candidate)
