@@ -97,6 +97,13 @@ def package_folders() -> set[str]:
     return {pattern.rstrip("*") for pattern in include} | {folder.split("/")[0] for folder in mapped}
 
 
+def test_the_image_runs_as_an_unprivileged_user():
+    lines = DOCKERFILE.read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any("chown 1000:1000 /data" in command for command in cluster_config()["initialization_commands"])
+
+
 def test_dockerfile_installs_like_make_setup():
     makefile, docker = (ROOT / "Makefile").read_text(), DOCKERFILE.read_text()
     torch_pin = re.search(r"^TORCH\s*:=\s*(\S+)", makefile, re.M).group(1)
@@ -121,7 +128,7 @@ def test_run_places_servers_and_learner_on_the_gpu_node(tmp_path):
     """Head (no CPUs), a CPU node and a node with 2 fake GPUs: the two inference servers and
     the learner run on the GPU node (server 0 and the learner share a GPU), the workers on the
     CPU node, and with no CUDA in torch the servers and learner fall back to the CPU."""
-    from test_selfplay import tiny
+    from selfplay.test_selfplay import tiny
 
     from dpv.config import to_dict
     from scaling import local_cluster
