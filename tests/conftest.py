@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 # Fixtures that start an external system: the session's local Ray, GNU Go over GTP, an
-# embedded Redis (tests/selfplay/test_state.py; stopping one takes seconds).
-E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url"})
+# embedded Redis (tests/selfplay/test_state.py; stopping one takes seconds), the cluster's
+# password-protected redis-server (tests/test_cluster_redis.py).
+E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url", "cluster_redis"})
 
 # Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed.
 E2E_FILES = frozenset({"test_selfplay_faults.py"})
