@@ -2,7 +2,9 @@
 
 Every config in dpv is a (possibly nested) dataclass. `load_config(path, Schema)` reads a YAML
 file and builds the dataclass, failing before any work starts with a one-line `ConfigError`
-that names the file and the offending key: unknown keys, wrong types and bad values.
+that names the file and the offending key: unknown keys, wrong types and bad values. A float
+must be finite (nan and inf are refused wherever a number is read), and an empty file is
+refused rather than taken as all defaults.
 
 Wherever a command takes a config, a bare name (no `.yaml`, no `/`: `--config local`) is a
 preset: a file of the repository's top-level `configs/` folder, which the wheel ships as
@@ -11,6 +13,7 @@ preset: a file of the repository's top-level `configs/` folder, which the wheel 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -57,15 +60,22 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
 
 def read_config_file(name_or_path: str | Path) -> tuple[Path, Any]:
     """Resolve a preset name or path (see `resolve_config_path`) and parse its YAML: the file
-    and its contents ({} for an empty file)."""
+    and its contents. A file that cannot be read (missing, a directory, no permission, not
+    text) or holds nothing (empty, only comments: never taken as all defaults) is a ConfigError."""
     path = resolve_config_path(name_or_path)
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as err:
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
+    except (yaml.YAMLError, ValueError) as err:  # ValueError: an int literal beyond Python's digit limit
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return path, data or {}
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty (write out the settings, or start from a preset)")
+    return path, data
 
 
 def load_config(path: str | Path, schema: type[T]) -> T:
@@ -93,7 +103,7 @@ def from_dict(schema: type[T], data: Any, source: str = "<config>", prefix: str 
     values = {name: _coerce(hints[name], value, source, f"{prefix}{name}") for name, value in data.items()}
     try:
         return schema(**values)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ArithmeticError) as err:
         raise ConfigError(f"{source}: {err}") from None
 
 
@@ -119,17 +129,36 @@ def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
         return from_dict(hint, value, source, prefix=f"{key}.")
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{source}: '{key}' must be a list, got {value!r}")
+            raise ConfigError(f"{source}: '{key}' must be a list, got {_short(value)}")
         item = args[0] if args else Any
         return origin(_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"{source}: '{key}' must be one of {list(args)}, got {value!r}")
+            raise ConfigError(f"{source}: '{key}' must be one of {list(args)}, got {_short(value)}")
         return value
     if hint is Any:
         return value
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint in (int, float, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
-        raise ConfigError(f"{source}: '{key}' must be {hint.__name__}, got {value!r}")
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) > 1e308:  # float() would overflow
+            raise ConfigError(f"{source}: '{key}' must be a finite number, got {_short(value)}")
+        return _finite(float(value), source, key)
+    wrong_type = not isinstance(value, hint) or (hint in (int, float) and isinstance(value, bool))
+    if hint in (int, float, str, bool) and wrong_type:
+        raise ConfigError(f"{source}: '{key}' must be {hint.__name__}, got {_short(value)}")
     return value
+
+
+def _finite(value: float, source: str, key: str) -> float:
+    """`value` if it is finite; nan and +-inf are a ConfigError naming the key."""
+    if not math.isfinite(value):
+        raise ConfigError(f"{source}: '{key}' must be a finite number, got {value!r}")
+    return value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """The repr of a bad value, cut to `limit` characters (an error stays one short line)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        text = f"an int of {value.bit_length()} bits"
+    return text if len(text) <= limit else f"{text[:limit]}..."
