@@ -17,7 +17,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # scaling.local_cluster
-sys.path.insert(0, str(ROOT / "tests" / "selfplay"))  # test_selfplay.tiny, the tiny run config
 CLUSTER = ROOT / "cluster" / "cluster.yaml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 DPV = Path(sys.executable).parent / "dpv"
