@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--games", type=int, default=16, help="games played at once (default 16)")
     parser.add_argument("--sims", type=float, default=64, help="budget per move in full-network simulations")
     parser.add_argument("--exit", default="-1", help="exit policy: an exit index (-1 = deepest) or dynamic:TAU0,ALPHA")
-    parser.add_argument("--net", default="configs/net-tiny.yaml", help="network config (ignored with --checkpoint)")
+    parser.add_argument("--net", default="net-tiny", help="network config (ignored with --checkpoint)")
     parser.add_argument("--checkpoint", help="play with a trained network instead of a fresh one")
     parser.add_argument("--out", default="runs/demo", help="directory for the SGF files")
     parser.add_argument("--seed", type=int, default=0)
@@ -36,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
     """Play the games, print progress, write the SGFs and a summary."""
     import torch
 
-    from go_engine import BatchedSearch, Player, SearchConfig
     from dpv.nets.config import load_net_config
     from dpv.nets.evaluator import Evaluator
     from dpv.nets.model import DPVNet
+    from go_engine import BatchedSearch, Player, SearchConfig
 
     if args.games < 1 or args.sims < 1:
         raise ValueError("--games and --sims must be at least 1")

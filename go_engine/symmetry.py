@@ -8,7 +8,7 @@ Every symmetry is stored as an index table over the row-major points of an ``n x
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from math import isqrt
 
 import numpy as np
@@ -22,7 +22,7 @@ def _transform_grid(grid: np.ndarray, k: int) -> np.ndarray:
     return np.rot90(grid, k % 4, axes=(-2, -1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def point_permutations(n: int) -> np.ndarray:
     """int array [8, n*n]: perm[k] for an n x n board (see the module docstring). Other
     implementations (the network's torch augmentation) gather with these same tables."""
@@ -30,14 +30,14 @@ def point_permutations(n: int) -> np.ndarray:
     return np.stack([_transform_grid(points, k).ravel() for k in range(NUM_SYMMETRIES)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _policy_tables(n: int) -> np.ndarray:
     """perm tables over the n*n+1 actions (pass maps to itself)."""
     passes = np.full((NUM_SYMMETRIES, 1), n * n)
     return np.concatenate([point_permutations(n), passes], axis=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _action_tables(n: int) -> np.ndarray:
     """table[k][a]: where action a lands under symmetry k (the inverse permutation of perm[k])."""
     return np.argsort(_policy_tables(n), axis=1)
@@ -86,7 +86,7 @@ def compose_symmetries(first: int, second: int) -> int:
     return _composition_table()[first][second]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _composition_table() -> tuple[tuple[int, ...], ...]:
     tables = point_permutations(3)    # 3x3 is the smallest board where all 8 symmetries differ
     index = {tuple(row): k for k, row in enumerate(tables.tolist())}

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +113,7 @@ def test_dockerfile_installs_like_make_setup():
     copied = [word for line in lines if line.startswith("COPY ") for word in line.split()[1:-1]]
     copy_dpv_at = next(i for i, line in enumerate(lines) if line.startswith("COPY dpv"))
     assert torch_at < copy_dpv_at < project_at  # torch first, in its own layer, then the project
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     readme = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["readme"]
     needed = {"pyproject.toml", "setup.py", readme, *package_folders()}
     assert {"dpv", "go_engine", "configs"} <= needed

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from dpv.cli import main
-from dpv.vision.sim.bayes import (SimConfig, confusion_matrices, estimate_likelihoods,
-                                  sample_outputs, simulate, sweep_configs)
+from dpv.vision.sim.bayes import (
+    SimConfig,
+    confusion_matrices,
+    estimate_likelihoods,
+    sample_outputs,
+    simulate,
+    sweep_configs,
+)
 
 SMALL = SimConfig(classes=20, samples_per_class=40, steps=5, items=500, trials=2)
 
@@ -30,7 +36,7 @@ def test_outputs_and_estimates_follow_the_true_matrices():
     p = confusion_matrices(SMALL, rng)
     labels = np.repeat(np.arange(20), 2000)
     outputs = sample_outputs(p, labels, rng)
-    freq = np.stack([np.bincount(outputs[0, labels == l], minlength=20) / 2000 for l in range(20)])
+    freq = np.stack([np.bincount(outputs[0, labels == c], minlength=20) / 2000 for c in range(20)])
     assert np.abs(freq - p[0]).max() < 0.04
     est = estimate_likelihoods(p, 10_000, 1.0, rng)
     assert np.abs(est - p).max() < 0.03

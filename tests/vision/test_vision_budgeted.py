@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpv.vision.infer.budgeted import (Q_VALUES, budgeted_curve, exits_taken, find_thresholds,
-                                       geometric_share, pabee_curve)
+from dpv.vision.infer.budgeted import (
+    Q_VALUES,
+    budgeted_curve,
+    exits_taken,
+    find_thresholds,
+    geometric_share,
+    pabee_curve,
+)
 from dpv.vision.infer.collab import CollabConfig, build_combiner
 from dpv.vision.infer.logits import synthetic_logits
 

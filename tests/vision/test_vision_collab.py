@@ -5,10 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dpv.vision.infer.collab import (Bayes, CollabConfig, bayes_update, bucket_counts,
-                                     build_combiner, conformal_quantile, conformal_sets,
-                                     confusion_counts, likelihood_from_counts, pabee_exits,
-                                     pabee_predictions, parse_methods, softmax)
+from dpv.vision.infer.collab import (
+    Bayes,
+    CollabConfig,
+    bayes_update,
+    bucket_counts,
+    build_combiner,
+    conformal_quantile,
+    conformal_sets,
+    confusion_counts,
+    likelihood_from_counts,
+    pabee_exits,
+    pabee_predictions,
+    parse_methods,
+    softmax,
+)
 from dpv.vision.infer.logits import SplitLogits, synthetic_logits
 
 

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from dpv.vision.data.datasets import (DATASETS, get_dataset, input_shape, num_classes,
-                                      prepare_dataset)
+from dpv.vision.data.datasets import DATASETS, get_dataset, input_shape, num_classes, prepare_dataset
 from dpv.vision.data.images import DatasetError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dpv.cli import main
-from dpv.vision.infer.collab import CollabConfig, METHODS
+from dpv.vision.infer.collab import METHODS, CollabConfig
 from dpv.vision.infer.command import evaluate
 from dpv.vision.infer.logits import LogitsError, load_logits, save_logits, synthetic_logits
 from dpv.vision.infer.report import anytime_markdown

@@ -10,8 +10,7 @@ from torch.nn import functional as F
 
 from dpv.vision.models.build import build_model
 from dpv.vision.models.config import MSDNetConfig, RANetConfig
-from dpv.vision.train.losses import (LOSS_NAMES, damping_loss, dynamic_weights, make_loss,
-                                     power_sqrt_loss)
+from dpv.vision.train.losses import LOSS_NAMES, damping_loss, dynamic_weights, make_loss, power_sqrt_loss
 
 B, N, K = 5, 10, 4
 

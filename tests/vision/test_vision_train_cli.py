@@ -9,8 +9,7 @@ import torch
 from dpv.cli import main
 from dpv.vision.models.build import build_model
 from dpv.vision.models.config import preset
-from dpv.vision.train.checkpoint import (VisionCheckpointError, load_vision_checkpoint,
-                                         save_vision_checkpoint)
+from dpv.vision.train.checkpoint import VisionCheckpointError, load_vision_checkpoint, save_vision_checkpoint
 from dpv.vision.train.config import VisionTrainConfig
 
 

@@ -41,8 +41,7 @@ def evaluate(logits, methods: list[str], config, patience: int = 2):
     import numpy as np
 
     from dpv.vision.infer.budgeted import budgeted_curve, pabee_curve
-    from dpv.vision.infer.collab import (Bayes, bucket_counts, bucket_names, build_combiner,
-                                         pabee_predictions)
+    from dpv.vision.infer.collab import Bayes, bucket_counts, bucket_names, build_combiner, pabee_predictions
     from dpv.vision.infer.report import EvalResult, MethodResult
 
     val, test, flops = logits.val, logits.test, logits.exit_flops

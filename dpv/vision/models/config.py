@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Stem = Literal["cifar", "imagenet"]
 
@@ -54,7 +54,7 @@ class MSDNetConfig:
     bn_factor: list[int] = field(default_factory=lambda: [1, 2, 4])
     reduction: float = 0.5
     bottleneck: bool = True
-    head_channels: Union[int, None] = 128
+    head_channels: int | None = 128
 
     def __post_init__(self) -> None:
         _check_positive(self, ("num_classes", "blocks", "step", "base", "channels", "growth_rate"))
@@ -97,7 +97,7 @@ class RANetConfig:
     bn_factor: list[int] = field(default_factory=lambda: [4, 2, 1])
     compress_factor: float = 0.25
     reduction: float = 0.5
-    head_channels: Union[int, None] = 128
+    head_channels: int | None = 128
 
     def __post_init__(self) -> None:
         _check_positive(self, ("num_classes", "blocks", "step", "channels", "growth_rate"))
@@ -123,7 +123,7 @@ class RANetConfig:
         return self.step * j if self.step_mode == "lg" else self.step
 
 
-ModelConfig = Union[MSDNetConfig, RANetConfig]
+ModelConfig = MSDNetConfig | RANetConfig
 
 PRESETS: dict[str, ModelConfig] = {
     "msdnet-cifar": MSDNetConfig(),

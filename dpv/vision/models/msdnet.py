@@ -16,8 +16,15 @@ import torch
 from torch import nn
 
 from dpv.vision.models.config import MSDNetConfig
-from dpv.vision.models.layers import (CrossScaleDenseLayer, DenseLayer, ExitClassifier,
-                                      MultiExitNet, Stem, conv_bn_relu, init_weights)
+from dpv.vision.models.layers import (
+    CrossScaleDenseLayer,
+    DenseLayer,
+    ExitClassifier,
+    MultiExitNet,
+    Stem,
+    conv_bn_relu,
+    init_weights,
+)
 
 
 class MSDLayer(nn.Module):

@@ -17,8 +17,16 @@ import torch
 from torch import nn
 
 from dpv.vision.models.config import RANetConfig
-from dpv.vision.models.layers import (CrossScaleDenseLayer, DenseLayer, ExitClassifier,
-                                      MultiExitNet, Stem, conv_bn_relu, init_weights, resize)
+from dpv.vision.models.layers import (
+    CrossScaleDenseLayer,
+    DenseLayer,
+    ExitClassifier,
+    MultiExitNet,
+    Stem,
+    conv_bn_relu,
+    init_weights,
+    resize,
+)
 
 
 def _transition(c: int, reduction: float, enabled: bool) -> tuple[nn.Module, int]:

@@ -97,9 +97,9 @@ def confusion_matrices(config: SimConfig, rng: np.random.Generator) -> np.ndarra
     p /= p.sum(axis=2, keepdims=True)
     # swap the row's maximum into the true label's place where a draw put it elsewhere
     top = p.argmax(axis=2)
-    k, l = np.nonzero(top != np.arange(c)[None, :])
-    m = top[k, l]
-    p[k, l, l], p[k, l, m] = p[k, l, m], p[k, l, l].copy()
+    k, label = np.nonzero(top != np.arange(c)[None, :])
+    m = top[k, label]
+    p[k, label, label], p[k, label, m] = p[k, label, m], p[k, label, label].copy()
     return p
 
 

@@ -36,8 +36,7 @@ def run_bayes_sim(args: argparse.Namespace) -> int:
 
     from dpv.config import from_dict, load_config
     from dpv.progress import Progress
-    from dpv.vision.sim.bayes import (PRESETS, SWEEPS, SimConfig, result_markdown, simulate,
-                                      sweep_configs, write_results)
+    from dpv.vision.sim.bayes import PRESETS, SWEEPS, SimConfig, result_markdown, simulate, sweep_configs, write_results
 
     base = load_config(args.config, SimConfig) if args.config else SimConfig()
     overrides = dict(PRESETS[args.preset]) if args.preset else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from dpv.vision.models.config import PRESETS
 
@@ -29,22 +29,22 @@ class VisionTrainConfig:
     dataset: Literal["cifar10", "cifar100", "imagenet", "digits", "synthetic"] = "cifar100"
     data_dir: str = "data"
     data_seed: int = 0
-    model: Union[str, None] = None
+    model: str | None = None
     loss: str = "ce"
     dynamic: bool = False
     weight_grad: bool = False
-    lam: Union[float, None] = None
-    alpha: Union[float, None] = None
-    epochs: Union[int, None] = None
-    batch_size: Union[int, None] = None
+    lam: float | None = None
+    alpha: float | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 1e-4
     workers: int = 1
     gpu: bool = False
-    loader_workers: Union[int, None] = None
+    loader_workers: int | None = None
     seed: int = 0
-    stop_after: Union[int, None] = None
+    stop_after: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "workers", "stop_after"):

@@ -31,8 +31,7 @@ from dpv.progress import Progress
 from dpv.vision.data.datasets import get_dataset, num_classes, prepare_dataset
 from dpv.vision.models.build import build_model
 from dpv.vision.models.config import ModelConfig, preset
-from dpv.vision.train.checkpoint import (exit_costs, load_vision_checkpoint, save_vision_checkpoint,
-                                         unwrap)
+from dpv.vision.train.checkpoint import exit_costs, load_vision_checkpoint, save_vision_checkpoint, unwrap
 from dpv.vision.train.config import VisionTrainConfig
 from dpv.vision.train.losses import MultiExitLoss, make_loss
 
