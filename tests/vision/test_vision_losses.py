@@ -1,5 +1,6 @@
 """Losses of thesis ch. 4: Propositions 1 and 2, the power-sqrt weighting of eq. 4.18,
-detached dynamic weights (eq. 4.19-4.21), the ablations, and a short sanity training."""
+detached dynamic weights on the whole per-exit loss along three axes (eq. 4.19-4.21), the
+ablations, and a short sanity training."""
 from __future__ import annotations
 
 import pickle
@@ -10,7 +11,15 @@ from torch.nn import functional as F
 
 from dpv.vision.models.build import build_model
 from dpv.vision.models.config import MSDNetConfig, RANetConfig
-from dpv.vision.train.losses import LOSS_NAMES, damping_loss, dynamic_weights, make_loss, power_sqrt_loss
+from dpv.vision.train.losses import (
+    LOSS_NAMES,
+    WEIGHT_NORMS,
+    damping_loss,
+    dynamic_weights,
+    make_loss,
+    power_sqrt_loss,
+    power_sqrt_terms,
+)
 
 B, N, K = 5, 10, 4
 
@@ -81,19 +90,95 @@ def test_power_sqrt_of_one_exit_is_the_damping_loss():
     torch.testing.assert_close(power_sqrt_loss([z], y, 0.1), damping_loss(z, y, 0.1))
 
 
-def test_dynamic_weights_lie_in_one_plus_minus_alpha_and_carry_no_gradient():
+@pytest.mark.parametrize("norm", WEIGHT_NORMS)
+def test_dynamic_weights_lie_in_one_plus_minus_alpha_and_carry_no_gradient(norm):
     z = logits(1, scale=8.0)
-    w = dynamic_weights(z, alpha=0.8)
+    w = dynamic_weights(z, alpha=0.8, norm=norm)
     assert w.shape == (B, K) and not w.requires_grad
     assert ((w >= 0.2) & (w <= 1.8)).all()
-    # eq. 4.20: a smaller damping softmax (larger -log F[N+1]) means a larger weight
+    # eq. 4.20: along the normalised axis a smaller damping softmax (larger -log F[N+1]) means
+    # a larger weight
     r = torch.stack([-F.log_softmax(zk.detach(), 1)[:, -1] for zk in z], dim=1)
-    assert torch.equal(w.flatten().argsort(), r.flatten().argsort())
-    w_grad = dynamic_weights(z, alpha=0.8, grad=True)
+    if norm == "matrix":
+        assert torch.equal(w.flatten().argsort(), r.flatten().argsort())
+    else:
+        dim = 0 if norm == "exit" else 1
+        assert torch.equal(w.argsort(dim=dim), r.argsort(dim=dim))
+    w_grad = dynamic_weights(z, alpha=0.8, norm=norm, grad=True)
     assert w_grad.requires_grad
     torch.testing.assert_close(w_grad.detach(), w)
     (grad,) = torch.autograd.grad(w_grad.sum(), z[0])
     assert grad.abs().sum() > 0
+
+
+def _with_damping_softmax(p: torch.Tensor) -> list[torch.Tensor]:
+    """Logits whose damping softmax F[N+1] is p[i, k] (sample i, exit k), the rest uniform."""
+    rest = ((1 - p) / N).log()
+    return [torch.cat([rest[:, k, None].expand(-1, N), p[:, k, None].log()], dim=1)
+            for k in range(p.shape[1])]
+
+
+# Table 4.8's mean damping softmax per exit, power-sqrt + dynamic training (CIFAR-100).
+TABLE_4_8_DYNAMIC = torch.tensor([0.004, 0.006, 0.010, 0.019, 0.031, 0.049, 0.044],
+                                 dtype=torch.float64)
+
+
+def test_weight_normalisation_axes_and_the_table_4_8_property():
+    """Eq. 4.19-4.20 centred along each of Han et al.'s axes: `exit` ignores an exit-wide level
+    of the damping neuron (so every exit keeps a mean weight near 1), `sample` a sample-wide
+    one, `matrix` only a global one -- fed Table 4.8's damping means it weights exit 1 by
+    1.71 and exit 7 by 0.39, starving the deep exits whose damping softmax Table 4.8 sees
+    rise."""
+    gen = torch.Generator().manual_seed(0)
+    jitter = torch.exp(0.5 * torch.randn(64, 7, generator=gen, dtype=torch.float64))
+    p = TABLE_4_8_DYNAMIC[None, :] * jitter
+    per_exit_shift = torch.exp(torch.linspace(-1, 1, 7, dtype=torch.float64))[None, :]
+    per_sample_shift = torch.exp(torch.linspace(-1, 1, 64, dtype=torch.float64))[:, None]
+    w = {n: dynamic_weights(_with_damping_softmax(p), 0.8, n) for n in WEIGHT_NORMS}
+    shifted_exits = {n: dynamic_weights(_with_damping_softmax(p * per_exit_shift), 0.8, n)
+                     for n in WEIGHT_NORMS}
+    shifted_samples = {n: dynamic_weights(_with_damping_softmax(p * per_sample_shift), 0.8, n)
+                       for n in WEIGHT_NORMS}
+    torch.testing.assert_close(shifted_exits["exit"], w["exit"])
+    torch.testing.assert_close(shifted_samples["sample"], w["sample"])
+    assert not torch.allclose(shifted_exits["sample"], w["sample"])
+    assert not torch.allclose(shifted_exits["matrix"], w["matrix"])
+    assert not torch.allclose(shifted_samples["exit"], w["exit"])
+
+    flat = _with_damping_softmax(TABLE_4_8_DYNAMIC[None, :].expand(4, -1))
+    matrix = dynamic_weights(flat, 0.8, "matrix")[0]
+    assert round(float(matrix[0]), 2) == 1.71 and round(float(matrix[-1]), 2) == 0.39
+    assert (matrix[0] > matrix[1:]).all() and (matrix[:5] > matrix[5:].max()).all()
+    torch.testing.assert_close(dynamic_weights(flat, 0.8, "exit"), torch.ones(4, 7, dtype=torch.float64))
+    assert (w["exit"].mean(0) - 1).abs().max() < 0.2
+    assert w["matrix"].mean(0)[0] > 1.5 and w["matrix"].mean(0)[-1] < 0.6
+    assert w["sample"].mean(0)[0] > 1.3 and w["sample"].mean(0)[-1] < 0.7
+
+
+def test_default_loss_normalises_per_exit():
+    z, y = logits(6), targets(6)
+    default = make_loss("power-sqrt", 0.05, dynamic=True)(z, y)
+    torch.testing.assert_close(default, make_loss("power-sqrt", 0.05, dynamic=True,
+                                                  weight_norm="exit")(z, y))
+    with pytest.raises(ValueError, match="unknown weight normalisation 'rows'"):
+        make_loss("power-sqrt", dynamic=True, weight_norm="rows")
+
+
+@pytest.mark.parametrize("norm", WEIGHT_NORMS)
+@pytest.mark.parametrize("name", ["damping", "power-sqrt"])
+def test_dynamic_weights_scale_the_whole_per_exit_gradient(name, norm):
+    """Eq. 4.21: w_i^(k) multiplies sample i's whole loss at exit k (cross-entropy and damping
+    term), so its gradient on exit k's logits is w_i^(k) times the unweighted loss's gradient:
+    the damping neuron's balance (Propositions 1 and 2, eq. 4.18) stays as it is."""
+    lam, alpha = 0.05, 0.8
+    z, y = logits(2), targets(2)
+    make_loss(name, lam)(z, y).backward()
+    plain = [zk.grad.clone() for zk in z]
+    z2 = [zk.detach().clone().requires_grad_() for zk in z]
+    make_loss(name, lam, dynamic=True, alpha=alpha, weight_norm=norm)(z2, y).backward()
+    w = dynamic_weights(z2, alpha, norm)
+    for k, (g, zk) in enumerate(zip(plain, z2)):
+        torch.testing.assert_close(zk.grad, w[:, k, None] * g)
 
 
 @pytest.mark.parametrize("name", ["damping", "power-sqrt"])
@@ -107,10 +192,17 @@ def test_dynamic_loss_treats_weights_as_constants(name):
     w = dynamic_weights(z2, alpha).clone()  # a constant tensor
     ce = torch.stack([F.cross_entropy(zk, y, reduction="none") for zk in z2], dim=1)
     damp = torch.stack([-F.log_softmax(zk, 1)[:, -1] for zk in z2], dim=1)
-    extra = lam * (damp.sum(1) if name == "damping" else damp.norm(dim=1))
-    ((w * ce).sum(1) + extra).mean().backward()
+    share = 1 if name == "damping" else (damp / damp.norm(dim=1, keepdim=True)).detach()
+    (w * (ce + lam * share * damp)).sum(1).mean().backward()
     for g, zk in zip(dynamic_grads, z2):
         torch.testing.assert_close(g, zk.grad)
+
+
+def test_power_sqrt_terms_add_up_to_the_power_sqrt_loss():
+    z, y = logits(8), targets(8)
+    ce = torch.stack([F.cross_entropy(zk, y, reduction="none") for zk in z], dim=1)
+    damp = torch.stack([-F.log_softmax(zk, 1)[:, -1] for zk in z], dim=1)
+    torch.testing.assert_close(power_sqrt_terms(z, y, 0.1).sum(1), ce.sum(1) + 0.1 * damp.norm(dim=1))
 
 
 def test_weight_gradient_ablation_changes_the_gradient():
