@@ -6,7 +6,8 @@ fixed exit per leaf int [n] (-1: decide by threshold), and returns
 `(priors float32 [n, A], values float32 [n], exit_used int32 [n])`: priors are the softmax over
 all A = N*N + 1 actions, values lie in [-1, 1] from the view of the player to move, and each
 leaf leaves at the first exit whose confidence (eq. 6.4, over legal moves when `legal` is
-given) reaches its threshold (eq. 6.6). A threshold above 1 means the last exit.
+given) reaches its threshold (eq. 6.6). A threshold above 1 means the last exit. The forward
+itself runs on an inference backend (dpv.nets.backends): torch fp32 unless told otherwise.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dpv.nets.backends.base import InferenceBackend
+from dpv.nets.backends.torch_backend import TorchBackend
 from dpv.nets.checkpoint import load_checkpoint
 from dpv.nets.flops import exit_flops
 from dpv.nets.model import DPVNet
@@ -23,20 +26,25 @@ Result = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Evaluator:
-    """Wraps a DPVNet on a device for batched, inference-mode evaluation.
+    """Wraps a DPVNet on a device for batched, inference-mode evaluation through an inference
+    backend: `backend` (one built over `model`, see dpv.nets.backends.choice), else a torch one.
 
-    `bf16` runs under bfloat16 autocast and `channels_last` uses the NHWC memory layout. On an
-    H200 with the paper preset (bench/nets.py) channels_last gave about +20% positions/s at
-    batch 64-256 and bf16 was slower, so use `channels_last=True, bf16=False` on CUDA.
-    `exit_flops[k]` is the cost of exit k for one position, which the search charges per leaf.
+    For the torch one, `bf16` runs under bfloat16 autocast and `channels_last` uses the NHWC
+    memory layout. On an H200 with the paper preset (bench/nets.py) channels_last gave about +20%
+    positions/s at batch 64-256 and bf16 was slower, so use `channels_last=True, bf16=False` on
+    CUDA. `exit_flops[k]` is the cost of exit k for one position, which the search charges per leaf.
     """
 
-    def __init__(self, model: DPVNet, device: str | torch.device = "cpu",
-                 bf16: bool = False, channels_last: bool = False) -> None:
-        self.device = torch.device(device)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = model.to(self.device, memory_format=self.memory_format).eval()
-        self.bf16 = bf16
+    def __init__(self, model: DPVNet, device: str | torch.device = "cpu", bf16: bool = False,
+                 channels_last: bool = False, *, backend: InferenceBackend | None = None) -> None:
+        if backend is None:
+            backend = TorchBackend("torch-bf16" if bf16 else "torch-fp32", model, device, bf16=bf16,
+                                   channels_last=channels_last)
+        elif backend.model is not model:
+            raise ValueError(f"backend {backend.name} runs another model than the one given")
+        self.backend = backend
+        self.model = backend.model
+        self.device = backend.device
         cfg = model.config
         self.input_shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
         self.num_exits = model.num_exits
@@ -46,6 +54,11 @@ class Evaluator:
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options: bool) -> Evaluator:
         """An evaluator over the network saved at `path` (see `load_checkpoint`)."""
         return cls(load_checkpoint(path, device=device).model, device, **options)
+
+    def load_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """New weights for the model, and the backend rebuilt over them."""
+        self.model.load_state_dict(state_dict)
+        self.backend.reload()
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray | float,
                  legal: np.ndarray | None = None, fixed_exit: np.ndarray | None = None) -> Result:
@@ -70,7 +83,7 @@ class Evaluator:
                 raise ValueError(f"legal must have shape {(n, self.model.config.num_actions)}, got {legal.shape}")
             mask = torch.from_numpy(legal).to(self.device, non_blocking=True)
         kinds = np.unique(fixed)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             if len(kinds) == 1:
                 return self._result(*self._forward(x, t, mask, int(kinds[0])))
             logits = x.new_empty(n, self.model.config.num_actions)
@@ -88,14 +101,14 @@ class Evaluator:
                  fixed_exit: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Logits, values and exits of one sub-batch: at exit `fixed_exit`, or dynamic if -1."""
         if fixed_exit < 0:
-            return self.model.forward_dynamic(x, thresholds, mask)
-        logits, values = self.model.forward_exit(x, fixed_exit)
+            return self.backend.forward_dynamic(x, thresholds, mask)
+        logits, values = self.backend.forward_exit(x, fixed_exit)
         return logits, values, torch.full((x.shape[0],), fixed_exit, dtype=torch.int64, device=x.device)
 
     def evaluate(self, planes: np.ndarray, exit: int) -> Result:
         """Every leaf at the fixed exit `exit` (0-based); only the blocks it needs run."""
         x = self._planes(planes)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             return self._result(*self._forward(x, x.new_zeros(0), None, exit))
 
     def _planes(self, planes: np.ndarray) -> torch.Tensor:
@@ -104,10 +117,7 @@ class Evaluator:
             shape = ", ".join(map(str, self.input_shape))
             raise ValueError(f"planes must have shape [n, {shape}], got {list(planes.shape)}")
         x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))
-        return x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-
-    def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+        return x.to(self.device, non_blocking=True)
 
     @staticmethod
     def _result(logits: torch.Tensor, values: torch.Tensor, exits: torch.Tensor) -> Result:

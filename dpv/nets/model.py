@@ -2,12 +2,18 @@
 policy head and a value head after several residual blocks.
 
 Forward modes: `forward` (every exit, for training), `forward_exit` (one exit, running only
-the blocks it needs) and `forward_dynamic` (per-sample early exit, eq. 6.4 and 6.6).
+the blocks it needs) and `forward_dynamic` (per-sample early exit, eq. 6.4 and 6.6, written once
+in `early_exit` over the network's pieces). `fold_batchnorm` makes the inference copy with each
+BatchNorm folded into its convolution.
 """
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Sequence
+
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dpv.nets.config import NetConfig
 
@@ -112,41 +118,73 @@ class DPVNet(nn.Module):
     def forward_dynamic(
         self, x: Tensor, thresholds: Tensor, legal: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """Per-sample early exit: sample i leaves at the first exit whose confidence (eq. 6.4)
-        is >= thresholds[i] (eq. 6.6); the others continue and the batch shrinks. The last exit
-        takes whatever is left, so a threshold above 1 means the last exit. At each exit the
-        policy head runs for every remaining sample, the value head only for those leaving,
-        and one host-device sync reads how many leave.
+        """Per-sample early exit (eq. 6.4 and 6.6) over this network's stages and heads: see
+        `early_exit`. Returns policy logits [B, A], values [B] and the exit used [B] (int64)."""
+        stages = [lambda h: self.stages[0](self.stem(h)), *self.stages[1:]]
+        return early_exit(x, thresholds, legal, self.config.num_actions, stages,
+                          [head.policy for head in self.heads], [head.value for head in self.heads])
 
-        Returns policy logits [B, A], values [B] and the exit used [B] (int64).
-        """
-        n = x.shape[0]
-        logits_out = x.new_empty(n, self.config.num_actions)
-        values_out = x.new_empty(n)
-        exit_out = torch.empty(n, dtype=torch.int64, device=x.device)
 
-        def emit(k: int, rows: Tensor, h: Tensor, logits: Tensor) -> None:
-            logits_out.index_copy_(0, rows, logits.to(logits_out.dtype))
-            values_out.index_copy_(0, rows, self.heads[k].value(h).to(values_out.dtype))
-            exit_out.index_fill_(0, rows, k)
+Piece = Callable[[Tensor], Tensor]
 
-        rows = torch.arange(n, device=x.device)
-        h = self.stem(x)
-        for k, stage in enumerate(self.stages):
-            h = stage(h)
-            logits = self.heads[k].policy(h)
-            if k == self.num_exits - 1:
-                emit(k, rows, h, logits)
-                break
-            conf = confidence(logits, None if legal is None else legal.index_select(0, rows))
-            leave = conf >= thresholds.index_select(0, rows)
-            leaving = int(leave.sum())
-            if leaving == rows.numel():
-                emit(k, rows, h, logits)
-                break
-            if leaving:
-                order = torch.argsort(~leave, stable=True)  # leaving samples first
-                take, order = order[:leaving], order[leaving:]
-                emit(k, rows.index_select(0, take), h.index_select(0, take), logits.index_select(0, take))
-                rows, h = rows.index_select(0, order), h.index_select(0, order)
-        return logits_out, values_out, exit_out
+
+def early_exit(x: Tensor, thresholds: Tensor, legal: Tensor | None, num_actions: int, stages: Sequence[Piece],
+               policies: Sequence[Piece], values: Sequence[Piece]) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-sample early exit over a network given as pieces: `stages[k]` maps the features at
+    exit k-1 (the input planes for k = 0) to those at exit k, `policies[k]` and `values[k]`
+    are exit k's heads. Sample i leaves at the first exit whose confidence (eq. 6.4) is
+    >= thresholds[i] (eq. 6.6); the others continue and the batch shrinks. The last exit takes
+    whatever is left, so a threshold above 1 means the last exit. At each exit the policy head
+    runs for every remaining sample, the value head only for those leaving, and one
+    host-device sync reads how many leave. Every inference backend (dpv.nets.backends) runs
+    its dynamic forward through this one function.
+
+    Returns policy logits [B, A], values [B] and the exit used [B] (int64).
+    """
+    n = x.shape[0]
+    logits_out = x.new_empty(n, num_actions)
+    values_out = x.new_empty(n)
+    exit_out = torch.empty(n, dtype=torch.int64, device=x.device)
+
+    def emit(k: int, rows: Tensor, h: Tensor, logits: Tensor) -> None:
+        logits_out.index_copy_(0, rows, logits.to(logits_out.dtype))
+        values_out.index_copy_(0, rows, values[k](h).to(values_out.dtype))
+        exit_out.index_fill_(0, rows, k)
+
+    last = len(stages) - 1
+    rows = torch.arange(n, device=x.device)
+    h = x
+    for k, stage in enumerate(stages):
+        h = stage(h)
+        logits = policies[k](h)
+        if k == last:
+            emit(k, rows, h, logits)
+            break
+        conf = confidence(logits, None if legal is None else legal.index_select(0, rows))
+        leave = conf >= thresholds.index_select(0, rows)
+        leaving = int(leave.sum())
+        if leaving == rows.numel():
+            emit(k, rows, h, logits)
+            break
+        if leaving:
+            order = torch.argsort(~leave, stable=True)  # leaving samples first
+            take, order = order[:leaving], order[leaving:]
+            emit(k, rows.index_select(0, take), h.index_select(0, take), logits.index_select(0, take))
+            rows, h = rows.index_select(0, order), h.index_select(0, order)
+    return logits_out, values_out, exit_out
+
+
+def fold_batchnorm(model: DPVNet) -> DPVNet:
+    """An inference copy of `model` (eval mode) with every BatchNorm folded into the convolution
+    before it: W' = W * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps). The
+    copy computes the same function with one layer less per conv (BN becomes an Identity)."""
+    folded = copy.deepcopy(model).eval()
+    for module in folded.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, bn = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                module[i] = fuse_conv_bn_eval(conv, bn)
+                module[i + 1] = nn.Identity()
+    return folded

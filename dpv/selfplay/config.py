@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from dpv.config import ConfigError, load_config
+from dpv.nets.backends import BackendChoice
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.play.settings import SearchSettings
 
@@ -46,14 +47,18 @@ class SearchSection(SearchSettings):
 
 @dataclass
 class ServerSection:
-    """InferenceServer: micro-batching limits, device, CPU threads. One server per GPU
-    (`servers: null`), or one on the CPU."""
+    """InferenceServer: micro-batching limits, device, CPU threads, inference backend. One server
+    per GPU (`servers: null`), or one on the CPU."""
 
     max_batch: int = 256
     max_wait_ms: float = 2.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = 1
     servers: int | None = None
+    backend: BackendChoice = "auto"
+    """auto (the fastest backend that passes the correctness gate, measured once per machine and
+    cached, dpv.nets.backends.choice), or one by name: torch-fp32, torch-bf16, folded-fp32,
+    folded-bf16, onnx-fp32."""
 
     def __post_init__(self) -> None:
         _check([

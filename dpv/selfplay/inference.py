@@ -9,7 +9,10 @@ weights (`set_weights`) are swapped in between two batches, so no request is dro
 half-loaded weights. Run it as a Ray async actor (`ray.remote(InferenceServer)`); it runs on the
 GPU when Ray gives the actor one. Given the run's game store, a server that Ray restarts after
 a crash serves the current best network: the driver promotes by replacing the checkpoint file
-(best.pt) and the store's `best_version` before it sends the new weights.
+(best.pt) and the store's `best_version` before it sends the new weights. The forward runs on
+the inference backend `backend` (dpv.nets.backends: "auto" takes the fastest one that passes the
+correctness gate, gated on replays of the store's latest games when it holds some, else on
+random-policy games); new weights rebuild it.
 """
 from __future__ import annotations
 
@@ -17,18 +20,24 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dpv.selfplay.messages import ServerStats
 from dpv.selfplay.packing import unpack_mask, unpack_planes
 
+if TYPE_CHECKING:
+    from dpv.selfplay.store import GameStore
+    from go_engine import Board
+
 #: Upper bounds of the histograms in stats(): rows per forward (1, 2, 3, 4, 6, 8, 12, ..., 3072,
 #: 4096: powers of two and three times powers of two), and seconds a request waited in the
 #: queue (each has one more bucket above its last bound).
 BATCH_SIZE_BOUNDS = tuple(sorted({2.0**i for i in range(13)} | {3.0 * 2**i for i in range(11)}))
 QUEUE_WAIT_BOUNDS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+#: The gate replays at most this many of the store's latest games (at most 4,096 positions).
+GATE_GAMES = 64
 
 
 @dataclass
@@ -50,30 +59,50 @@ def pick_device(requested: str) -> str:
     return requested
 
 
+def stored_boards(store: GameStore) -> list[Board]:
+    """Positions (go_engine Boards) replayed from the store's latest GATE_GAMES games, at most
+    4,096; none when they hold fewer than 256 (the gate then plays random-policy games)."""
+    from dpv.nets.backends.positions import replay_boards
+    from dpv.selfplay.records import decode
+
+    games = [decode(data) for data in store.games(max(0, store.num_games() - GATE_GAMES))]
+    if not games:
+        return []
+    boards = replay_boards((g.actions for g in games), 4096, games[0].size, games[0].komi)
+    return boards if len(boards) >= 256 else []
+
+
 class InferenceServer:
     """Micro-batching evaluator over the network in `checkpoint`, whose model version is the
     `best_version` of the store at `store_url` (0 without a store; with one, each start is
-    counted there under `name`)."""
+    counted there under `name`), run on the inference backend `backend` (a name or "auto",
+    dpv.nets.backends.choice)."""
 
     def __init__(self, checkpoint: str, device: str = "auto", max_batch: int = 256,
                  max_wait_ms: float = 2.0, threads: int = 1, store_url: str | None = None,
-                 prefix: str = "dpv", name: str = "server-0") -> None:
+                 prefix: str = "dpv", name: str = "server-0", backend: str = "torch-fp32") -> None:
         import torch
 
+        from dpv.nets.backends.choice import choose_backend
+        from dpv.nets.checkpoint import load_checkpoint
         from dpv.nets.evaluator import Evaluator
         from dpv.selfplay.state import RunState
 
         torch.set_num_threads(threads)
         self.device = pick_device(device)
-        self.evaluator = Evaluator.from_checkpoint(checkpoint, self.device, channels_last=self.device == "cuda")
+        model = load_checkpoint(checkpoint, device=self.device).model
+        state = RunState.connect(store_url, prefix) if store_url else None
+        boards = stored_boards(state.store) if state and backend != "torch-fp32" else []
+        chosen = choose_backend(model, self.device, threads, backend, boards or None,
+                                "replays of the store's latest games" if boards else "random-policy games")
+        self.evaluator = Evaluator(model, backend=chosen)
         cfg = self.evaluator.model.config
         self.shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
         self.num_actions = cfg.num_actions
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self.version = 0
-        if store_url:
-            state = RunState.connect(store_url, prefix)
+        if state:
             state.count_start(name)
             self.version = state.best_version
         self._pending: list[_Request] = []
@@ -124,7 +153,7 @@ class InferenceServer:
     def _swap(self) -> None:
         state_dict, version = self._weights
         self._weights = None
-        self.evaluator.model.load_state_dict(state_dict)
+        self.evaluator.load_state_dict(state_dict)
         self.version = version
         self._stats["swaps"] += 1
 

@@ -1,0 +1,140 @@
+"""The correctness gate: an inference backend against torch fp32 on the same positions.
+
+On every position (planes and legal masks written by go_engine), for each fixed exit and for
+the dynamic forward, the candidate's priors and values are compared with the fp32 reference's:
+the mean policy KL(p_fp32 || p_backend) and the largest value error |v - v_fp32| must stay within
+`GateBounds`; in the dynamic forward (thresholds at the median exit-0 confidence, so rows leave at
+every exit) the same exit must be taken on most positions, and the rows that agree are compared
+as above. Optionally a short search (fixed deepest exit, no noise, most visited move) on the
+first positions must choose the same move on most of them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dpv.nets.evaluator import Evaluator
+from go_engine import BatchedSearch, Board, ExitPolicy, Player, SearchConfig
+
+CHUNK = 256
+"""Rows per evaluator call (a server-sized batch)."""
+
+
+@dataclass(frozen=True)
+class GateBounds:
+    """What a backend must meet to be used."""
+
+    max_kl: float = 1e-3
+    """Largest mean KL(p_fp32 || p_backend) of the priors, over the fixed exits and the dynamic forward."""
+    max_value_error: float = 0.02
+    """Largest |v_backend - v_fp32| over all positions and modes."""
+    min_same_exit: float = 0.95
+    """Smallest share of positions on which the dynamic forward leaves at fp32's exit."""
+    min_same_move: float = 0.95
+    """Smallest share of searched positions on which the search chooses fp32's move."""
+
+
+BOUNDS = GateBounds()
+"""The bounds every backend is gated with."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A backend's gate measurements and verdict."""
+
+    backend: str
+    """The backend's name."""
+    positions: int
+    """Positions compared."""
+    source: str
+    """Where they came from (stored games or random-policy games)."""
+    kl: float
+    """The largest mean policy KL over the modes (each fixed exit, dynamic)."""
+    value_error: float
+    """The largest |dv| over all positions and modes."""
+    same_exit: float
+    """Share of positions leaving the dynamic forward at fp32's exit."""
+    same_move: float | None
+    """Share of searched positions where the search chose fp32's move (None: no search)."""
+    searched: int
+    """Positions searched (0: no search)."""
+    passed: bool
+    """Whether every measurement is within the bounds."""
+
+    def summary(self) -> str:
+        """One line: the measurements and the verdict."""
+        move = "" if self.same_move is None else f", same move {self.same_move:.1%} of {self.searched} searches"
+        return (f"{self.backend}: {'passed' if self.passed else 'FAILED'} the gate on {self.positions} positions "
+                f"({self.source}): policy KL {self.kl:.1e}, |dv| {self.value_error:.1e}, "
+                f"dynamic same exit {self.same_exit:.1%}{move}")
+
+
+def board_inputs(boards: Sequence[Board]) -> tuple[np.ndarray, np.ndarray]:
+    """Input planes float32 [n, 17, N, N] and legal masks bool [n, A] of `boards`."""
+    size = boards[0].size
+    planes = np.zeros((len(boards), 17, size, size), np.float32)
+    for board, out in zip(boards, planes):
+        board.write_planes(out)
+    return planes, np.stack([board.legal_actions() for board in boards])
+
+
+def _chunked(evaluator: Evaluator, planes: np.ndarray, legal: np.ndarray, thresholds: np.ndarray,
+             fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    parts = [evaluator(planes[i:i + CHUNK], thresholds[i:i + CHUNK], legal[i:i + CHUNK], fixed[i:i + CHUNK])
+             for i in range(0, len(planes), CHUNK)]
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    p, q = p.astype(np.float64), np.maximum(q.astype(np.float64), 1e-30)
+    return np.maximum(np.sum(p * (np.log(np.maximum(p, 1e-30)) - np.log(q)), axis=1), 0.0)  # >= 0 up to rounding
+
+
+def search_moves(evaluator: Evaluator, boards: Sequence[Board], simulations: float) -> np.ndarray:
+    """The move a short search (deepest exit, no noise, most visited move) chooses on each
+    board (-1 where the game is over)."""
+    config = SearchConfig(leaves_per_tree=4, reuse_tree=False, temperature_moves=0)
+    player = Player(simulations, ExitPolicy.fixed(-1))
+    search = BatchedSearch(len(boards), boards[0].size, boards[0].komi, config=config,
+                           exit_flops=tuple(evaluator.exit_flops), players=player)
+    for g, board in enumerate(boards):
+        search.set_board(g, board)
+    moves = np.full(len(boards), -1, np.int64)
+    for result in search.search(evaluator):
+        moves[result.game] = result.action
+    return moves
+
+
+def gate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board], source: str,
+         bounds: GateBounds = BOUNDS, searches: int = 64, simulations: float = 32.0) -> GateResult:
+    """`candidate` against the fp32 `reference` on `boards` (see the module docstring); the
+    first `searches` boards are also searched with `simulations` simulations per move."""
+    planes, legal = board_inputs(boards)
+    n = len(boards)
+    ones, kls, errors = np.ones(n, np.float32), [], []
+    for k in range(reference.num_exits):
+        fixed = np.full(n, k, np.int64)
+        p, v, _ = _chunked(reference, planes, legal, ones, fixed)
+        q, w, _ = _chunked(candidate, planes, legal, ones, fixed)
+        kls.append(float(_kl(p, q).mean()))
+        errors.append(float(np.abs(v - w).max()))
+        if k == 0:
+            masked = np.where(legal, p, 0.0)
+            thresholds = np.full(n, np.median(masked.max(1) / masked.sum(1)), np.float32)
+    dynamic = np.full(n, -1, np.int64)
+    p, v, e = _chunked(reference, planes, legal, thresholds, dynamic)
+    q, w, f = _chunked(candidate, planes, legal, thresholds, dynamic)
+    same = e == f
+    if same.any():
+        kls.append(float(_kl(p[same], q[same]).mean()))
+        errors.append(float(np.abs(v[same] - w[same]).max()))
+    same_move, searched = None, min(searches, n)
+    if searched:
+        ref_moves = search_moves(reference, boards[:searched], simulations)
+        same_move = float(np.mean(ref_moves == search_moves(candidate, boards[:searched], simulations)))
+    kl, error, same_exit = max(kls), max(errors), float(same.mean())
+    passed = (kl <= bounds.max_kl and error <= bounds.max_value_error and same_exit >= bounds.min_same_exit
+              and (same_move is None or same_move >= bounds.min_same_move))
+    return GateResult(candidate.backend.name, n, source, kl, error, same_exit, same_move, searched, passed)

@@ -1,0 +1,169 @@
+"""Inference backends behind one interface: each gives fp32's priors and values within the gate's
+bounds, the gate and the auto choice reject a broken one, unavailable ones are skipped."""
+from __future__ import annotations
+
+import io
+import json
+import typing
+
+import numpy as np
+import pytest
+import torch
+
+from dpv.config import ConfigError, read_config_file
+from dpv.nets.backends import BACKEND_NAMES, BackendChoice, choice
+from dpv.nets.backends.base import BackendUnavailable
+from dpv.nets.backends.choice import FACTORIES, choose_backend
+from dpv.nets.backends.gate import BOUNDS, board_inputs, gate
+from dpv.nets.backends.positions import random_game_boards, replay_boards
+from dpv.nets.backends.torch_backend import TorchBackend
+from dpv.nets.config import NetConfig
+from dpv.nets.evaluator import Evaluator
+from dpv.nets.model import DPVNet
+
+CFG = NetConfig(blocks=3, channels=8, exits=[1, 2, 3], value_hidden=16)
+CPU = torch.device("cpu")
+
+
+def _model(seed: int = 0) -> DPVNet:
+    torch.manual_seed(seed)
+    model = DPVNet(CFG)
+    with torch.no_grad():  # BN statistics away from the identity, so folding has work to do
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def _backend(name: str, model: DPVNet):
+    """Every backend, bf16 ones included on a CPU without bf16 instructions (emulated: slow but
+    correct, and this network is small); onnx-fp32 only where onnxruntime and onnx are installed."""
+    if name.endswith("bf16"):
+        return TorchBackend(name, model, CPU, bf16=True, channels_last=name.startswith("folded"),
+                            fold=name.startswith("folded"))
+    try:
+        return FACTORIES[name](model, CPU, 1)
+    except BackendUnavailable as why:
+        pytest.skip(str(why))
+
+
+@pytest.fixture(scope="module")
+def inputs() -> tuple[np.ndarray, np.ndarray]:
+    return board_inputs(random_game_boards(96, seed=3))
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.mean(np.sum(p * (np.log(np.maximum(p, 1e-30)) - np.log(np.maximum(q, 1e-30))), axis=1)))
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_every_backend_gives_fp32_priors_and_values_within_the_gate(name, inputs):
+    planes, legal = inputs
+    n = len(planes)
+    reference = Evaluator(_model())
+    model = _model()
+    candidate = Evaluator(model, backend=_backend(name, model))
+    for k in range(CFG.num_exits):
+        p, v, _ = reference.evaluate(planes, exit=k)
+        q, w, e = candidate.evaluate(planes, exit=k)
+        assert (e == k).all() and q.dtype == np.float32 and w.shape == (n,)
+        assert _kl(p, q) <= BOUNDS.max_kl and np.abs(v - w).max() <= BOUNDS.max_value_error
+    thresholds = np.full(n, np.median(reference.evaluate(planes, exit=0)[0].max(1)), np.float32)
+    p, v, e = reference(planes, thresholds, legal)
+    q, w, f = candidate(planes, thresholds, legal)
+    assert len(np.unique(e)) > 1  # rows leave at several exits
+    same = e == f
+    assert same.mean() >= BOUNDS.min_same_exit
+    assert _kl(p[same], q[same]) <= BOUNDS.max_kl and np.abs(v[same] - w[same]).max() <= BOUNDS.max_value_error
+    mixed = np.where(np.arange(n) % 2 == 0, -1, np.arange(n) % CFG.num_exits)  # fixed and dynamic rows in one call
+    np.testing.assert_array_equal(candidate(planes, thresholds, legal, mixed)[2][mixed >= 0], mixed[mixed >= 0])
+
+
+@pytest.mark.parametrize("name", ["folded-fp32", "onnx-fp32"])
+def test_new_weights_rebuild_the_backend(name, inputs):
+    planes, _ = inputs
+    model = _model(0)
+    evaluator = Evaluator(model, backend=_backend(name, model))
+    evaluator.load_state_dict(_model(1).state_dict())
+    np.testing.assert_allclose(evaluator.evaluate(planes, exit=2)[0], Evaluator(_model(1)).evaluate(planes, exit=2)[0],
+                               rtol=1e-4, atol=1e-6)
+
+
+class Broken(TorchBackend):
+    """A backend that answers at once and wrongly: uniform priors and zero values."""
+
+    def __init__(self, model: DPVNet, device: torch.device, threads: int) -> None:
+        super().__init__("broken", model, device)
+
+    def forward_exit(self, x, exit):
+        return x.new_zeros(len(x), CFG.num_actions), x.new_zeros(len(x))
+
+    def forward_dynamic(self, x, thresholds, legal):
+        n = len(x)
+        return x.new_zeros(n, CFG.num_actions), x.new_zeros(n), torch.full((n,), CFG.num_exits - 1)
+
+
+def test_gate_passes_a_correct_backend_and_fails_a_broken_one():
+    model = _model()
+    boards = random_game_boards(128, seed=5)
+    reference = Evaluator(model)
+    folded = gate(reference, Evaluator(model, backend=FACTORIES["folded-fp32"](model, CPU, 1)), boards, "test",
+                  searches=16, simulations=8)
+    assert folded.passed and folded.kl < 1e-6 and folded.same_move == 1.0, folded.summary()
+    broken = gate(reference, Evaluator(model, backend=Broken(model, CPU, 1)), boards, "test", searches=0)
+    assert not broken.passed and broken.kl > BOUNDS.max_kl and broken.same_move is None
+    assert "FAILED" in broken.summary() and "128 positions (test)" in broken.summary()
+
+
+def test_auto_never_picks_a_backend_that_fails_the_gate(tmp_path, monkeypatch):
+    monkeypatch.setattr(choice, "ROUND_S", 0.02)
+    model = _model()
+    factories = {"torch-fp32": FACTORIES["torch-fp32"], "folded-fp32": FACTORIES["folded-fp32"], "broken": Broken}
+    boards = random_game_boards(256, seed=7)
+    cache = tmp_path / "backends.json"
+    for _ in range(2):  # measured and gated, then from the cache
+        log = io.StringIO()
+        chosen = choose_backend(model, CPU, 1, "auto", boards, "test", cache=cache, factories=factories, log=log)
+        assert chosen.name != "broken"
+        assert "inference backend broken skipped: broken: FAILED the gate" in log.getvalue()
+        assert log.getvalue().count("\n") == 2  # the broken one skipped, the choice
+    entry = next(iter(json.loads(cache.read_text()).values()))
+    assert entry["ranking"][0] == "broken" and entry["passed"]["broken"] is False  # fastest, and refused
+
+
+def test_unavailable_backend_is_skipped_with_one_line():
+    def unavailable(model, device, threads):
+        raise BackendUnavailable("its package is not installed")
+
+    log = io.StringIO()
+    chosen = choose_backend(_model(), CPU, 1, "gone", factories={**FACTORIES, "gone": unavailable}, log=log)
+    assert chosen.name == "torch-fp32"
+    assert log.getvalue() == "dpv: inference backend gone skipped: its package is not installed\n"
+    with pytest.raises(ValueError, match="unknown inference backend 'nope'"):
+        choose_backend(_model(), CPU, 1, "nope")
+
+
+def test_replayed_games_give_their_positions():
+    boards = replay_boards([[40, 41, 81], [0]], 3)
+    assert [b.move_count for b in boards] == [0, 1, 2]
+    assert replay_boards([[40, 41], [0]], 10)[2].move_count == 0  # the second game's empty board
+
+
+def test_config_names_every_backend(tmp_path):
+    from dpv.selfplay.config import load_selfplay_config
+
+    assert typing.get_args(BackendChoice) == ("auto", *BACKEND_NAMES) and set(BACKEND_NAMES) == set(FACTORIES)
+    _, data = read_config_file("local")
+    assert load_selfplay_config("local").server.backend == "auto"
+    for value, ok in (("onnx-fp32", True), ("onnx", False)):
+        data["server"]["backend"] = value
+        path = tmp_path / "run.yaml"
+        path.write_text(json.dumps(data))
+        if ok:
+            assert load_selfplay_config(path).server.backend == value
+        else:
+            with pytest.raises(ConfigError, match=r"'server.backend' must be one of \['auto', 'torch-fp32'"):
+                load_selfplay_config(path)
