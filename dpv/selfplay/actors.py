@@ -43,7 +43,7 @@ class RunActors:
         prefix, best = cfg.store.prefix, str(run_dir.best)
         servers = [ray.remote(InferenceServer).options(**resources.server(i), **RESTARTS).remote(
             best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, url, prefix,
-            f"server-{i}") for i in range(len(resources.server_gpus))]
+            f"server-{i}", cfg.server.backend) for i in range(len(resources.server_gpus))]
         buffer = ray.remote(ReplayBuffer).options(**resources.light(), **RESTARTS, max_task_retries=-1).remote(
             url, prefix, cfg.buffer.window_games, cfg.seed, cfg.net.input_planes)
         learner = ray.remote(Learner).options(**resources.learner(), **RESTARTS).remote(
