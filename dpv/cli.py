@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "dpv.vision.sim.command",
     "dpv.vision.train.command",
     "dpv.selfplay.command",
+    "dpv.rating.command",
 ]
 
 

@@ -1,0 +1,199 @@
+"""The checkpoints of a self-play run directory (dpv.selfplay.rundir) and what the run had spent
+when each was written: learner steps, self-play games and hours.
+
+- Checkpoints: `checkpoints/initial.pt` (step 0, no games), `checkpoints/step-NNNNNNNN.pt`, and
+  `best.pt`, which is a byte-for-byte copy of the promoted candidate: it is matched to that file
+  (and played from it, so a live run that replaces best.pt cannot change a match under way).
+- Games and time: the `train` line of metrics.jsonl with the checkpoint's step (games stored
+  when the driver read the learner's answer, and the line's time). The run's wall-clock hours at
+  a line are summed over its sessions (each `start` line opens one; `--resume` adds one).
+- CPU-hours are not recorded by the run: they are its wall-clock hours x the CPUs it held, the
+  actors' Ray CPU requests in summary.json `placement` (one per self-play worker; servers and
+  learner ask for none), else config.yaml's `worker.workers`. `Run.cpu_source` says which.
+
+No torch import unless best.pt matches no checkpoint file (its step is then read from it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from dpv.selfplay.rundir import RunDir
+
+STEP_FILE = re.compile(r"step-(\d+)\.pt$")
+"""A learner checkpoint's file name."""
+
+
+@dataclass(frozen=True)
+class RunCheckpoint:
+    """One checkpoint of a run."""
+
+    run: str
+    """The run directory as given."""
+    name: str
+    """"initial", "step-NNNNNNNN" or "best" (best.pt matching no other file)."""
+    path: str
+    """The file played."""
+    sha256: str
+    """Hash of the file (a rewritten file is another checkpoint)."""
+    step: int
+    """Learner steps behind it."""
+    selfplay_games: int | None
+    """Self-play games stored when it was written (None: no train line for its step)."""
+    wall_hours: float | None
+    """The run's wall-clock hours when it was written (None: unknown)."""
+    cpu_hours: float | None
+    """wall_hours x the run's CPUs (None: unknown)."""
+    best: bool = False
+    """Whether best.pt holds this network."""
+
+    @property
+    def id(self) -> str:
+        """The checkpoint's name in a rating: RUN:NAME."""
+        return f"{self.run}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run directory's checkpoints, by step."""
+
+    path: str
+    """The run directory as given."""
+    checkpoints: tuple[RunCheckpoint, ...]
+    """Every checkpoint, initial first."""
+    cpus: float | None
+    """CPUs the run held (None: unknown)."""
+    cpu_source: str
+    """How CPU-hours were computed, in words."""
+    board_size: int
+    """Board size of the run's network (config.yaml `net.board_size`, 9 without a config)."""
+
+    def select(self, which: str) -> list[RunCheckpoint]:
+        """The checkpoints to rate: "every" one, the "best" one, or N (>= 2) spread evenly over
+        the steps (the initial and the newest among them) plus the best."""
+        if which == "every":
+            return list(self.checkpoints)
+        if which == "best":
+            best = [c for c in self.checkpoints if c.best]
+            if not best:
+                raise ValueError(f"{self.path}: no best.pt to rate (use --checkpoints every or N)")
+            return best
+        try:
+            count = int(which)
+        except ValueError:
+            count = 0
+        if count < 2:
+            raise ValueError(f"--checkpoints takes every, best or a number >= 2, got '{which}'")
+        last = len(self.checkpoints) - 1
+        chosen = {round(k * last / (count - 1)) for k in range(count)} if last else {0}
+        chosen |= {i for i, c in enumerate(self.checkpoints) if c.best}
+        return [self.checkpoints[i] for i in sorted(chosen)]
+
+
+def read_run(path: str | Path) -> Run:
+    """The checkpoints of the run directory `path` with their steps, games and hours; a
+    directory that is missing or holds no checkpoint is a one-line error."""
+    run = RunDir(path)
+    label = str(path).rstrip("/") or str(path)
+    if not run.root.is_dir():
+        raise FileNotFoundError(f"{label}: no such run directory")
+    files = ([(0, "initial", run.initial)] if run.initial.is_file() else []) + sorted(
+        (int(m.group(1)), f.stem, f) for f in run.checkpoints.glob("step-*.pt") if (m := STEP_FILE.search(f.name)))
+    if not files and not run.best.is_file():
+        raise ValueError(f"{label}: no checkpoints (checkpoints/initial.pt, checkpoints/step-*.pt or best.pt): "
+                         "not a run directory of `dpv launch selfplay`")
+    trained = _train_lines(run)
+    cpus, cpu_source = _cpus(run)
+    checkpoints = [_checkpoint(label, name, f, step, trained, cpus) for step, name, f in files]
+    if run.best.is_file():
+        digest = file_sha256(run.best)
+        match = next((i for i, c in enumerate(checkpoints) if c.sha256 == digest), None)
+        if match is None:
+            from dpv.nets.checkpoint import load_checkpoint
+
+            step = load_checkpoint(run.best).step
+            checkpoints.append(_checkpoint(label, "best", run.best, step, trained, cpus, best=True))
+            checkpoints.sort(key=lambda c: c.step)
+        else:
+            checkpoints[match] = replace(checkpoints[match], best=True)
+    return Run(path=label, checkpoints=tuple(checkpoints), cpus=cpus, cpu_source=cpu_source,
+               board_size=_board_size(run))
+
+
+def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, tuple[int, float]],
+                cpus: float | None, best: bool = False) -> RunCheckpoint:
+    games, hours = (0, 0.0) if step == 0 else trained.get(step, (None, None))
+    return RunCheckpoint(run=run, name=name, path=str(path), sha256=file_sha256(path), step=step, selfplay_games=games,
+                         wall_hours=hours, cpu_hours=None if hours is None or cpus is None else hours * cpus, best=best)
+
+
+def _train_lines(run: RunDir) -> dict[int, tuple[int, float]]:
+    """Learner step -> (games, the run's wall-clock hours) of each `train` line of
+    metrics.jsonl (the last one of a step; a line cut short by a driver that died is skipped)."""
+    found: dict[int, tuple[int, float]] = {}
+    if not run.events.is_file():
+        return found
+    earlier = 0.0  # seconds of the sessions before the current one
+    start = last = None
+    for line in run.events.read_text().splitlines():
+        try:
+            event = json.loads(line)
+            kind, time = event["event"], float(event["time"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if kind == "start":
+            if start is not None and last is not None:
+                earlier += last - start
+            start = time
+        last = time
+        if kind == "train" and start is not None and isinstance(event.get("step"), int):
+            found[event["step"]] = (int(event.get("games", 0)), (earlier + time - start) / 3600)
+    return found
+
+
+def _cpus(run: RunDir) -> tuple[float | None, str]:
+    """The CPUs the run held and where that number comes from."""
+    placement = _read_json(run.summary).get("placement") or {}
+    requested = sum(float((actor.get("resources") or {}).get("CPU", 0.0)) for actor in placement.values())
+    how = "CPU-hours = the run's wall-clock hours (metrics.jsonl) x {} (the run records no CPU time)"
+    if requested:
+        return requested, how.format(f"{requested:g} CPUs, the actors' Ray CPU requests in summary.json placement")
+    workers = (_read_yaml(run.config).get("worker") or {}).get("workers")
+    if isinstance(workers, int) and workers > 0:
+        return float(workers), how.format(f"{workers} CPUs, config.yaml worker.workers (no summary.json placement)")
+    return None, "CPU-hours unknown: no summary.json placement and no worker.workers in config.yaml"
+
+
+def _board_size(run: RunDir) -> int:
+    size = (_read_yaml(run.config).get("net") or {}).get("board_size", 9)
+    return size if isinstance(size, int) else 9
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
