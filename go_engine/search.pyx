@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Batched PUCT search over G concurrent Go games with a FLOPs budget per move (thesis ch. 6).
+"""Batched PUCT or Gumbel search over G concurrent Go games with a FLOPs budget per move (thesis ch. 6).
 
 One `BatchedSearch` owns G games and one tree per game, stored as C arrays (see search.pxd:
 24-byte nodes; the children of a node are one contiguous block created at expansion, for the
@@ -31,6 +31,40 @@ Exit policies, per game and colour: fixed exit k; dynamic `tau = tau0 + alpha * 
 with r = spent / budget when the leaf is selected; threshold (alpha = 0). The evaluator decides
 the exit with c = max_j p_j (eq. 6.4) and "exit if c >= tau" (eq. 6.6).
 
+Gumbel root (`SearchConfig.root = "gumbel"`; Danihelka et al., ICLR 2022, "Policy improvement by
+planning with Gumbel"; mctx's `gumbel_muzero_policy`). When the root is expanded, each root child
+a (a legal, or with `sensible_moves` a sensible, move) draws g(a) ~ Gumbel(0, 1) x gumbel_scale,
+and the m = min(gumbel_max_actions, children) moves of largest g(a) + logits(a) (logits = log
+prior) are the candidates. Sequential halving then spends the move's FLOPs budget in phases: the
+candidates m, max(2, m // 2), ... down to 2 give ~log2(m) phases; a phase is given the budget
+left divided by the phases left (so a phase that overran, or a budget too small for one
+simulation per candidate, shortens the later ones), and spreads it over its candidates: each
+simulation goes through the candidate with the fewest FLOPs charged this phase (in-flight leaves
+at their upper cost, then corrected to the cost of the exit that answered them; a terminal
+leaf, which costs no FLOPs, is charged the cheapest exit's here so that it cannot absorb the
+phase). A phase ends when the next leaf no longer fits in its share and every candidate was
+visited at least once in it (mctx: at least one visit per candidate and phase); then the half
+with the largest g + logits + sigma(completed Q) stays. With L > 1 a step admits leaves while
+they fit in the phase's share; the phase ends between steps, when nothing is in flight. The
+move played is the remaining candidate of largest g + logits + sigma(completed Q) (the Gumbel
+draws already sample it, so the temperature schedule does not apply; gumbel_scale = 0 plays
+deterministically). The policy target is pi' = softmax(logits + sigma(completed Q)) over the
+root's children (`MoveResult.improved_policy`).
+
+Completed Q (mctx's `qtransform_completed_by_mix_value`): a visited child keeps Q = W / N, an
+unvisited one gets the mixed value v_mix = (v + sum_b N(b) * sum_visited P(b) Q(b) / sum_visited
+P(b)) / (1 + sum_b N(b)), where v is the node's own network value; the completed values are
+rescaled to [0, 1] by their min and max, and sigma(q) = (gumbel_c_visit + max_b N(b)) *
+gumbel_c_scale * q. The node's own value v is not stored: it is -(W(s) + sum_b W(s, b)), since
+every later simulation through s adds opposite values to W(s) and to one child's W.
+
+Below the root the Gumbel search selects deterministically (mctx's
+`gumbel_muzero_interior_action_selection`): the child maximising pi'(a) - N(a) / (1 + sum_b
+N(b)), with in-flight simulations counted in N, so that the visits follow pi' and L leaves of
+one step spread over it. This rather than PUCT: pi' is the policy the root's target and halving
+use, so the values backed up to the candidates come from the same improved policy the paper
+analyses, and it has no c_puct / FPU to tune against the Gumbel constants.
+
 Evaluator calling convention (Python callable or object)::
 
     priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed_exit, legal=legal)
@@ -56,7 +90,7 @@ directly and no planes are written (see go_engine/rollout.pyx).
 """
 cimport cython
 cimport numpy as cnp
-from libc.math cimport sqrt, ceil
+from libc.math cimport sqrt, ceil, exp, log
 from libc.stdlib cimport calloc, malloc, realloc, free
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
@@ -65,7 +99,7 @@ import numpy as np
 
 from go_engine.board cimport Board, NUM_PLANES
 from go_engine.board import Board as PyBoard
-from go_engine.search_types import DYNAMIC, ExitPolicy, MoveResult, Player, SearchConfig
+from go_engine.search_types import DYNAMIC, GUMBEL, ExitPolicy, MoveResult, Player, SearchConfig
 
 cnp.import_array()
 
@@ -144,6 +178,20 @@ cdef int tree_reroot(Tree* t, int32_t child, int32_t min_capacity) noexcept nogi
     t.nodes = fresh
     t.size = size
     return 0
+
+
+cdef inline double prior_logit(float prior) noexcept nogil:
+    """log P(a), with P = 0 taken as 1e-30 (a move the network gives no mass stays finite)."""
+    return log(max(<double>prior, 1e-30))
+
+
+cdef int halving_phases(int considered) noexcept nogil:
+    """Phases of sequential halving from `considered` candidates: m, max(2, m // 2), ..., 2."""
+    cdef int phases = 1
+    while considered > 2:
+        considered = max(2, considered // 2)
+        phases += 1
+    return phases
 
 
 cdef void* calloc_or_raise(size_t count, size_t size) except NULL:
@@ -225,6 +273,19 @@ cdef class BatchedSearch:
     cdef int* slot_exits          # the player's number of exits
     cdef double* slot_flops_min
     cdef double* slot_flops_max
+    # Gumbel root (see the module docstring)
+    cdef bint gumbel
+    cdef double gumbel_c_visit, gumbel_c_scale
+    cdef double* gumbel_buf       # [num_actions] scratch: logits + sigma(completed Q) of one node
+    cdef uint8_t* gumbel_ready    # per game: the root's draws and candidates are set this move
+    cdef int* considered          # per game: candidates still in the halving
+    cdef double* phase_target     # per game: spent FLOPs at which the current phase's share ends
+    cdef double* root_gumbel      # [num_games * num_actions]: g of each root child, child order
+    cdef int32_t* cand            # [num_games * num_actions]: candidate slot -> root child offset
+    cdef double* cand_flops       # this phase's FLOPs charged per slot (in flight: upper cost)
+    cdef int32_t* cand_visits     # this phase's simulations admitted per slot
+    cdef int32_t* leaf_slot       # per leaf of the step: its root candidate slot, -1 if none
+    cdef double* leaf_charge      # per leaf of the step: the in-flight FLOPs charged to its slot
     # per leaf of the current step
     cdef int capacity
     cdef int32_t* leaf_game
@@ -305,6 +366,20 @@ cdef class BatchedSearch:
         self.leaf_path_len = <int32_t*>calloc_or_raise(self.capacity, sizeof(int32_t))
         self.path_capacity = self.capacity * 64 + self._max_moves + 2
         self.path = <int32_t*>calloc_or_raise(self.path_capacity, sizeof(int32_t))
+        self.gumbel = config.root == GUMBEL
+        self.gumbel_c_visit = config.gumbel_c_visit
+        self.gumbel_c_scale = config.gumbel_c_scale
+        cdef int A = self.num_actions
+        self.gumbel_buf = <double*>calloc_or_raise(A, sizeof(double))
+        self.gumbel_ready = <uint8_t*>calloc_or_raise(num_games, 1)
+        self.considered = <int*>calloc_or_raise(num_games, sizeof(int))
+        self.phase_target = <double*>calloc_or_raise(num_games, sizeof(double))
+        self.root_gumbel = <double*>calloc_or_raise(num_games * A, sizeof(double))
+        self.cand = <int32_t*>calloc_or_raise(num_games * A, sizeof(int32_t))
+        self.cand_flops = <double*>calloc_or_raise(num_games * A, sizeof(double))
+        self.cand_visits = <int32_t*>calloc_or_raise(num_games * A, sizeof(int32_t))
+        self.leaf_slot = <int32_t*>calloc_or_raise(self.capacity, sizeof(int32_t))
+        self.leaf_charge = <double*>calloc_or_raise(self.capacity, sizeof(double))
         cdef int g
         for g in range(num_games):
             self.trees[g].nodes = <Node*>calloc_or_raise(config.initial_nodes, sizeof(Node))
@@ -329,6 +404,9 @@ cdef class BatchedSearch:
         free(self.tau0); free(self.alpha); free(self.player_sims); free(self.leaf_game)
         free(self.slot_flops); free(self.slot_exits); free(self.slot_flops_min); free(self.slot_flops_max)
         free(self.leaf_node); free(self.leaf_path_off); free(self.leaf_path_len); free(self.path)
+        free(self.gumbel_buf); free(self.gumbel_ready); free(self.considered); free(self.phase_target)
+        free(self.root_gumbel); free(self.cand); free(self.cand_flops); free(self.cand_visits)
+        free(self.leaf_slot); free(self.leaf_charge)
 
     # ------------------------------------------------------------------ games and players
 
@@ -451,7 +529,8 @@ cdef class BatchedSearch:
             self.sim_cap[g] = <int64_t>ceil(self.config.max_sims_factor * self.budget[g] / lower) + 1
             memset(&self.evals[g * MAX_EXITS], 0, MAX_EXITS * sizeof(int64_t))
             self.searching[g] = 1
-            self.noise_pending[g] = self.config.root_noise
+            self.noise_pending[g] = self.config.root_noise and not self.gumbel
+            self.gumbel_ready[g] = 0
             self._searched.append(g)
             count += 1
         self._apply_pending_noise()
@@ -597,19 +676,80 @@ cdef class BatchedSearch:
                 best = best_unvisited
         return best
 
-    cdef int _select(self, int g) noexcept nogil:
+    @cython.cdivision(True)
+    cdef void _gumbel_logits(self, Node* nodes, int32_t parent, double* out) noexcept nogil:
+        """out[j] = logits(a_j) + sigma(completed_Q(a_j)) for the children a_j of `parent` (see
+        "Completed Q" in the module docstring; mctx's qtransform_completed_by_mix_value)."""
+        cdef Node* p = &nodes[parent]
+        cdef Node* c
+        cdef int32_t first = p.first_child, j, k = p.num_children
+        cdef int64_t sum_n = 0, max_n = 0
+        cdef double sum_w = 0.0, visited_prior = 0.0, weighted = 0.0, raw, mixed, q, prior
+        cdef double lo = 1e300, hi = -1e300, scale
+        for j in range(k):
+            c = &nodes[first + j]
+            sum_w += c.w
+            if c.n > 0:
+                sum_n += c.n
+                max_n = max(max_n, <int64_t>c.n)
+                prior = max(<double>c.prior, 1.1754943508222875e-38)   # mctx: finfo(float32).tiny
+                visited_prior += prior
+                weighted += prior * c.w / c.n
+        raw = -(p.w + sum_w)               # the node's own network value (module docstring)
+        mixed = (raw + sum_n * weighted / visited_prior) / (sum_n + 1) if sum_n > 0 else raw
+        for j in range(k):
+            c = &nodes[first + j]
+            q = c.w / c.n if c.n > 0 else mixed
+            out[j] = q
+            lo = min(lo, q)
+            hi = max(hi, q)
+        scale = (self.gumbel_c_visit + max_n) * self.gumbel_c_scale / max(hi - lo, 1e-8)
+        for j in range(k):
+            out[j] = prior_logit(nodes[first + j].prior) + (out[j] - lo) * scale
+
+    @cython.cdivision(True)
+    cdef int32_t _gumbel_child(self, Node* nodes, int32_t parent) noexcept nogil:
+        """The child of `parent` maximising pi'(a) - N(a) / (1 + sum_b N(b)), pi' = softmax(logits
+        + sigma(completed Q)), N counting in-flight simulations (mctx's
+        gumbel_muzero_interior_action_selection)."""
+        cdef Node* c
+        cdef int32_t first = nodes[parent].first_child, j, k = nodes[parent].num_children, best = first
+        cdef double* out = self.gumbel_buf
+        cdef double hi = -1e300, total = 0.0, visits = 0.0, score, best_score = -1e300
+        self._gumbel_logits(nodes, parent, out)
+        for j in range(k):
+            hi = max(hi, out[j])
+            visits += nodes[first + j].n + nodes[first + j].vloss
+        for j in range(k):
+            out[j] = exp(out[j] - hi)
+            total += out[j]
+        for j in range(k):
+            c = &nodes[first + j]
+            score = out[j] / total - (c.n + c.vloss) / (1.0 + visits)
+            if score > best_score:
+                best_score = score
+                best = first + j
+        return best
+
+    cdef int _select(self, int g, int32_t root_child) noexcept nogil:
         """Walk from the root to an unexpanded node, adding a virtual loss to every node on the
         way; the path (node indices, root first) is written at path[path_used:]. Returns its
-        length. The caller ensures room for the longest possible path: the root board's
-        max_moves + 2 nodes."""
+        length. `root_child` >= 0 is the root's child to go through (the Gumbel root's
+        candidate), -1: chosen like every other node's. The caller ensures room for the longest
+        possible path: the root board's max_moves + 2 nodes."""
         cdef Node* nodes = self.trees[g].nodes
         cdef int32_t* p = self.path + self.path_used
         cdef int32_t cur = 0
         cdef int length = 1
         nodes[0].vloss += 1
         p[0] = 0
+        if root_child >= 0:
+            cur = root_child
+            nodes[cur].vloss += 1
+            p[1] = cur
+            length = 2
         while nodes[cur].first_child >= 0:
-            cur = self._best_child(nodes, cur)
+            cur = self._gumbel_child(nodes, cur) if self.gumbel else self._best_child(nodes, cur)
             nodes[cur].vloss += 1
             p[length] = cur
             length += 1
@@ -651,8 +791,8 @@ cdef class BatchedSearch:
         cdef Board scratch = self._scratch
         cdef Board root_board
         cdef Node* nodes
-        cdef int g, c, k, attempt, length, i, n = 0
-        cdef int32_t leaf
+        cdef int g, c, k, attempt, length, i, slot, n = 0
+        cdef int32_t leaf, root_child
         cdef uint8_t flags
         cdef double lower, upper, in_flight, score, value, r
         cdef float tau
@@ -674,8 +814,15 @@ cdef class BatchedSearch:
                 if (self.sims[g] >= self.sim_cap[g]
                         or self.spent[g] + in_flight + lower > self.budget[g] * (1.0 + 1e-9)):
                     break
+                slot = -1
+                root_child = -1
+                if self.gumbel and self.trees[g].nodes[0].first_child >= 0:
+                    slot = self._gumbel_slot(g, self.spent[g] + in_flight + lower, in_flight > 0)
+                    if slot < 0:
+                        break
+                    root_child = self.trees[g].nodes[0].first_child + self.cand[g * A + slot]
                 self._ensure_path(self.path_used + root_board.max_moves + 2)
-                length = self._select(g)
+                length = self._select(g, root_child)
                 nodes = self.trees[g].nodes
                 leaf = self.path[self.path_used + length - 1]
                 flags = nodes[leaf].flags
@@ -683,6 +830,8 @@ cdef class BatchedSearch:
                     self._undo_path(g, length)
                     break
                 progressed = True
+                if slot >= 0:
+                    self.cand_visits[g * A + slot] += 1
                 if not flags & TERMINAL:
                     scratch.c_copy_from(root_board)
                     for i in range(1, length):
@@ -695,8 +844,14 @@ cdef class BatchedSearch:
                     value = 1.0 if flags & TERMINAL_WIN else (-1.0 if flags & TERMINAL_LOSS else 0.0)
                     self._backup(g, self.path_used, length, value)
                     self.sims[g] += 1
+                    if slot >= 0:
+                        self.cand_flops[g * A + slot] += lower
                     continue
                 nodes[leaf].flags = PENDING
+                if slot >= 0:
+                    self.cand_flops[g * A + slot] += upper
+                self.leaf_slot[n] = slot
+                self.leaf_charge[n] = upper
                 self.leaf_game[n] = g
                 self.leaf_node[n] = leaf
                 self.leaf_path_off[n] = <int32_t>self.path_used
@@ -828,10 +983,108 @@ cdef class BatchedSearch:
             e = exits[i]
             c = 2 * g + (0 if self.mover[g] == 1 else 1)
             self.spent[g] += self.slot_flops[c * MAX_EXITS + e]
+            if self.leaf_slot[i] >= 0:
+                self.cand_flops[g * A + self.leaf_slot[i]] += self.slot_flops[c * MAX_EXITS + e] - self.leaf_charge[i]
             self.evals[g * MAX_EXITS + e] += 1
             if self.leaf_path_len[i] > 1:
                 self.sims[g] += 1
         return 0
+
+    # ------------------------------------------------------------------ Gumbel root
+
+    cdef int _gumbel_slot(self, int g, double need, bint busy) except -2:
+        """The candidate slot the next simulation of game `g` goes through: the considered
+        candidate with the fewest FLOPs charged this phase (the better one on ties). When the
+        next leaf (FLOPs `need` once admitted) no longer fits in the phase's share and every
+        candidate had a visit in it, the phase ends and the halving keeps the better half;
+        -1 while leaves are in flight (`busy`): the phase ends once they are charged."""
+        cdef int base = g * self.num_actions, s, best
+        if not self.gumbel_ready[g]:
+            self._gumbel_begin(g)
+        while True:
+            best = 0
+            for s in range(1, self.considered[g]):
+                if self.cand_flops[base + s] < self.cand_flops[base + best]:
+                    best = s
+            if self.cand_visits[base + best] == 0 or need <= self.phase_target[g] * (1.0 + 1e-9):
+                return best
+            if busy or self.considered[g] <= 2:
+                return -1
+            self._gumbel_halve(g, max(2, self.considered[g] // 2))
+
+    def _gumbel_begin(self, int g) -> None:
+        """Draw g(a) for the expanded root's children and take the top m by g + logits
+        (Gumbel-top-m: m moves sampled from the prior without replacement) as the candidates,
+        best first; the first phase starts."""
+        cdef Node* nodes = self.trees[g].nodes
+        cdef int first = nodes[0].first_child, k = nodes[0].num_children, base = g * self.num_actions, j
+        draws = self._np_rng.gumbel(size=k) * self.config.gumbel_scale
+        logits = np.array([prior_logit(nodes[first + j].prior) for j in range(k)])
+        for j in range(k):
+            self.root_gumbel[base + j] = draws[j]
+        order = np.argsort(-(draws + logits), kind="stable")
+        m = min(self.config.gumbel_max_actions, k)
+        for j in range(m):
+            self.cand[base + j] = order[j]
+        self.considered[g] = m
+        self.gumbel_ready[g] = 1
+        self._gumbel_halve(g, m)
+
+    def _gumbel_halve(self, int g, int keep) -> None:
+        """Keep the `keep` considered candidates of largest g + logits + sigma(completed Q)
+        (best first) and start the next phase with the budget left over the phases left."""
+        cdef int base = g * self.num_actions, s, nc = self.considered[g]
+        offsets = np.array([self.cand[base + s] for s in range(nc)], np.int64)
+        scores = self._root_scores(g)[offsets] + np.array([self.root_gumbel[base + o] for o in offsets])
+        kept = offsets[np.argsort(-scores, kind="stable")[:keep]]
+        for s in range(nc):
+            if s < keep:
+                self.cand[base + s] = kept[s]
+            self.cand_flops[base + s] = 0.0
+            self.cand_visits[base + s] = 0
+        self.considered[g] = keep
+        self.phase_target[g] = self.spent[g] + (self.budget[g] - self.spent[g]) / halving_phases(keep)
+
+    def _root_scores(self, int g) -> np.ndarray:
+        """logits + sigma(completed Q) of `g`'s root children, float64 [children], child order."""
+        cdef Node* nodes = self.trees[g].nodes
+        cdef int j, k = nodes[0].num_children
+        self._gumbel_logits(nodes, 0, self.gumbel_buf)
+        return np.array([self.gumbel_buf[j] for j in range(k)])
+
+    def _gumbel_choice(self, int g) -> tuple[int, np.ndarray]:
+        """The Gumbel root's move (the remaining candidate of largest g + logits + sigma(completed
+        Q)) and its improved policy softmax(logits + sigma(completed Q)), float32 [num_actions]."""
+        cdef Node* nodes = self.trees[g].nodes
+        cdef int first = nodes[0].first_child, k = nodes[0].num_children, base = g * self.num_actions, j
+        if not self.gumbel_ready[g]:
+            self._gumbel_begin(g)
+        scores = self._root_scores(g)
+        actions = np.array([nodes[first + j].action for j in range(k)], np.int64)
+        offsets = np.array([self.cand[base + j] for j in range(self.considered[g])], np.int64)
+        draws = np.array([self.root_gumbel[base + o] for o in offsets])
+        action = int(actions[offsets[np.argmax(draws + scores[offsets])]])
+        weights = np.exp(scores - scores.max())
+        improved = np.zeros(self.num_actions, np.float32)
+        improved[actions] = weights / weights.sum()
+        return action, improved
+
+    def gumbel_state(self, int game) -> dict[str, np.ndarray | float]:
+        """The Gumbel root of `game`'s last search: "gumbel", the draws g(a) of the root's
+        children (float64, in the order of `root_children`); "considered", the actions still
+        in the halving, best first; "phase_target", the FLOPs spent at which the current phase's
+        share ends."""
+        self._check_game(game)
+        if not self.gumbel:
+            raise ValueError("gumbel_state: this search's root is 'puct'")
+        if not self.gumbel_ready[game]:
+            raise ValueError(f"gumbel_state: game {game}'s root has no Gumbel draws yet")
+        cdef Node* nodes = self.trees[game].nodes
+        cdef int first = nodes[0].first_child, base = game * self.num_actions, j
+        return {"gumbel": np.array([self.root_gumbel[base + j] for j in range(nodes[0].num_children)]),
+                "considered": np.array([nodes[first + self.cand[base + j]].action
+                                        for j in range(self.considered[game])], np.int32),
+                "phase_target": float(self.phase_target[game])}
 
     def _apply_pending_noise(self) -> None:
         """Mix Dirichlet noise into the root priors of searching games whose root is expanded:
@@ -865,7 +1118,10 @@ cdef class BatchedSearch:
         pi = counts / total if total > 0 else priors / priors.sum()
         board = self._boards[g]
         cfg = self.config
-        if total > 0 and board.move_count < cfg.temperature_moves and cfg.temperature > 0:
+        improved = None
+        if self.gumbel and k > 0:
+            action, improved = self._gumbel_choice(g)
+        elif total > 0 and board.move_count < cfg.temperature_moves and cfg.temperature > 0:
             logits = np.where(counts > 0, np.log(np.maximum(counts, 1e-300)), -np.inf) / cfg.temperature
             weights = np.exp(logits - logits.max())
             action = int(self._np_rng.choice(self.num_actions, p=weights / weights.sum()))
@@ -885,7 +1141,8 @@ cdef class BatchedSearch:
             game=g, player=self.mover[g], action=-1 if resigned else action,
             pi=pi.astype(np.float32), root_value=float(root_value), flops=float(self.spent[g]),
             evals_per_exit=np.array([self.evals[g * MAX_EXITS + e] for e in range(exits)], np.int64),
-            simulations=int(self.sims[g]), resigned=resigned, would_resign=would_resign)
+            simulations=int(self.sims[g]), resigned=resigned, would_resign=would_resign,
+            improved_policy=improved)
 
 
 def search_one(Board board, evaluator, *, player: Player | None = None,

@@ -1,4 +1,4 @@
-"""Configuration and result types of the PUCT search in `go_engine.search`.
+"""Configuration and result types of the search in `go_engine.search` (PUCT or Gumbel root).
 
 Plain dataclasses, no file formats: the callers (`dpv` configs, GTP, benchmarks) build them.
 """
@@ -12,6 +12,8 @@ import numpy as np
 FIXED = "fixed"
 DYNAMIC = "dynamic"
 THRESHOLD = "threshold"
+PUCT = "puct"
+GUMBEL = "gumbel"
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,36 @@ class Player:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Knobs of the PUCT search (eq. 2.5) shared by every game of a `BatchedSearch`."""
+    """Knobs of the search shared by every game of a `BatchedSearch`: PUCT (eq. 2.5) everywhere,
+    or (``root="gumbel"``) Gumbel sequential halving at the root and the Gumbel paper's
+    deterministic selection below it (see go_engine/search.pyx)."""
 
     c_puct: float = 1.5
-    """Exploration constant of eq. 2.5."""
+    """Exploration constant of eq. 2.5 (PUCT root only)."""
     fpu_reduction: float = 0.25
     """First-play urgency: an unvisited child's Q is the parent's Q minus
-    fpu_reduction * sqrt(prior mass of the visited children)."""
+    fpu_reduction * sqrt(prior mass of the visited children) (PUCT root only)."""
     fpu_absolute: float | None = None
     """If set, an unvisited child's Q is this value instead (e.g. 0 as in AlphaGo Zero, -1)."""
     leaves_per_tree: int = 8
     """L: leaves collected per tree and step with virtual loss, evaluated in one batch."""
+    root: str = PUCT
+    """``"puct"``: PUCT selection at every node, the move played from the visit counts.
+    ``"gumbel"``: Gumbel root search (Danihelka et al., ICLR 2022; mctx's
+    `gumbel_muzero_policy`): the top `gumbel_max_actions` root moves by g + logits, sequential
+    halving over the move's FLOPs budget, the move played is the best remaining candidate by
+    g + logits + sigma(completed Q), and `MoveResult.improved_policy` is the training target.
+    Dirichlet noise and the temperature schedule do not apply (the Gumbel draws sample)."""
+    gumbel_max_actions: int = 16
+    """m: root moves sampled without replacement by Gumbel-top-m (fewer if fewer are legal)."""
+    gumbel_c_visit: float = 50.0
+    """c_visit of sigma(q) = (c_visit + max_b N(b)) * c_scale * q (mctx's maxvisit_init)."""
+    gumbel_c_scale: float = 0.1
+    """c_scale of sigma(q) (mctx's value_scale; q is rescaled to [0, 1] over the siblings)."""
+    gumbel_scale: float = 1.0
+    """Scale of the Gumbel draws: 1 samples (self-play); 0 plays the deterministic search."""
     root_noise: bool = False
-    """Dirichlet noise on the root priors (self-play)."""
+    """Dirichlet noise on the root priors (self-play; PUCT root only)."""
     dirichlet_alpha_scale: float = 10.0
     """The noise's alpha is dirichlet_alpha_scale / number of legal moves (0.12 on an empty 9x9)."""
     dirichlet_epsilon: float = 0.25
@@ -137,6 +156,11 @@ class SearchConfig:
         checks = [
             (self.c_puct >= 0, "c_puct must be >= 0"),
             (1 <= self.leaves_per_tree <= 1024, "leaves_per_tree must lie in [1, 1024]"),
+            (self.root in (PUCT, GUMBEL), f"root must be 'puct' or 'gumbel', got {self.root!r}"),
+            (self.gumbel_max_actions >= 1, "gumbel_max_actions must be >= 1"),
+            (math.isfinite(self.gumbel_c_visit) and self.gumbel_c_visit >= 0, "gumbel_c_visit must be >= 0"),
+            (math.isfinite(self.gumbel_c_scale) and self.gumbel_c_scale >= 0, "gumbel_c_scale must be >= 0"),
+            (math.isfinite(self.gumbel_scale) and self.gumbel_scale >= 0, "gumbel_scale must be >= 0"),
             (self.dirichlet_alpha_scale > 0, "dirichlet_alpha_scale must be > 0"),
             (0.0 <= self.dirichlet_epsilon <= 1.0, "dirichlet_epsilon must lie in [0, 1]"),
             (self.temperature >= 0, "temperature must be >= 0"),
@@ -175,3 +199,7 @@ class MoveResult:
     """The resignation rule fired in a game that may not resign."""
     game_over: bool = False
     """The game ended with this move (set by `run_move`)."""
+    improved_policy: np.ndarray | None = None
+    """Gumbel root only (None under PUCT): pi' = softmax(logits + sigma(completed Q)) over the
+    root's children, float32 [num_actions], zero off the candidate moves; the policy target that
+    replaces `pi` in training (Danihelka et al. 2022, eq. 11; mctx's action_weights)."""
