@@ -30,8 +30,8 @@ ROLES: tuple[Role, ...] = ("selfplay", "match", "gtp")
 
 @dataclass
 class SearchSettings:
-    """How the PUCT search (eq. 2.5) plays a move, in every program. The defaults are
-    self-play's; `default_settings(role)` gives each role's."""
+    """How the search (PUCT, eq. 2.5, or a Gumbel root) plays a move, in every program. The
+    defaults are self-play's; `default_settings(role)` gives each role's."""
 
     c_puct: float = 1.5
     """Exploration constant of eq. 2.5."""
@@ -40,6 +40,17 @@ class SearchSettings:
     sqrt(visited prior mass)."""
     leaves_per_tree: int = 8
     """Leaves collected per tree and step with virtual loss, evaluated in one batch."""
+    root: Literal["puct", "gumbel"] = "puct"
+    """`puct`: PUCT everywhere, moves and targets from the visit counts. `gumbel`: Gumbel root
+    search (Danihelka et al. 2022; go_engine.SearchConfig.root): sequential halving over the
+    move's FLOPs budget, the policy target is MoveResult.improved_policy; c_puct, fpu_reduction,
+    the Dirichlet noise and opening_moves do not apply (the Gumbel draws sample every move)."""
+    gumbel_max_actions: int = 16
+    """Gumbel root: m, the root moves sampled by Gumbel-top-m for the halving."""
+    gumbel_c_visit: float = 50.0
+    """Gumbel root: c_visit of sigma(q) = (c_visit + max_b N(b)) x c_scale x q."""
+    gumbel_c_scale: float = 0.1
+    """Gumbel root: c_scale of sigma(q) (q rescaled to [0, 1] over the root's moves)."""
     opening_moves: int = 16
     """Plies sampled in proportion to the visit counts (temperature 1) at the start of each
     game, so that games differ; later moves are the most visited."""
@@ -64,6 +75,10 @@ class SearchSettings:
         checks = [
             (self.c_puct >= 0, f"'c_puct' must be >= 0, got {self.c_puct}"),
             (1 <= self.leaves_per_tree <= 1024, f"'leaves_per_tree' must lie in [1, 1024], got {self.leaves_per_tree}"),
+            (self.root in ("puct", "gumbel"), f"'root' must be puct or gumbel, got {self.root!r}"),
+            (self.gumbel_max_actions >= 1, f"'gumbel_max_actions' must be >= 1, got {self.gumbel_max_actions}"),
+            (self.gumbel_c_visit >= 0, f"'gumbel_c_visit' must be >= 0, got {self.gumbel_c_visit}"),
+            (self.gumbel_c_scale >= 0, f"'gumbel_c_scale' must be >= 0, got {self.gumbel_c_scale}"),
             (self.opening_moves >= 0, f"'opening_moves' must be >= 0, got {self.opening_moves}"),
             (self.dirichlet_alpha_scale > 0, f"'dirichlet_alpha_scale' must be > 0, got {self.dirichlet_alpha_scale}"),
             (0 <= self.dirichlet_epsilon <= 1, f"'dirichlet_epsilon' must lie in [0, 1], got {self.dirichlet_epsilon}"),
@@ -85,6 +100,8 @@ class SearchSettings:
         selfplay = role == "selfplay"
         return SearchConfig(
             c_puct=self.c_puct, fpu_reduction=self.fpu_reduction, leaves_per_tree=self.leaves_per_tree,
+            root=self.root, gumbel_max_actions=self.gumbel_max_actions, gumbel_c_visit=self.gumbel_c_visit,
+            gumbel_c_scale=self.gumbel_c_scale,
             root_noise=selfplay, dirichlet_alpha_scale=self.dirichlet_alpha_scale,
             dirichlet_epsilon=self.dirichlet_epsilon, temperature=1.0, temperature_moves=self.opening_moves,
             reuse_tree=role != "match", resign_threshold=self.resign_threshold if selfplay else None,
