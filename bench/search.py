@@ -8,7 +8,8 @@ Three comparisons, each printed as per-simulation cost in microseconds and a rat
    OpenSpiel's playout policy) vs OpenSpiel's C++ `pyspiel.MCTSBot` with
    `RandomRolloutEvaluator(1, seed)`, same simulations per move.
 2. Tree overhead: our search with the numpy UniformEvaluator vs OpenSpiel's pure-Python
-   `MCTSBot` with a zero-value, uniform-prior evaluator.
+   `MCTSBot` with a zero-value, uniform-prior evaluator; our PUCT rows, then the same with the
+   Gumbel root (`SearchConfig(root="gumbel")`: sequential halving, deterministic selection below).
 3. Memory: bytes per tree node and peak RSS of --games trees at --sims simulations per move.
 
 Ours runs at G = 1 and G = --games. Tree reuse is off for the timings (OpenSpiel's bots build a
@@ -87,8 +88,8 @@ def run_subprocess(python: Path | str, args: list[str]) -> dict:
 
 # ----------------------------------------------------------------------------- ours
 
-def ours(evaluator_kind: str, games: int, sims: int, moves: int, seed: int) -> dict[str, float]:
-    """`moves` moves of self-play in `games` concurrent games with our search."""
+def ours(evaluator_kind: str, games: int, sims: int, moves: int, seed: int, root: str = "puct") -> dict[str, float]:
+    """`moves` moves of self-play in `games` concurrent games with our search (`root`: puct or gumbel)."""
     from go_engine.evaluators import UniformEvaluator
     from go_engine.rollout import RolloutEvaluator
     from go_engine.search import BatchedSearch
@@ -98,7 +99,7 @@ def ours(evaluator_kind: str, games: int, sims: int, moves: int, seed: int) -> d
         evaluator = RolloutEvaluator(1, seed=seed, fill_own_eyes=True)
     else:
         evaluator = UniformEvaluator()
-    config = SearchConfig(temperature_moves=0, reuse_tree=False)
+    config = SearchConfig(temperature_moves=0, reuse_tree=False, root=root)
     search = BatchedSearch(games, config=config, players=Player(sims), seed=seed)
     simulations = 0
     start = time.perf_counter()
@@ -173,17 +174,19 @@ def main() -> None:
 
     comparisons = [
         ("1. one random playout per leaf", "cpp", "OpenSpiel C++ MCTSBot + RandomRolloutEvaluator(1)",
-         "rollout", "RolloutEvaluator"),
+         "rollout", "RolloutEvaluator", ("puct",)),
         ("2. tree overhead (no playouts)", "python", "OpenSpiel Python MCTSBot + zero evaluator",
-         "uniform", "UniformEvaluator"),
+         "uniform", "UniformEvaluator", ("puct", "gumbel")),
     ]
-    for title, peer_kind, peer_name, evaluator, evaluator_name in comparisons:
+    for title, peer_kind, peer_name, evaluator, evaluator_name, roots in comparisons:
         print(title)
         peer = run_subprocess(PEER_PYTHON, ["--peer", peer_kind, *common])
         print(line(peer_name, peer))
-        print(line(f"ours, G = 1, {evaluator_name}", ours(evaluator, 1, args.sims, args.moves, args.seed), peer))
-        print(line(f"ours, G = {args.games}, {evaluator_name}",
-                   ours(evaluator, args.games, args.sims, args.big_moves, args.seed), peer))
+        for root in roots:
+            name = f"{evaluator_name}, {root} root"
+            print(line(f"ours, G = 1, {name}", ours(evaluator, 1, args.sims, args.moves, args.seed, root), peer))
+            print(line(f"ours, G = {args.games}, {name}",
+                       ours(evaluator, args.games, args.sims, args.big_moves, args.seed, root), peer))
 
     print(f"3. memory, G = {args.games} trees after one move at {args.sims} simulations")
     mem = run_subprocess(sys.executable, ["--probe", "memory", "--games", str(args.games), *common])
