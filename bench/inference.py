@@ -1,6 +1,15 @@
-"""InferenceServer overhead: evaluations/s through the Ray server (bit-packed planes, queue,
-micro-batching, thread hop, slicing, two Ray transfers) against the bare network forward
-(dpv.nets.Evaluator on float32 planes) at the same batch size, measured in the same run.
+"""InferenceServer overhead, or the inference backends side by side.
+
+Default: evaluations/s through the Ray server (bit-packed planes, queue, micro-batching, thread
+hop, slicing, two Ray transfers) against the bare network forward (dpv.nets.Evaluator on float32
+planes) at the same batch size, measured in the same run.
+
+`--backends all` (or a comma-separated list): evaluations/s of each inference backend
+(dpv.nets.backends) beside torch fp32 in the same run, no Ray: every net preset of `--nets`,
+each exit and the dynamic exit (threshold: the median exit-0 confidence), each batch size,
+interleaved rounds, the best round counts; `--gate` also runs each backend's correctness gate.
+Positions come from random-policy games, or from the stored games of a finished run
+(`--run-dir`, whose best.pt is then the network).
 
 Clients keep `--clients` requests of `batch` rows in flight (one request per server batch when
 batch = max_batch), so the server is never starved; the bare forward runs in this process
@@ -9,6 +18,8 @@ round counts (the machines are shared). Floor (issue 5): server >= 80% of bare a
 
     python bench/inference.py                                  # tiny net, CPU, batches 64 and 256
     python bench/inference.py --net configs/net-paper.yaml --device cuda --batches 256,512,1024
+    python bench/inference.py --backends all --batches 16,64,256 --gate      # tiny net, each backend
+    python bench/inference.py --backends all --nets net-paper --batches 16,64 --rounds 1
 """
 from __future__ import annotations
 
@@ -36,6 +47,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--exit", type=int, default=-1, help="the exit evaluated (-1: deepest)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--round-time", type=float, default=2.0, help="seconds per side per round")
+    p.add_argument("--backends", help="'all' or names: compare the inference backends instead (no Ray)")
+    p.add_argument("--nets", default="net-tiny", help="with --backends: comma-separated net presets or paths")
+    p.add_argument("--gate", action="store_true", help="with --backends: run each backend's correctness gate too")
+    p.add_argument("--run-dir", help="with --backends: a finished run: its best.pt and replays of its stored games")
     return p.parse_args()
 
 
@@ -83,9 +98,80 @@ def server_rate(server: Any, planes: np.ndarray, thresholds: np.ndarray, fixed: 
     return len(planes) * calls / (time.perf_counter() - start)
 
 
+def run_positions(run_dir: Path, count: int) -> list:
+    """Positions replayed from the stored games of the finished run in `run_dir` (its embedded store)."""
+    from dpv.selfplay.config import load_selfplay_config
+    from dpv.selfplay.inference import stored_boards
+    from dpv.selfplay.rundir import RunDir
+    from dpv.selfplay.store import EmbeddedRedis, GameStore
+
+    run = RunDir(run_dir)
+    embedded = EmbeddedRedis(run.redis)
+    try:
+        return stored_boards(GameStore(embedded.url, load_selfplay_config(run.config).store.prefix))[:count]
+    finally:
+        embedded.close(save=False)
+
+
+def compare_backends(args: argparse.Namespace) -> int:
+    """Print a Markdown table: evaluations/s of each backend (and its ratio to torch fp32) per
+    net, exit and batch size; with --gate, each backend's gate line."""
+    import torch
+
+    from dpv.nets.backends import BACKEND_NAMES
+    from dpv.nets.backends.choice import REFERENCE, build_backend, measure
+    from dpv.nets.backends.gate import board_inputs, gate
+    from dpv.nets.backends.positions import random_game_boards
+    from dpv.nets.checkpoint import load_checkpoint
+    from dpv.nets.config import load_net_config
+    from dpv.nets.evaluator import Evaluator
+    from dpv.nets.model import DPVNet
+
+    torch.set_num_threads(args.threads)
+    device = torch.device("cpu" if args.device == "auto" else args.device)
+    names = list(BACKEND_NAMES) if args.backends == "all" else [REFERENCE, *args.backends.split(",")]
+    names = list(dict.fromkeys(names))
+    batches = [int(b) for b in args.batches.split(",")]
+    nets = [f"{args.run_dir}/best.pt"] if args.run_dir else args.nets.split(",")
+    boards = (run_positions(Path(args.run_dir), 4096) if args.run_dir else random_game_boards(4096))
+    source = f"replays of {args.run_dir}'s games" if args.run_dir else "random-policy games"
+    planes, legal = board_inputs(boards)
+    print(f"bench/inference.py --backends: {device}, {args.threads} torch/ORT thread(s), {args.rounds} rounds of "
+          f"{args.round_time:g} s, best round; positions: {source}")
+    gates = []
+    for net in nets:
+        torch.manual_seed(0)
+        model = load_checkpoint(net).model if net.endswith(".pt") else DPVNet(load_net_config(net))
+        evaluators = {}
+        for name in names:
+            backend = build_backend(name, model, device, args.threads)
+            if backend is not None:
+                evaluators[name] = Evaluator(model, backend=backend)
+        reference = evaluators[REFERENCE]
+        conf = reference.evaluate(planes[:1024], exit=0)[0].max(1)
+        print(f"\n{Path(net).stem}: {model.config.blocks} blocks x {model.config.channels} channels, "
+              f"exits after {model.config.exits}\n")
+        print("| exit | batch | " + " | ".join(evaluators) + " |")
+        print("|---|---:|" + "---:|" * len(evaluators))
+        for k in [*range(model.num_exits), -1]:
+            rates = measure(evaluators, planes[:256], batches, k, float(np.median(conf)), args.rounds,
+                            args.round_time)
+            for b in batches:
+                cells = [f"{r[b]:,.0f}" + ("" if n == REFERENCE else f" ({r[b] / rates[REFERENCE][b]:.2f}x)")
+                         for n, r in rates.items()]
+                print(f"| {'dynamic' if k < 0 else k} | {b} | " + " | ".join(cells) + " |")
+        if args.gate:
+            gates += [gate(reference, e, boards, source).summary() for n, e in evaluators.items() if n != REFERENCE]
+    for line in gates:
+        print(line)
+    return 0
+
+
 def main() -> int:
-    """Print evaluations/s of both paths and their ratio per batch size."""
+    """Print evaluations/s of both paths and their ratio per batch size (or compare the backends)."""
     args = parse_args()
+    if args.backends:
+        return compare_backends(args)
     import ray
     import torch
 

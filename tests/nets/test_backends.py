@@ -50,9 +50,26 @@ def _backend(name: str, model: DPVNet):
         pytest.skip(str(why))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as the server runs (and fast on shared CPUs)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Short speed measurements: one round of 10 ms at batches 16 and 32."""
+    monkeypatch.setattr(choice, "ROUNDS", 1)
+    monkeypatch.setattr(choice, "ROUND_S", 0.01)
+    monkeypatch.setattr(choice, "MEASURE_BATCHES", (16, 32))
+
+
 @pytest.fixture(scope="module")
 def inputs() -> tuple[np.ndarray, np.ndarray]:
-    return board_inputs(random_game_boards(96, seed=3))
+    return board_inputs(random_game_boards(64, seed=3))
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> float:
@@ -118,11 +135,10 @@ def test_gate_passes_a_correct_backend_and_fails_a_broken_one():
     assert "FAILED" in broken.summary() and "128 positions (test)" in broken.summary()
 
 
-def test_auto_never_picks_a_backend_that_fails_the_gate(tmp_path, monkeypatch):
-    monkeypatch.setattr(choice, "ROUND_S", 0.02)
+def test_auto_never_picks_a_backend_that_fails_the_gate(tmp_path, quick):
     model = _model()
     factories = {"torch-fp32": FACTORIES["torch-fp32"], "folded-fp32": FACTORIES["folded-fp32"], "broken": Broken}
-    boards = random_game_boards(256, seed=7)
+    boards = random_game_boards(32, seed=7)
     cache = tmp_path / "backends.json"
     for _ in range(2):  # measured and gated, then from the cache
         log = io.StringIO()
@@ -130,18 +146,24 @@ def test_auto_never_picks_a_backend_that_fails_the_gate(tmp_path, monkeypatch):
         assert chosen.name != "broken"
         assert "inference backend broken skipped: broken: FAILED the gate" in log.getvalue()
         assert log.getvalue().count("\n") == 2  # the broken one skipped, the choice
+        assert log.getvalue().splitlines()[1].startswith(f"dpv: inference backend {chosen.name}, ")
     entry = next(iter(json.loads(cache.read_text()).values()))
     assert entry["ranking"][0] == "broken" and entry["passed"]["broken"] is False  # fastest, and refused
 
 
-def test_unavailable_backend_is_skipped_with_one_line():
+def test_unavailable_backend_is_skipped_with_one_line(tmp_path, quick):
     def unavailable(model, device, threads):
         raise BackendUnavailable("its package is not installed")
 
-    log = io.StringIO()
-    chosen = choose_backend(_model(), CPU, 1, "gone", factories={**FACTORIES, "gone": unavailable}, log=log)
-    assert chosen.name == "torch-fp32"
-    assert log.getvalue() == "dpv: inference backend gone skipped: its package is not installed\n"
+    for requested in ("gone", "auto"):
+        log = io.StringIO()
+        chosen = choose_backend(_model(), CPU, 1, requested, factories={"torch-fp32": FACTORIES["torch-fp32"],
+                                                                         "gone": unavailable},
+                                cache=tmp_path / "backends.json", log=log)
+        assert chosen.name == "torch-fp32"
+        skipped, choice_line = log.getvalue().splitlines()
+        assert skipped == "dpv: inference backend gone skipped: its package is not installed"
+        assert choice_line.startswith("dpv: inference backend torch-fp32")
     with pytest.raises(ValueError, match="unknown inference backend 'nope'"):
         choose_backend(_model(), CPU, 1, "nope")
 

@@ -6,8 +6,12 @@ speed ranking and gate verdicts come from the cache (`cache_path()`, keyed by th
 model, torch and onnxruntime versions, device, threads and network shape); otherwise every
 available backend is timed at the deepest exit (batches 64 and 256, interleaved rounds, best
 round) and gated fastest first until one passes, and the result is cached. A named backend is
-gated before use. A backend that is not available or fails the gate is skipped with one line on
-stderr and never used; torch fp32, the reference, is always there.
+gated before use (its verdict cached too). A backend that is not available or fails the gate is
+skipped with one line on stderr and never used; torch fp32, the reference, is always there.
+
+A verdict holds for the weights it was made on (the first server's) and is not made again after
+a promotion: fp32 backends stay within ~1e-7 of torch whatever the weights, while bf16 errors grow
+with sharper policies, so delete the cache file after training to gate a bf16 backend again.
 """
 from __future__ import annotations
 
@@ -87,22 +91,26 @@ def build_backend(name: str, model: DPVNet, device: torch.device, threads: int,
         return None
 
 
-def measure(evaluators: Mapping[str, Evaluator], planes: np.ndarray,
-            batches: Sequence[int] = MEASURE_BATCHES) -> dict[str, dict[int, float]]:
-    """Evaluations/s of each evaluator at the deepest exit per batch size: interleaved rounds of
-    ROUND_S seconds each (at least one call), the best round counts (the machines are shared)."""
+def measure(evaluators: Mapping[str, Evaluator], planes: np.ndarray, batches: Sequence[int] | None = None,
+            exit: int | None = None, threshold: float = 1.0, rounds: int | None = None,
+            round_s: float | None = None) -> dict[str, dict[int, float]]:
+    """Evaluations/s of each evaluator per batch size (MEASURE_BATCHES by default; rows repeated
+    from `planes`) at `exit`
+    (None: the deepest; -1: the dynamic exit with `threshold`): interleaved rounds (ROUNDS) of
+    ROUND_S seconds each, at least one call each; the best round counts (the machines are shared)."""
+    rounds, round_s = rounds or ROUNDS, round_s or ROUND_S
     rates: dict[str, dict[int, float]] = {name: {} for name in evaluators}
-    for batch in batches:
+    for batch in batches or MEASURE_BATCHES:
         x = np.resize(planes, (batch, *planes.shape[1:]))
-        ones = np.ones(batch, np.float32)
+        thresholds = np.full(batch, threshold, np.float32)
         for evaluator in evaluators.values():
             evaluator.evaluate(x[:8], exit=evaluator.num_exits - 1)  # warm up
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for name, evaluator in evaluators.items():
-                deepest = np.full(batch, evaluator.num_exits - 1, np.int64)
+                fixed = np.full(batch, evaluator.num_exits - 1 if exit is None else exit, np.int64)
                 calls, start = 0, time.perf_counter()
-                while calls == 0 or time.perf_counter() - start < ROUND_S:
-                    evaluator(x, ones, fixed_exit=deepest)
+                while calls == 0 or time.perf_counter() - start < round_s:
+                    evaluator(x, thresholds, fixed_exit=fixed)
                     calls += 1
                 rate = batch * calls / (time.perf_counter() - start)
                 rates[name][batch] = max(rates[name].get(batch, 0.0), rate)
@@ -137,9 +145,16 @@ def _boards(boards: Sequence[Board] | None, n: int, size: int) -> Sequence[Board
     return boards[:n] if boards else random_game_boards(n, size)
 
 
-def _probe(model: DPVNet, boards: Sequence[Board] | None) -> np.ndarray:
-    """Planes of up to 256 positions to time the backends on."""
-    return board_inputs(_boards(boards, 256, model.config.board_size))[0]
+def _speeds(reference: Evaluator, evaluators: Mapping[str, Evaluator], model: DPVNet,
+            boards: Sequence[Board] | None) -> dict:
+    """The cache entry's measurements: evaluations/s, speed-up over the reference, the ranking
+    (fastest first) and how many positions the gate takes."""
+    probe = board_inputs(_boards(boards, 256, model.config.board_size))[0]
+    rates = measure({REFERENCE: reference, **evaluators}, probe)
+    speedup = {name: float(np.mean([r[b] / rates[REFERENCE][b] for b in r])) for name, r in rates.items()}
+    return {"ranking": sorted(speedup, key=speedup.get, reverse=True), "speedup": speedup,
+            "positions": gate_positions(rates[REFERENCE][max(MEASURE_BATCHES)], model.num_exits),
+            "evals_per_s": {name: {str(b): round(v) for b, v in r.items()} for name, r in rates.items()}}
 
 
 def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: int = 1, requested: str = "auto",
@@ -148,7 +163,7 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
                    bounds: GateBounds = BOUNDS, log: TextIO | None = None) -> InferenceBackend:
     """The backend to run `model` on (see the module docstring): `requested` by name, or "auto".
     The gate runs on `boards` (described by `source`), else on positions of random-policy games.
-    Each decision is one line on `log` (stderr by default)."""
+    A skipped backend is one line on `log` (stderr by default), and so is the choice."""
     log = log or sys.stderr
     device = torch.device(device)
     if requested != "auto" and requested not in factories:
@@ -156,47 +171,36 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
     reference = Evaluator(model, backend=factories[REFERENCE](model, device, threads))
     if requested == REFERENCE:
         return reference.backend
-    size = model.config.board_size
-    if requested != "auto":
-        backend = build_backend(requested, model, device, threads, factories, log)
-        if backend is None:
-            return reference.backend
-        rate = measure({REFERENCE: reference}, _probe(model, boards), (max(MEASURE_BATCHES),))[REFERENCE]
-        positions = _boards(boards, gate_positions(rate[max(MEASURE_BATCHES)], model.num_exits), size)
-        result = gate(reference, Evaluator(model, backend=backend), positions, source, bounds)
-        print(f"dpv: inference backend {'' if result.passed else requested + ' skipped: '}{result.summary()}", file=log)
-        return backend if result.passed else reference.backend
     path = cache or cache_path()
     key = machine_key(model, device, threads)
-    entry = _read_cache(path).get(key)
+    entry = _read_cache(path).get(key, {})
+    candidates = [name for name in factories if name != REFERENCE] if requested == "auto" else [requested]
     built: dict[str, InferenceBackend] = {}
-    if entry is None:
-        built = {name: b for name in factories if name != REFERENCE
-                 and (b := build_backend(name, model, device, threads, factories, log)) is not None}
-        rates = measure({REFERENCE: reference, **{n: Evaluator(model, backend=b) for n, b in built.items()}},
-                        _probe(model, boards))
-        speedup = {name: float(np.mean([r[b] / rates[REFERENCE][b] for b in r])) for name, r in rates.items()}
-        entry = {"ranking": sorted(speedup, key=speedup.get, reverse=True), "speedup": speedup, "passed": {},
-                 "gate": {}, "positions": gate_positions(rates[REFERENCE][max(MEASURE_BATCHES)], model.num_exits),
-                 "evals_per_s": {name: {str(b): round(v) for b, v in r.items()} for name, r in rates.items()}}
+    if requested == "auto" and "ranking" not in entry:
+        built = {name: b for name in candidates
+                 if (b := build_backend(name, model, device, threads, factories, log)) is not None}
+        entry.update(_speeds(reference, {n: Evaluator(model, backend=b) for n, b in built.items()}, model, boards))
+    passed, verdicts = entry.setdefault("passed", {}), entry.setdefault("gate", {})
     chosen = reference.backend
-    for name in entry["ranking"]:
+    for name in entry["ranking"] if requested == "auto" else candidates:
         if name == REFERENCE:
             break
         backend = built.get(name) or (build_backend(name, model, device, threads, factories, log)
                                       if name in factories else None)
         if backend is None:
             continue
-        if name not in entry["passed"]:
-            positions = _boards(boards, entry["positions"], size)
+        if name not in passed:
+            if "positions" not in entry:  # the reference's rate sizes the gate
+                entry["positions"] = _speeds(reference, {}, model, boards)["positions"]
+            positions = _boards(boards, entry["positions"], model.config.board_size)
             result = gate(reference, Evaluator(model, backend=backend), positions, source, bounds)
-            entry["passed"][name], entry["gate"][name] = result.passed, result.summary()
-        if entry["passed"][name]:
+            passed[name], verdicts[name] = result.passed, result.summary()
+        if passed[name]:
             chosen = backend
             break
-        print(f"dpv: inference backend {name} skipped: {entry['gate'][name]}", file=log)
+        print(f"dpv: inference backend {name} skipped: {verdicts[name]}", file=log)
     _write_cache(path, key, entry, log)
-    speed = entry["speedup"].get(chosen.name, 1.0)
-    why = entry["gate"].get(chosen.name, "the reference")
-    print(f"dpv: inference backend {chosen.name}, {speed:.2f}x torch-fp32 measured on this machine ({why})", file=log)
+    speed = entry.get("speedup", {}).get(chosen.name)
+    measured = f", {speed:.2f}x torch-fp32 measured on this machine" if speed else ""
+    print(f"dpv: inference backend {chosen.name}{measured} ({verdicts.get(chosen.name, 'the reference')})", file=log)
     return chosen

@@ -6,7 +6,8 @@ the mean policy KL(p_fp32 || p_backend) and the largest value error |v - v_fp32|
 `GateBounds`; in the dynamic forward (thresholds at the median exit-0 confidence, so rows leave at
 every exit) the same exit must be taken on most positions, and the rows that agree are compared
 as above. Optionally a short search (fixed deepest exit, no noise, most visited move) on the
-first positions must choose the same move on most of them.
+first positions must choose the same move on most of them (or one the fp32 search visited as
+often as its own choice).
 """
 from __future__ import annotations
 
@@ -92,9 +93,9 @@ def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.maximum(np.sum(p * (np.log(np.maximum(p, 1e-30)) - np.log(q)), axis=1), 0.0)  # >= 0 up to rounding
 
 
-def search_moves(evaluator: Evaluator, boards: Sequence[Board], simulations: float) -> np.ndarray:
+def search_moves(evaluator: Evaluator, boards: Sequence[Board], simulations: float) -> tuple[np.ndarray, np.ndarray]:
     """The move a short search (deepest exit, no noise, most visited move) chooses on each
-    board (-1 where the game is over)."""
+    board (-1 where the game is over), and its root visit distributions [n, A]."""
     config = SearchConfig(leaves_per_tree=4, reuse_tree=False, temperature_moves=0)
     player = Player(simulations, ExitPolicy.fixed(-1))
     search = BatchedSearch(len(boards), boards[0].size, boards[0].komi, config=config,
@@ -102,9 +103,22 @@ def search_moves(evaluator: Evaluator, boards: Sequence[Board], simulations: flo
     for g, board in enumerate(boards):
         search.set_board(g, board)
     moves = np.full(len(boards), -1, np.int64)
+    visits = np.zeros((len(boards), boards[0].num_actions), np.float32)
     for result in search.search(evaluator):
-        moves[result.game] = result.action
-    return moves
+        moves[result.game], visits[result.game] = result.action, result.pi
+    return moves, visits
+
+
+def same_moves(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board], simulations: float) -> float:
+    """Share of `boards` on which the candidate's search chooses a move the reference's search
+    visited most (a move tied with the reference's choice counts: the reference breaks ties by
+    action order, an untrained network's searches tie often)."""
+    moves, visits = search_moves(reference, boards, simulations)
+    chosen, _ = search_moves(candidate, boards, simulations)
+    rows = np.arange(len(boards))
+    best = visits.max(1)
+    same = (chosen == moves) | ((chosen >= 0) & (visits[rows, np.maximum(chosen, 0)] >= best - 1e-6))
+    return float(same.mean())
 
 
 def gate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board], source: str,
@@ -132,8 +146,7 @@ def gate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board], so
         errors.append(float(np.abs(v[same] - w[same]).max()))
     same_move, searched = None, min(searches, n)
     if searched:
-        ref_moves = search_moves(reference, boards[:searched], simulations)
-        same_move = float(np.mean(ref_moves == search_moves(candidate, boards[:searched], simulations)))
+        same_move = same_moves(reference, candidate, boards[:searched], simulations)
     kl, error, same_exit = max(kls), max(errors), float(same.mean())
     passed = (kl <= bounds.max_kl and error <= bounds.max_value_error and same_exit >= bounds.min_same_exit
               and (same_move is None or same_move >= bounds.min_same_move))
