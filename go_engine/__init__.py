@@ -35,7 +35,7 @@ __all__ = [
     "transform_policy",
 ]
 
-# PUCT search (issue 3): go_engine/search.pyx, search_types.py, evaluators.py, rollout.pyx
+# PUCT and Gumbel-root search (issues 3, 14): go_engine/search.pyx, search_types.py, evaluators.py, rollout.pyx
 from go_engine.evaluators import UniformEvaluator
 from go_engine.rollout import RolloutEvaluator
 from go_engine.search import BatchedSearch, BoardEvaluator, search_one

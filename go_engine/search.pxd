@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""C-level layout of the batched PUCT search (go_engine/search.pyx), for `cimport`.
+"""C-level layout of the batched PUCT / Gumbel search (go_engine/search.pyx), for `cimport`.
 
 A tree is one pool of `Node` structs. The children of an expanded node are a contiguous block
 `nodes[first_child : first_child + num_children]`, created at expansion for the legal moves
