@@ -178,6 +178,17 @@ def test_tiny_budgets_play_a_gumbel_top_1_sample(simulations):
         np.testing.assert_allclose(result.improved_policy[children["action"]], children["prior"], rtol=1e-5)
 
 
+def test_two_candidates_share_the_budget_in_one_phase():
+    search = gumbel_search(11, max_actions=2, seed=9)
+    result = search.search(HashEvaluator())[0]
+    children = search.root_children(0)
+    logits = np.log(children["prior"].astype(np.float64))
+    top2 = children["action"][np.argsort(-(search.gumbel_state(0)["gumbel"] + logits))[:2]]
+    assert {a: v for a, v in zip(children["action"].tolist(), children["visits"].tolist()) if v} == {
+        int(top2[0]): 5, int(top2[1]): 5}
+    assert result.action in top2.tolist() and result.flops == 11.0
+
+
 def test_fewer_legal_moves_than_m_and_a_terminal_candidate():
     """Black fills a 5x5 board but two eyes while White passes: Black has 3 legal moves (the two
     eyes, and pass, which ends the game), fewer than m = 16. The pass is terminal (no FLOPs);
