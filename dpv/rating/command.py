@@ -73,6 +73,8 @@ def run_rate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run_dir("rate")
     print(f"dpv rate: {sum(len(c) for _, c in chosen)} checkpoints of {len(runs)} run(s), {len(anchors)} anchor(s); "
           f"results in {out} (the same --out resumes)", file=sys.stderr)
+    for run in runs:
+        print(f"dpv rate: {run.path}: {run.cpu_source}", file=sys.stderr)
     results = play_pairings(plan_pairings(chosen, anchors), how, out)
     ratings = fit_elo([PairResult(r.a, r.b, r.games, r.a_points) for r in results], pinned=anchors[0].id,
                       pinned_elo=args.anchor_elo, prior_draws=args.prior_draws)

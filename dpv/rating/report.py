@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dpv.arena.stats import format_elo
 from dpv.rating.bradley_terry import Ratings
 from dpv.rating.plan import Contestant
 from dpv.rating.runner import PairingResult, RatingMatch
@@ -79,7 +80,7 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## Anchors", "", "| anchor | rated games | score | Elo ± se |", "|---|---:|---:|---:|"]
     for a in data["anchors"]:
-        elo = f"{a['elo']:+.0f} (pinned)" if a["pinned"] else _elo(a)
+        elo = f"{format_elo(a['elo'])} (pinned)" if a["pinned"] else _elo(a)
         lines.append(f"| `{a['id']}` | {a['rated_games']} | {_score(a)} | {elo} |")
     return "\n".join(lines) + "\n"
 
@@ -101,17 +102,26 @@ def plot(data: dict[str, Any], path: Path) -> None:
                 ax.errorbar(x, y, yerr=se, marker="o", capsize=3, label=run["run"])
         for anchor in data["anchors"]:
             ax.axhline(anchor["elo"], color="0.5", ls="--", lw=1)
-            ax.annotate(anchor["id"], (0.01, anchor["elo"]), xycoords=("axes fraction", "data"), fontsize=7,
+            ax.annotate(short_name(anchor), (0.01, anchor["elo"]), xycoords=("axes fraction", "data"), fontsize=7,
                         color="0.3", va="bottom")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"Elo ({data['pinned']['id']} = {data['pinned']['elo']:g})")
+    pinned = next(a for a in data["anchors"] if a["pinned"])
+    axes[0].set_ylabel("Elo")
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("Elo over training")
+    fig.suptitle(f"Elo over training ({short_name(pinned)} = {pinned['elo']:g})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def short_name(anchor: dict[str, Any]) -> str:
+    """An anchor's name for the plot: an engine's program without its folder, a file's name."""
+    if anchor["kind"] == "network":
+        return Path(anchor["id"]).name
+    program, _, rest = anchor["id"].partition(" ")
+    return f"{Path(program).name} {rest}".strip()
 
 
 def _value(value: float | None, spec: str) -> str:
@@ -123,4 +133,4 @@ def _score(entry: dict[str, Any]) -> str:
 
 
 def _elo(entry: dict[str, Any]) -> str:
-    return f"{entry['elo']:+.0f} ± {entry['se']:.0f}"
+    return f"{format_elo(entry['elo'])} ± {entry['se']:.0f}"

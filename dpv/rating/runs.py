@@ -160,12 +160,12 @@ def _cpus(run: RunDir) -> tuple[float | None, str]:
     """The CPUs the run held and where that number comes from."""
     placement = _read_json(run.summary).get("placement") or {}
     requested = sum(float((actor.get("resources") or {}).get("CPU", 0.0)) for actor in placement.values())
-    how = "CPU-hours = the run's wall-clock hours (metrics.jsonl) x {} (the run records no CPU time)"
+    how = "CPU-hours: the run records no CPU time; they are its wall-clock hours (metrics.jsonl) x {}"
     if requested:
-        return requested, how.format(f"{requested:g} CPUs, the actors' Ray CPU requests in summary.json placement")
+        return requested, how.format(f"{requested:g} CPU(s), the actors' Ray CPU requests in summary.json placement")
     workers = (_read_yaml(run.config).get("worker") or {}).get("workers")
     if isinstance(workers, int) and workers > 0:
-        return float(workers), how.format(f"{workers} CPUs, config.yaml worker.workers (no summary.json placement)")
+        return float(workers), how.format(f"{workers} CPU(s), config.yaml worker.workers (no summary.json placement)")
     return None, "CPU-hours unknown: no summary.json placement and no worker.workers in config.yaml"
 
 
