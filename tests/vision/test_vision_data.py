@@ -114,7 +114,9 @@ def test_missing_cifar_is_a_one_line_error_saying_where_to_put_it(tmp_path, name
         get_dataset(name, "train", tmp_path, download=False)
     message = str(err.value)
     assert "\n" not in message and str(tmp_path) in message
-    assert "https://www.cs.toronto.edu/~kriz/" in message and "extract it in" in message
+    archive = f"{name.replace('cifar', 'cifar-')}-python.tar.gz"
+    assert f"curl -fLO https://www.cs.toronto.edu/~kriz/{archive}" in message
+    assert f"put {archive} in {tmp_path.resolve()}/" in message
 
 
 def test_corrupt_cifar_is_a_one_line_error(tmp_path):
@@ -262,6 +264,12 @@ def test_missing_imagenet_is_a_one_line_error_naming_the_layout(tmp_path):
     assert "\n" not in message and f"{tmp_path}/imagenet/train/<class>/" in message
 
 
+def test_imagenet_holds_out_sec_5_4_s_200000_training_images():
+    from dpv.vision.data.datasets import IMAGENET_VAL_CAP, IMAGENET_VAL_SIZE
+
+    assert IMAGENET_VAL_SIZE == 200_000 and 1_281_167 // IMAGENET_VAL_CAP >= IMAGENET_VAL_SIZE
+
+
 def test_imagenet_folder_layout(tmp_path):
     from PIL import Image
 
@@ -278,6 +286,6 @@ def test_imagenet_folder_layout(tmp_path):
     assert num_classes("imagenet", tmp_path) == 3
     train = get_dataset("imagenet", "train", tmp_path, augment=True)
     val, test = get_dataset("imagenet", "val", tmp_path), get_dataset("imagenet", "test", tmp_path)
-    assert (len(train), len(val), len(test)) == (27, 3, 6)
+    assert (len(train), len(val), len(test)) == (24, 6, 6)  # a fifth of 30 held out
     assert train[0][0].shape == test[0][0].shape == (3, 224, 224)
     assert sorted(_labels(test)) == [0, 0, 1, 1, 2, 2]

@@ -11,8 +11,9 @@ import torch
 
 from dpv.vision.train.checkpoint import load_vision_checkpoint
 from dpv.vision.train.config import VisionTrainConfig
-from dpv.vision.train.job import train
+from dpv.vision.train.job import best_epoch, train
 from dpv.vision.train.report import THESIS_TABLES, summarize, write_comparison
+from dpv.vision.train.sweep import sweep_points, write_sweep
 
 # (loss, dynamic); last-only losses train the last exit alone.
 RUNS = [("ce", False), ("damping", False), ("power-sqrt", False), ("power-sqrt", True),
@@ -66,6 +67,12 @@ def test_every_loss_trains_its_exits_well_above_chance(runs, loss, dynamic):
     assert all(len(h["val_accuracy"]) == 4 and h["images_per_s"] > 0 for h in history)
     lines = (result.run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    best = ck.metrics["test_best"]
+    assert best["epoch"] == best_epoch(history) and len(best["accuracy"]) == 4
+    saved_best = load_vision_checkpoint(result.run_dir / "best.pt")
+    assert saved_best.epoch == best["epoch"] and saved_best.optimizer_state is None
+    if best["epoch"] == 2:
+        assert best["accuracy"] == test
     with torch.no_grad():
         logits = ck.model(torch.zeros(2, 3, 32, 32))
     assert [z.shape[1] for z in logits] == [10 + ck.damping] * 4
@@ -112,6 +119,7 @@ def test_stopped_run_resumes_at_the_next_epoch_and_matches_an_uninterrupted_run(
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     assert final.metrics["test"]["accuracy"] == pytest.approx(
         reference.metrics["test"]["accuracy"], abs=0.6)  # at most 2 of 360 images
+    assert final.metrics["test_best"]["epoch"] == reference.metrics["test_best"]["epoch"]
 
 
 def test_resume_refuses_other_settings_and_new_runs_refuse_an_existing_one(runs):
@@ -162,3 +170,80 @@ def test_vision_report_command_writes_the_anytime_table_and_the_comparison(runs,
     out = capsys.readouterr().out
     assert "| ce | 1 |" in out and "| damping | 1 |" in out and "Table 4.1" in out
     assert (tmp_path / "cmp" / "comparison.png").is_file()
+
+
+def _seeded(ck, seed: int, shift: float = 0.0, **settings):
+    """`ck` as if run with `seed` and `settings`, its test accuracies (final and best epoch)
+    shifted by `shift`."""
+    metrics = dict(ck.metrics)
+    for key in ("test", "test_best"):
+        if key in metrics:
+            metrics[key] = {**metrics[key], "accuracy": [a + shift for a in metrics[key]["accuracy"]]}
+    return dataclasses.replace(ck, config=dataclasses.replace(ck.config, seed=seed, **settings),
+                               metrics=metrics)
+
+
+def test_best_epoch_is_the_first_with_the_best_last_exit():
+    history = [{"epoch": e, "val_accuracy": [0.0, v]} for e, v in enumerate((50, 70, 70, 60), 1)]
+    assert best_epoch(history) == 2
+
+
+def test_comparison_groups_runs_by_lambda_and_reports_damping_means(runs, tmp_path):
+    """Table 4.7: the runs of one loss at several lambdas are separate rows; Table 4.8: the
+    mean damping softmax per exit beside them."""
+    damping = load_vision_checkpoint(runs["damping"].checkpoint)
+    ce = load_vision_checkpoint(runs["ce"].checkpoint)
+    checkpoints = [_seeded(damping, seed, shift, lam=lam)
+                   for lam in (0.005, 0.05) for seed, shift in enumerate((-1.0, 1.0))]
+    checkpoints.append(ce)
+    summaries = summarize(checkpoints)
+    assert [s.label for s in summaries] == ["damping lam=0.005", "damping lam=0.05", "ce"]
+    assert summaries[0].seeds == [0, 1] and summaries[0].std == pytest.approx([2 ** 0.5] * 4)
+    assert summaries[0].damping_mean == pytest.approx(damping.metrics["test"]["damping_mean"])
+    assert summaries[2].damping_mean == []
+    markdown = write_comparison(checkpoints, tmp_path, thesis="cifar100-lambda")["markdown"].read_text()
+    assert "| damping lam=0.05 | 2 |" in markdown and "Table 4.8" in markdown
+    assert "| power-sqrt lam=0.025 | 61.88 |" in markdown
+    # one lambda per loss: the rows are named by the loss alone
+    assert [s.label for s in summarize([damping, ce])] == ["damping", "ce"]
+
+
+def test_last_only_is_compared_at_its_best_epoch(runs, tmp_path):
+    """Table 4.6: "MSDNet last only" is the early-stopped run, the other rows are final."""
+    last = load_vision_checkpoint(runs["last-only"].checkpoint)
+    threshold = load_vision_checkpoint(runs["threshold-last-only"].checkpoint)
+    summaries = summarize([last, threshold])
+    assert [s.label for s in summaries] == ["last-only (best epoch)", "threshold-last-only"]
+    assert summaries[0].mean == last.metrics["test_best"]["accuracy"]
+    assert summaries[1].mean == threshold.metrics["test"]["accuracy"]
+    markdown = write_comparison([last, threshold], tmp_path,
+                                thesis="cifar100-last-only")["markdown"].read_text()
+    assert "| last exit | avg |" in markdown and "| damping-last-only | 76.63 | 76.63 |" in markdown
+
+
+def test_threshold_sweep_reports_accuracy_and_loss_per_threshold(runs, tmp_path, capsys):
+    """Fig. 4.3: the last exit's accuracy and the final training loss against the threshold
+    of threshold-last-only, over seeds."""
+    ck = load_vision_checkpoint(runs["threshold-last-only"].checkpoint)
+    checkpoints = [_seeded(ck, seed, shift, threshold=t)
+                   for t in (0.9, 0.7) for seed, shift in enumerate((-0.5, 0.5))]
+    points = sweep_points(checkpoints, "threshold")
+    assert [(p.loss, p.value, p.seeds) for p in points] == [
+        ("threshold-last-only", 0.7, [0, 1]), ("threshold-last-only", 0.9, [0, 1])]
+    assert points[0].accuracy == pytest.approx(ck.metrics["test"]["accuracy"][-1])
+    assert points[0].accuracy_std == pytest.approx(2 ** -0.5)
+    assert points[0].train_loss == ck.metrics["history"][-1]["train_loss"]
+    paths = write_sweep(checkpoints, "threshold", tmp_path)
+    assert "| threshold-last-only | 0.7 | 2 |" in paths["markdown"].read_text()
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="has no setting 'threshold'"):
+        sweep_points([load_vision_checkpoint(runs["ce"].checkpoint)], "threshold")
+    with pytest.raises(ValueError, match="unknown sweep setting 'epochs'"):
+        sweep_points(checkpoints, "epochs")
+
+    from dpv.cli import main
+
+    assert main(["vision-report", str(runs["threshold-last-only"].run_dir), "--sweep", "threshold",
+                 "--out", str(tmp_path / "cli")]) == 0
+    assert "| threshold-last-only | 0.9 | 1 |" in capsys.readouterr().out
+    assert (tmp_path / "cli" / "sweep-threshold.png").is_file()

@@ -36,6 +36,9 @@ def test_unknown_config_key_fails_before_work_starts(tmp_path, capsys):
     ("dataset: digits\nbatch_size: 0\n", "'batch_size' must be >= 1"),
     ("dataset: digits\nmodel: resnet\n", "'model' must be one of"),
     ("dataset: digits\nworkers: 3\n", "does not split evenly over 3 workers"),
+    ("dataset: digits\nloss: power-sqrt\ndynamic: true\nweight_norm: rows\n",
+     "unknown weight normalisation 'rows' (known: exit, sample, matrix)"),
+    ("dataset: digits\nloss: threshold-last-only\nthreshold: 0\n", "'threshold' must lie in (0, 1]"),
 ])
 def test_bad_config_values_fail_before_work_starts(tmp_path, capsys, yaml_text, message):
     config = tmp_path / "v.yaml"
@@ -66,6 +69,20 @@ def test_missing_data_set_is_a_one_line_error_saying_where_to_put_it(tmp_path, c
     err = _fails(capsys, ["vision-train", "imagenet", "--data-dir", str(tmp_path),
                           "--run-dir", str(tmp_path / "run")])
     assert f"{tmp_path}/imagenet/train/<class>/" in err
+
+
+def test_missing_cifar_archive_prints_the_command_that_fetches_it(tmp_path, capsys, monkeypatch):
+    """No archive and no way to download it (a closed local port stands in for a machine
+    without internet): one line giving the curl command and the folder to put the file in."""
+    from dpv.vision.data import cifar
+
+    monkeypatch.setattr(cifar, "CIFAR_URL", "http://127.0.0.1:9/{archive}")
+    err = _fails(capsys, ["vision-train", "cifar100", "--data-dir", str(tmp_path / "data"),
+                          "--run-dir", str(tmp_path / "run")])
+    assert "the download failed" in err and "Traceback" not in err
+    assert "run `curl -fLO http://127.0.0.1:9/cifar-100-python.tar.gz`" in err
+    assert f"put cifar-100-python.tar.gz in {(tmp_path / 'data').resolve()}/" in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_resume_needs_a_checkpoint_and_a_data_set_is_needed(tmp_path, capsys):

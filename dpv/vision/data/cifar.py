@@ -1,7 +1,9 @@
 """CIFAR-10 and CIFAR-100 from their python-format archives (`cifar-10-python.tar.gz`,
 `cifar-100-python.tar.gz`), read without trusting them.
 
-The archive is downloaded into `data_dir` when missing and the machine has internet, extracted
+The archive is downloaded into `data_dir` when missing and the machine has internet (without,
+the one-line error gives the `curl` command that fetches it elsewhere and the folder to put it
+in), extracted
 into a temporary folder beside its target, checked (every batch file must read), and only then
 renamed into place: a damaged archive is a one-line error and leaves no half-extracted folder
 for a later run to trust.
@@ -114,7 +116,8 @@ def ensure_cifar(name: str, data_dir: str | Path, download: bool = True) -> Path
         return root
     archive = data_dir / f"{name.replace('cifar', 'cifar-')}-python.tar.gz"
     url = CIFAR_URL.format(archive=archive.name)
-    where = f"download {url} and extract it in {data_dir}/ (giving {root}/)"
+    where = (f"on a machine with internet run `curl -fLO {url}` and put {archive.name} in "
+             f"{data_dir.resolve()}/ here (dpv extracts and checks it)")
     if not archive.is_file():
         if not download:
             raise DatasetError(f"{name}: no {root}/; {where}")

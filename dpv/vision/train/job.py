@@ -4,12 +4,15 @@ trains a multi-exit classifier with one of the losses of thesis ch. 4.
 Recipe (thesis 4.3): SGD with momentum, learning rate decaying with a cosine shape per
 iteration from `lr` to 0 over the schedule, the global batch split evenly over the workers.
 After every epoch each exit is validated on the held-out split, and rank 0 writes
-`RUN_DIR/last.pt` (weights, optimizer state, epochs done, metrics) and `metrics.jsonl`. A job
+`RUN_DIR/last.pt` (weights, optimizer state, epochs done, metrics) and `metrics.jsonl`; the
+epoch whose last exit validates best so far is kept as `RUN_DIR/best.pt`. A job
 whose run directory holds `last.pt` continues from it: at the next epoch, with the saved
 optimizer state, the same data order and augmentation (seeded per epoch), so a resumed run
-matches an uninterrupted one. At the end every exit is tested on the test split and the
-anytime report is written (see `dpv.vision.train.report`). On a multi-node cluster RUN_DIR must be
-on storage that every node sees (as Ray's own `storage_path`).
+matches an uninterrupted one. At the end every exit is tested on the test split, with the final
+weights and with those of the best epoch (the early stopping of Table 4.6's "MSDNet last
+only"; the thesis reports the other rows at the end of training), and the anytime report is
+written (see `dpv.vision.train.report`). On a multi-node cluster RUN_DIR must be on storage
+that every node sees (as Ray's own `storage_path`).
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from dpv.vision.train.config import VisionTrainConfig
 from dpv.vision.train.losses import MultiExitLoss, make_loss
 
 CHECKPOINT = "last.pt"
+BEST = "best.pt"
 METRICS = "metrics.jsonl"
 # Settings `--resume` may change; the rest of a resumed run's config is the saved one.
 RESUMABLE = ("workers", "gpu", "loader_workers", "stop_after", "data_dir")
@@ -56,7 +60,8 @@ class TrainResult:
 def build_loss(config: VisionTrainConfig) -> MultiExitLoss:
     """The training loss of a resolved `config`."""
     return make_loss(config.loss, lam=config.lam, dynamic=config.dynamic, alpha=config.alpha,
-                     weight_grad=config.weight_grad)
+                     weight_grad=config.weight_grad, threshold=config.threshold,
+                     weight_norm=config.weight_norm)
 
 
 def model_config(config: VisionTrainConfig) -> ModelConfig:
@@ -183,11 +188,14 @@ def train_loop(loop_config: dict[str, Any]) -> None:
                                 weight_decay=config.weight_decay)
     history: list[dict[str, Any]] = []
     start = 0
+    best_weights: dict[str, torch.Tensor] | None = None
     if (run_dir / CHECKPOINT).is_file():
         saved = load_vision_checkpoint(run_dir / CHECKPOINT)
         net.load_state_dict(saved.model.state_dict())
         optimizer.load_state_dict(saved.optimizer_state)
         start, history = saved.epoch, list(saved.metrics.get("history", []))
+        if (run_dir / BEST).is_file():  # absent in runs begun before best.pt was kept
+            best_weights = load_vision_checkpoint(run_dir / BEST).model.state_dict()
     model = ray.train.torch.prepare_model(
         net, parallel_strategy_kwargs={"find_unused_parameters": config.loss.endswith("last-only")})
     _move_optimizer_state(optimizer, device)
@@ -217,12 +225,21 @@ def train_loop(loop_config: dict[str, Any]) -> None:
                   "seconds": time.monotonic() - began,
                   "val_accuracy": val["accuracy"], "val_damping_mean": val["damping_mean"]}
         history.append(record)
+        improved = best_epoch(history) == epoch + 1
+        if improved:
+            best_weights = {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
         metrics: dict[str, Any] = {"history": history}
         if epoch + 1 == config.epochs:
             test_set = get_dataset(config.dataset, "test", config.data_dir, config.data_seed)
             metrics["test"] = evaluate(model, test_set, device, rank, world,
                                        config.loader_workers)
+            if best_weights is not None:
+                metrics["test_best"] = {"epoch": best_epoch(history), **_evaluate_weights(
+                    net, best_weights, test_set, device, rank, world, config.loader_workers)}
         if rank == 0:
+            if improved:
+                save_vision_checkpoint(run_dir / BEST, model, config, epoch + 1, None,
+                                       {"history": history}, costs)
             save_vision_checkpoint(run_dir / CHECKPOINT, model, config, epoch + 1, optimizer,
                                    metrics, costs)
             _write_history(run_dir / METRICS, history)
@@ -289,6 +306,22 @@ def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "c
     accuracy = (100 * totals[0] / count).tolist()
     means = (totals[1] / count).tolist() if net.config.damping else []
     return {"accuracy": accuracy, "damping_mean": means}
+
+
+def best_epoch(history: list[dict[str, Any]]) -> int:
+    """The epoch (1-based) whose last exit had the highest validation accuracy, the first of
+    equals: the early-stopping choice of Table 4.6."""
+    last = [record["val_accuracy"][-1] for record in history]
+    return history[last.index(max(last))]["epoch"]
+
+
+def _evaluate_weights(net: nn.Module, weights: dict[str, torch.Tensor], dataset: Dataset,
+                      device: torch.device, rank: int, world: int,
+                      loader_workers: int) -> dict[str, list[float]]:
+    """`evaluate` of a copy of `net` (unwrapped) holding `weights`."""
+    copy = build_model(unwrap(net).config).to(device)
+    copy.load_state_dict(weights)
+    return evaluate(copy, dataset, device, rank, world, loader_workers)
 
 
 def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:

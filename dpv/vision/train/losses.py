@@ -30,12 +30,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from dpv.vision.train.config import DAMPING_LOSSES, DEFAULT_WEIGHT_NORM, LOSS_NAMES, check_weight_norm
+
 # Lambda of eq. 4.5 per data set (sec. 4.3.1 and the ImageNet results), alpha of sec. 4.2.5.
 DEFAULT_LAMBDA = {"cifar100": 0.005, "cifar10": 0.075, "imagenet": 0.01}
 DEFAULT_ALPHA = {"cifar100": 0.8, "cifar10": 0.8, "imagenet": 0.3}
-# Axes over which `dynamic_weights` centres -log F[N+1] (Han et al.'s row / col / mat).
-WEIGHT_NORMS = ("exit", "sample", "matrix")
-DEFAULT_WEIGHT_NORM = "exit"
 
 
 def damping_terms(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -105,8 +104,7 @@ def dynamic_weights(logits: list[Tensor], alpha: float, norm: str = DEFAULT_WEIG
     the samples whose damping neuron is least active, the ones the damping term raises: the
     damping means can rise at every exit at once. The weights are constants for the gradient
     (sec. 4.2.5) unless `grad` (the ablation of Table 4.8's last row)."""
-    if norm not in WEIGHT_NORMS:
-        raise ValueError(f"unknown weight normalisation '{norm}' (known: {', '.join(WEIGHT_NORMS)})")
+    check_weight_norm(norm)
     r = torch.stack([-F.log_softmax(z, dim=1)[:, -1] for z in logits], dim=1)
     centre = {"exit": lambda: r.mean(0, keepdim=True), "sample": lambda: r.mean(1, keepdim=True),
               "matrix": r.mean}[norm]()
@@ -179,11 +177,6 @@ class MultiExitLoss:
         return self.fn(logits, targets)
 
 
-LOSS_NAMES = ("ce", "damping", "power-sqrt", "label-smoothing", "last-only",
-              "threshold-last-only", "damping-last-only")
-DAMPING_LOSSES = ("damping", "power-sqrt", "damping-last-only")
-
-
 def make_loss(name: str, lam: float = 0.005, dynamic: bool = False, alpha: float = 0.8,
               weight_grad: bool = False, smoothing: float = 0.1, threshold: float = 0.9,
               weight_norm: str = DEFAULT_WEIGHT_NORM) -> MultiExitLoss:
@@ -204,9 +197,7 @@ def make_loss(name: str, lam: float = 0.005, dynamic: bool = False, alpha: float
                          f"'power-sqrt', not '{name}'")
     if lam < 0 or not 0 <= alpha < 1 or not 0 <= smoothing < 1 or not 0 < threshold <= 1:
         raise ValueError("need lam >= 0, 0 <= alpha < 1, 0 <= smoothing < 1, 0 < threshold <= 1")
-    if weight_norm not in WEIGHT_NORMS:
-        raise ValueError(f"unknown weight normalisation '{weight_norm}' "
-                         f"(known: {', '.join(WEIGHT_NORMS)})")
+    check_weight_norm(weight_norm)
     weigh = (partial(dynamic_weights, alpha=alpha, norm=weight_norm, grad=weight_grad)
              if dynamic else _no_weights)
     fns: dict[str, LossFn] = {
