@@ -69,14 +69,30 @@ def test_sweeps_and_presets():
         sweep_configs("colours", SMALL)
 
 
+def test_figure_5_7_accuracy_varies_per_stage_and_every_stage_matters():
+    """Fig. 5.7: the accuracies differ between the stages of one setting, and a weak stage
+    anywhere (late as well as early) leaves the posterior less accurate than all-strong."""
+    assert all(len(c.accuracy) == SMALL.steps for _, c in sweep_configs("accuracy", SMALL))
+    hard = SimConfig(classes=100, samples_per_class=50, steps=4, concentration=0.5, items=1000,
+                     trials=1)
+    runs = dict(sweep_configs("accuracy", hard))
+    assert runs["accuracy rising 0.3 to 0.9"].accuracy == [0.3, 0.5, 0.7, 0.9]
+    final = {name: simulate(c).top1_est[-1] for name, c in runs.items()}
+    strong = final["accuracy all 0.9"]
+    for weak in ("accuracy early 0.9, late 0.5", "accuracy early 0.5, late 0.9"):
+        assert final["accuracy all 0.5"] < final[weak] < strong, (weak, final)
+
+
 def test_cli_writes_tables_and_plot(tmp_path, capsys):
     rc = main(["bayes-sim", "--classes", "30", "--samples-per-class", "20", "--steps", "4",
                "--items", "300", "--trials", "1", "--sweep", "accuracy", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "accuracy 0.3" in out and "accuracy 0.9" in out
+    assert "accuracy early 0.9, late 0.5" in out and "accuracy 0.9, one stage 0.3" in out
     data = json.loads((tmp_path / "sweep-accuracy.json").read_text())
-    assert [d["config"]["accuracy"] for d in data] == [[0.3], [0.5], [0.7], [0.9]]
+    assert [d["config"]["accuracy"] for d in data] == [
+        [0.5] * 4, [0.9] * 4, [0.9, 0.9, 0.5, 0.5], [0.5, 0.5, 0.9, 0.9], [0.3, 0.5, 0.7, 0.9],
+        [0.9, 0.9, 0.3, 0.9]]
     assert (tmp_path / "sweep-accuracy.png").stat().st_size > 10_000
 
 

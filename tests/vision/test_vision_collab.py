@@ -12,6 +12,7 @@ from dpv.vision.infer.collab import (
     bucket_counts,
     build_combiner,
     conformal_quantile,
+    conformal_scores,
     conformal_sets,
     confusion_counts,
     likelihood_from_counts,
@@ -83,33 +84,81 @@ def test_oracle_methods_are_labelled_upper_bound():
                                           CollabConfig()).label
 
 
-def test_conformal_coverage_holds_on_synthetic_scores():
-    """Split conformal on exchangeable scores: the sets {y: p_y >= 1 - q} calibrated on 2,000
-    samples cover the true label of fresh samples at about the chosen level (and not
-    trivially more), even though the scores are overconfident."""
+def _overconfident(rng, n):
+    labels = rng.integers(20, size=n)
+    logits = 1.2 * rng.standard_normal((n, 20))
+    logits[np.arange(n), labels] += 1.5
+    return softmax(4.0 * logits), labels     # temperature 1/4: overconfident
+
+
+@pytest.mark.parametrize("score,slack", [("aps", 0.07), ("lac", 0.03)])
+def test_conformal_coverage_holds_on_synthetic_scores(score, slack):
+    """Split conformal on exchangeable scores: the sets calibrated on 2,000 samples cover the
+    true label of fresh samples at least at about the chosen level (and not trivially more),
+    even though the scores are overconfident. APS without randomisation keeps the label that
+    reaches the threshold, so it covers a little more."""
     rng = np.random.default_rng(0)
-
-    def draw(n):
-        labels = rng.integers(20, size=n)
-        logits = 1.2 * rng.standard_normal((n, 20))
-        logits[np.arange(n), labels] += 1.5
-        return softmax(4.0 * logits), labels     # temperature 1/4: overconfident
-
-    cal_p, cal_y = draw(2000)
-    test_p, test_y = draw(40_000)
+    cal_p, cal_y = _overconfident(rng, 2000)
+    test_p, test_y = _overconfident(rng, 40_000)
     for level in (0.9, 0.8):
-        q = conformal_quantile(cal_p, cal_y, level)
-        coverage = conformal_sets(test_p, q)[np.arange(len(test_y)), test_y].mean()
-        assert level - 0.015 <= coverage <= level + 0.03, (level, coverage)
+        q = conformal_quantile(cal_p, cal_y, level, score)
+        coverage = conformal_sets(test_p, q, score)[np.arange(len(test_y)), test_y].mean()
+        assert level - 0.015 <= coverage <= level + slack, (level, coverage)
         top1 = (test_p.argmax(axis=1) == test_y).mean()
         assert top1 < level - 0.1   # the sets are not just the top label
 
 
+def test_aps_sets_accumulate_the_softmax_in_falling_order():
+    """Sec. 5.3.4: labels join in falling softmax order until the accumulated mass reaches
+    the threshold (the label that reaches it included); the score of the true label is the
+    cumulative softmax up to it."""
+    p = np.array([[0.5, 0.1, 0.3, 0.1], [0.05, 0.9, 0.03, 0.02]])
+    np.testing.assert_allclose(conformal_scores(p, np.array([2, 1])), [0.8, 0.9])
+    np.testing.assert_allclose(conformal_scores(p, np.array([2, 1]), "lac"), [0.7, 0.1])
+    sets = conformal_sets(p, 0.75)
+    assert sets.tolist() == [[True, False, True, False], [False, True, False, False]]
+    assert conformal_sets(p, 0.5)[0].tolist() == [True, False, False, False]
+    assert conformal_sets(p, 0.0).sum() == 0 and conformal_sets(p, float("inf")).all()
+    rng = np.random.default_rng(1)
+    probs, _ = _overconfident(rng, 500)
+    q = 0.7
+    sets = conformal_sets(probs, q)
+    assert (sets.sum(axis=1) >= 1).all()
+    # the set is {top label} alone exactly when the top label's softmax reaches q
+    np.testing.assert_array_equal(sets.sum(axis=1) == 1, probs.max(axis=1) >= q)
+    with pytest.raises(ValueError, match="unknown conformal score 'raps'"):
+        CollabConfig(conformal_score="raps")
+
+
+def test_bayes_at_exit_1_is_the_exit_s_own_prediction():
+    """Tables 5.1-5.4: every Bayes row equals the baseline at exit 1, even where the
+    confusion matrix's column of the output peaks at another label; exit 2's posterior still
+    starts from exit 1's likelihood."""
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    logits = np.zeros((2, 6, 3))
+    outputs = np.array([[1, 1, 1, 1, 0, 2], [0, 0, 0, 1, 1, 2]])  # exit 1 calls most 0s "1"
+    for e in range(2):
+        logits[e, np.arange(6), outputs[e]] = 4
+    val = SplitLogits(logits, labels)
+    for name in ("bayes", "bayes-cp"):
+        bayes = build_combiner(name, val, val, np.array([1.0, 2.0]), CollabConfig())
+        steps = list(bayes.steps(logits))
+        np.testing.assert_allclose(steps[0], softmax(logits[0]))
+        pred, conf = bayes.predict(logits)
+        np.testing.assert_array_equal(pred[0], outputs[0])
+        np.testing.assert_allclose(conf[0], softmax(logits[0]).max(axis=1))
+    bayes = build_combiner("bayes", val, val, np.array([1.0, 2.0]), CollabConfig())
+    posterior_1 = bayes_update(np.full(3, 1 / 3), bayes.likelihood[0].T[outputs[0]])
+    assert (posterior_1.argmax(axis=1) != outputs[0]).any()  # the posterior alone would differ
+    expected = bayes_update(posterior_1, bayes.likelihood[1].T[outputs[1]])
+    np.testing.assert_allclose(list(bayes.steps(logits))[1], expected)
+
+
 def test_bayes_cp_buckets_raw_and_calibrated():
     data = synthetic_logits(num_exits=3, num_classes=10, val_size=3000, test_size=3000, seed=3)
-    for calibrate in (False, True):
+    for calibrate, score in ((False, "aps"), (True, "aps"), (True, "lac")):
         cp = build_combiner("bayes-cp", data.val, data.test, data.exit_flops,
-                            CollabConfig(calibrate=calibrate))
+                            CollabConfig(calibrate=calibrate, conformal_score=score))
         counts, accuracy = bucket_counts(cp, data.test)
         assert counts.shape == (3, 3) and (counts.sum(axis=1) == 3000).all()
         # the confident bucket is the most accurate wherever it is populated

@@ -7,9 +7,19 @@ which a budgeted run decides to exit (`dpv.vision.infer.budgeted`). Methods:
 - `last`: exit c alone (the mainstream baseline), softmax of its logits (eq. 2.3).
 - `bayes`: Bayesian updating (eq. 5.2) from a uniform prior with likelihoods
   P(theta_c | l) counted in each exit's confusion matrix on the validation split (sec. 5.3.2).
+  At exit 1 it answers with exit 1's own softmax, as every Bayes row of the thesis's Tables
+  5.1-5.4 equals the baseline there (the thesis does not say why; one observation under a
+  uniform prior has nothing to collaborate with, and the posterior's argmax would differ from
+  the exit's own label wherever a confusion-matrix column peaks off the diagonal); the
+  posterior from exit 1 is still the prior of exit 2.
 - `bayes-cp`: the same with outputs theta_c = (label, confidence bucket) (sec. 5.3.4): buckets
   >90 %, 80-90 %, <80 % of the max softmax, or, calibrated, whether the split-conformal set at
-  90 % / 80 % coverage is the top label alone.
+  90 % / 80 % coverage is the top label alone. The conformal sets are those the thesis
+  describes (sec. 5.3.4, Angelopoulos et al.): APS, the labels taken in falling softmax order
+  while the mass accumulated before them is below the calibrated threshold (so the label that
+  reaches it is in the set, and the set is never empty; the non-randomised form, which covers
+  at least the level). `conformal_score="lac"` keeps the simpler score 1 - p[y] (sets
+  {y : p[y] >= 1 - q}).
 - `bayes-oracle`, `bayes-cp-oracle`: likelihoods counted on the test split (sec. 5.3.3), an
   upper bound only.
 - `logit-vote`, `logit-vote-acc`, `logit-vote-flops`: O(x) = sum_c w_c z_c(x) over the logits
@@ -29,6 +39,8 @@ from dpv.vision.infer.logits import SplitLogits
 
 ORACLE_NOTE = "(oracle: test-split likelihoods, upper bound only)"
 VOTE_WEIGHTS = ("uniform", "acc", "flops")
+# Conformal scores: APS (cumulative softmax, the thesis's), LAC (1 - p[y]).
+CONFORMAL_SCORES = ("aps", "lac")
 
 
 @dataclass(frozen=True)
@@ -38,8 +50,12 @@ class CollabConfig:
     smoothing: float = 0.1        # pseudo-count added to every confusion-matrix cell
     buckets: tuple[float, ...] = (0.9, 0.8)  # confidence levels of bayes-cp, falling
     calibrate: bool = False       # bayes-cp buckets from split-conformal sets, not raw softmax
+    conformal_score: str = "aps"  # the calibrated sets' score: "aps" or "lac" (1 - p[y])
 
     def __post_init__(self) -> None:
+        if self.conformal_score not in CONFORMAL_SCORES:
+            raise ValueError(f"unknown conformal score '{self.conformal_score}' "
+                             f"(known: {', '.join(CONFORMAL_SCORES)})")
         if not self.smoothing > 0:
             raise ValueError(f"smoothing must be > 0 (got {self.smoothing}): an empty "
                              "confusion-matrix cell would veto a label for ever")
@@ -80,19 +96,39 @@ def confusion_counts(labels: np.ndarray, outputs: np.ndarray, num_labels: int,
     return np.bincount(flat, minlength=num_labels * num_outputs).reshape(num_labels, num_outputs)
 
 
-def conformal_quantile(probs: np.ndarray, labels: np.ndarray, coverage: float) -> float:
-    """Split-conformal quantile q of the scores s_i = 1 - p_i[y_i] on a calibration set:
-    the ceil((n+1) coverage)-th smallest, so that {y : p[y] >= 1 - q} holds the true label
-    with probability >= `coverage` on exchangeable data (Angelopoulos & Bates)."""
-    scores = np.sort(1.0 - probs[np.arange(len(labels)), labels])
+def conformal_scores(probs: np.ndarray, labels: np.ndarray, score: str = "aps") -> np.ndarray:
+    """Non-conformity score of each sample's true label: `aps`, the softmax mass of the labels
+    ranked above it plus its own (the cumulative softmax up to it, Angelopoulos et al.);
+    `lac`, 1 - p[y]."""
+    p_true = probs[np.arange(len(labels)), labels]
+    if score == "lac":
+        return 1.0 - p_true
+    return np.where(probs > p_true[:, None], probs, 0.0).sum(axis=1) + p_true
+
+
+def conformal_quantile(probs: np.ndarray, labels: np.ndarray, coverage: float,
+                       score: str = "aps") -> float:
+    """Split-conformal quantile q of the scores (`conformal_scores`) on a calibration set:
+    the ceil((n+1) coverage)-th smallest, so that the sets of `conformal_sets` hold the true
+    label with probability >= `coverage` on exchangeable data (Angelopoulos & Bates)."""
+    scores = np.sort(conformal_scores(probs, labels, score))
     rank = int(np.ceil((len(scores) + 1) * coverage))
-    return 1.0 if rank > len(scores) else float(scores[rank - 1])
+    return float("inf") if rank > len(scores) else float(scores[rank - 1])
 
 
-def conformal_sets(probs: np.ndarray, q: float | np.ndarray) -> np.ndarray:
-    """Membership mask of the conformal sets {y : p[y] >= 1 - q} (q broadcasts against
-    `probs`, [..., labels])."""
-    return probs >= 1.0 - q
+def conformal_sets(probs: np.ndarray, q: float | np.ndarray, score: str = "aps") -> np.ndarray:
+    """Membership mask of the conformal sets at threshold q (broadcasting against `probs`,
+    [..., labels]). `aps`: the labels in falling softmax order while the mass before them is
+    below q, the one that reaches q included (a superset of {y : score(y) <= q}, so the
+    coverage holds). `lac`: {y : p[y] >= 1 - q}."""
+    if score == "lac":
+        return probs >= 1.0 - q
+    order = np.argsort(-probs, axis=-1, kind="stable")
+    ranked = np.take_along_axis(probs, order, axis=-1)
+    before = np.cumsum(ranked, axis=-1) - ranked
+    mask = np.empty(probs.shape, dtype=bool)
+    np.put_along_axis(mask, order, before < q, axis=-1)
+    return mask
 
 
 class Combiner:
@@ -161,7 +197,7 @@ class Bayes(Combiner):
                       + (" (conformal buckets)" if buckets and config.calibrate else "")
                       + (f" {ORACLE_NOTE}" if oracle else ""))
         calib = calib if calib is not None else fit_on
-        self.quantiles = (conformal_quantiles(calib, config.buckets)
+        self.quantiles = (conformal_quantiles(calib, config.buckets, config.conformal_score)
                           if buckets and config.calibrate else None)
         n = fit_on.num_classes
         outputs = self.outputs(fit_on.logits)
@@ -179,7 +215,8 @@ class Bayes(Combiner):
                 if self.quantiles is None:
                     hit = probs.max(axis=1) > self.config.buckets[b]
                 else:  # the conformal set at this coverage is one label (then the top one)
-                    hit = conformal_sets(probs, self.quantiles[e, b]).sum(axis=1) == 1
+                    sets = conformal_sets(probs, self.quantiles[e, b], self.config.conformal_score)
+                    hit = sets.sum(axis=1) == 1
                 result[e, hit] = b
         return result
 
@@ -191,21 +228,24 @@ class Bayes(Combiner):
         return top * self.num_buckets + self.buckets(logits)
 
     def steps(self, logits: np.ndarray) -> Iterator[np.ndarray]:
+        """Exit 1's own softmax at exit 1 (see the module docstring), the posterior after
+        exits 1..c at every later exit c."""
         outputs = self.outputs(logits)
         _, n, c = logits.shape
         posterior = np.full((n, c), 1.0 / c)  # uniform prior (sec. 5.3.1)
-        for likelihood, theta in zip(self.likelihood, outputs):
+        for exit_index, (likelihood, theta) in enumerate(zip(self.likelihood, outputs)):
             # P(theta_c | l) over the labels l, one row per sample
             posterior = bayes_update(posterior, likelihood.T[theta])
-            yield posterior
+            yield softmax(logits[0]) if exit_index == 0 else posterior
 
 
-def conformal_quantiles(calib: SplitLogits, levels: tuple[float, ...]) -> np.ndarray:
+def conformal_quantiles(calib: SplitLogits, levels: tuple[float, ...],
+                        score: str = "aps") -> np.ndarray:
     """q[e, b]: split-conformal quantile of exit e at coverage levels[b] on `calib`."""
     rows = []
     for z in calib.logits:
         probs = softmax(z)
-        rows.append([conformal_quantile(probs, calib.labels, level) for level in levels])
+        rows.append([conformal_quantile(probs, calib.labels, level, score) for level in levels])
     return np.array(rows)
 
 

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", action="store_true",
                    help="bayes-cp buckets from split-conformal sets at 90 %% / 80 %% coverage "
                         "on the validation split instead of raw softmax confidence")
+    p.add_argument("--conformal-score", default="aps",
+                   help="score of the --calibrate sets: aps (cumulative softmax, Angelopoulos et "
+                        "al., as the thesis describes; the default) or lac (1 - p[y])")
     p.add_argument("--patience", type=int, default=2, help="PABEE patience of the anytime row")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--batch-size", type=int, default=256)
@@ -65,8 +68,8 @@ def evaluate(logits, methods: list[str], config, patience: int = 2):
             # the same buckets for bayes-cp and its oracle: both calibrate on validation
             counts, accuracy = bucket_counts(combiner, test)
             result.buckets = {
-                "kind": "conformal set is the top label alone, at coverage" if config.calibrate
-                        else "max softmax",
+                "kind": f"{config.conformal_score} conformal set is the top label alone, at "
+                        f"coverage" if config.calibrate else "max softmax",
                 "bucket_names": bucket_names(config.buckets), "counts": counts.tolist(),
                 "accuracy": [[None if np.isnan(a) else float(a) for a in row] for row in accuracy]}
     return result
@@ -80,7 +83,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from dpv.vision.infer.report import anytime_markdown, budget_summary_markdown, write_report
 
     methods = parse_methods(args.methods)
-    config = CollabConfig(smoothing=args.smoothing, calibrate=args.calibrate)
+    config = CollabConfig(smoothing=args.smoothing, calibrate=args.calibrate,
+                          conformal_score=args.conformal_score)
     if args.logits:
         logits = load_logits(args.logits)
     elif args.checkpoint:

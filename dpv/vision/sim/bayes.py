@@ -1,5 +1,5 @@
 """The synthetic study of Bayesian updating behind `dpv bayes-sim` (thesis sec. 5.4.2,
-Figs. 5.4-5.7).
+Figs. 5.4-5.7; Fig. 5.7's sweep varies the accuracy per stage, `ACCURACY_PROFILES`).
 
 No network and no data set: each of `steps` classifiers is a confusion matrix
 P_k(theta | l) whose rows are drawn from a Dirichlet distribution with the true label the most
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,12 +65,36 @@ PRESETS: dict[str, dict] = {
     "imagenet": {"classes": 1000, "samples_per_class": 200},
 }
 
-# name -> (figure, field swept, values, fields tied to the swept value)
+
+
+def _halves(first: float, second: float) -> Callable[[int], list[float]]:
+    return lambda steps: [first] * (steps // 2) + [second] * (steps - steps // 2)
+
+
+def _weak_stage(strong: float, weak: float) -> Callable[[int], list[float]]:
+    return lambda steps: [weak if k == steps // 2 else strong for k in range(steps)]
+
+
+# Fig. 5.7's per-stage accuracy profiles: name -> accuracy of each of `steps` classifiers. The
+# thesis varies "the precision of each classifier's information throughout the updating
+# process" (not only that of the early classifiers) without giving the values; these set
+# every stage low or high, only the early or only the late stages high, a rising profile (as
+# a real network's exits), and a single weak stage among strong ones.
+ACCURACY_PROFILES: dict[str, Callable[[int], list[float]]] = {
+    "all 0.5": lambda steps: [0.5] * steps,
+    "all 0.9": lambda steps: [0.9] * steps,
+    "early 0.9, late 0.5": _halves(0.9, 0.5),
+    "early 0.5, late 0.9": _halves(0.5, 0.9),
+    "rising 0.3 to 0.9": lambda steps: np.linspace(0.3, 0.9, steps).round(4).tolist(),
+    "0.9, one stage 0.3": _weak_stage(0.9, 0.3),
+}
+
+# name -> (figure, field swept, values)
 SWEEPS: dict[str, tuple[str, str, tuple]] = {
     "presets": ("Fig. 5.4", "preset", ("cifar100", "imagenet")),
     "samples": ("Fig. 5.5", "samples_per_class", (50, 100, 200, 400)),
     "classes": ("Fig. 5.6", "classes", (10, 100, 1000)),
-    "accuracy": ("Fig. 5.7", "accuracy", (0.3, 0.5, 0.7, 0.9)),
+    "accuracy": ("Fig. 5.7", "accuracy", tuple(ACCURACY_PROFILES)),
 }
 
 
@@ -170,7 +195,8 @@ def sweep_configs(name: str, base: SimConfig) -> list[tuple[str, SimConfig]]:
             runs.append((f"{v} classes, {v} samples/class",
                          dataclasses.replace(base, classes=v, samples_per_class=v)))
         elif key == "accuracy":
-            runs.append((f"accuracy {v:g}", dataclasses.replace(base, accuracy=[v])))
+            runs.append((f"accuracy {v}", dataclasses.replace(
+                base, accuracy=ACCURACY_PROFILES[v](base.steps))))
         else:
             runs.append((f"{v} samples/class", dataclasses.replace(base, samples_per_class=v)))
     return runs

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int)
     s.add_argument("--sweep", choices=["presets", "samples", "classes", "accuracy"],
                    help="Figs. 5.4 (both presets), 5.5 (samples/class), 5.6 (classes), "
-                        "5.7 (accuracy)")
+                        "5.7 (accuracy, varied per stage)")
     s.add_argument("--out", default="runs/bayes-sim", help="report directory")
     s.set_defaults(run=run_bayes_sim)
 
