@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoints", default="8",
                         help="every, best, or N: N checkpoints spread over the steps, initial and newest "
                              "included, plus best.pt's (default 8)")
+    parser.add_argument("--lineage", action="store_true",
+                        help="the runs are consecutive parts of one lineage (each started from the last one's "
+                             "network, --init-from): games and hours add up across them, and each run's last "
+                             "rated checkpoint plays the next run's first")
     parser.add_argument("--prior-draws", type=float, default=1.0,
                         help="virtual drawn games per pair of players that met, so 0 %% and 100 %% stay finite "
                              "(default 1)")
@@ -53,6 +57,9 @@ def run_rate(args: argparse.Namespace) -> int:
     from dpv.rating.runs import read_run
 
     runs = [read_run(path) for path in args.runs]
+    if args.lineage:
+        for k in range(1, len(runs)):
+            runs[k] = runs[k].continuing(runs[k - 1])
     if len({run.path for run in runs}) < len(runs):
         raise ValueError("a run directory is named twice")
     sizes = {run.board_size for run in runs}
@@ -75,7 +82,7 @@ def run_rate(args: argparse.Namespace) -> int:
           f"results in {out} (the same --out resumes)", file=sys.stderr)
     for run in runs:
         print(f"dpv rate: {run.path}: {run.cpu_source}", file=sys.stderr)
-    results = play_pairings(plan_pairings(chosen, anchors), how, out)
+    results = play_pairings(plan_pairings(chosen, anchors, lineage=args.lineage), how, out)
     ratings = fit_elo([PairResult(r.a, r.b, r.games, r.a_points) for r in results], pinned=anchors[0].id,
                       pinned_elo=args.anchor_elo, prior_draws=args.prior_draws)
     data = rating_data(chosen, anchors, results, ratings, how)

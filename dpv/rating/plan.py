@@ -90,12 +90,16 @@ def anchor_contestant(text: str, simulations: float) -> Contestant:
     return Contestant(id=text, kind="gtp", target=text, identity=" ".join(shlex.split(text)))
 
 
-def plan_pairings(runs: Sequence[tuple[Run, list[RunCheckpoint]]], anchors: Sequence[Contestant]) -> list[Pairing]:
+def plan_pairings(runs: Sequence[tuple[Run, list[RunCheckpoint]]], anchors: Sequence[Contestant],
+                  lineage: bool = False) -> list[Pairing]:
     """Every rated checkpoint against every anchor, and each against the next rated one of its
-    run (see the module docstring), in the order of the runs and steps."""
+    run (see the module docstring), in the order of the runs and steps; with `lineage` the runs
+    are parts of one lineage and the last checkpoint of a run also plays the first of the next."""
+    chains = [[checkpoint_contestant(c) for c in chosen] for _, chosen in runs]
+    if lineage:
+        chains = [[player for chain in chains for player in chain]]
     pairings = []
-    for _, chosen in runs:
-        players = [checkpoint_contestant(c) for c in chosen]
+    for players in chains:
         for k, player in enumerate(players):
             pairings += [Pairing(player, anchor) for anchor in anchors]
             if k + 1 < len(players):

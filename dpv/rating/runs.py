@@ -72,6 +72,24 @@ class Run:
     """How CPU-hours were computed, in words."""
     board_size: int
     """Board size of the run's network (config.yaml `net.board_size`, 9 without a config)."""
+    spent: tuple[int, float, float | None] = (0, 0.0, None)
+    """What the run had spent at its last metrics.jsonl line: (games, wall-clock hours, CPU-hours)."""
+
+    def continuing(self, before: Run) -> Run:
+        """This run as the next part of `before`'s lineage (it started from `before`'s network,
+        `dpv launch selfplay --init-from`): its games and hours counted on from what `before`
+        had spent; steps stay as its learner counted them."""
+        games, hours, cpu_hours = before.spent
+
+        def plus(value, offset):
+            return None if value is None or offset is None else value + offset
+
+        checkpoints = tuple(replace(c, selfplay_games=plus(c.selfplay_games, games),
+                                    wall_hours=plus(c.wall_hours, hours), cpu_hours=plus(c.cpu_hours, cpu_hours))
+                            for c in self.checkpoints)
+        spent = (self.spent[0] + games, self.spent[1] + hours, plus(self.spent[2], cpu_hours))
+        return replace(self, checkpoints=checkpoints, spent=spent,
+                       cpu_source=f"{self.cpu_source}; counted on from the end of {before.path} (--lineage)")
 
     def select(self, which: str) -> list[RunCheckpoint]:
         """The checkpoints to rate: "every" one, the "best" one, or N (>= 2) spread evenly over
@@ -107,7 +125,7 @@ def read_run(path: str | Path) -> Run:
     if not files and not run.best.is_file():
         raise ValueError(f"{label}: no checkpoints (checkpoints/initial.pt, checkpoints/step-*.pt or best.pt): "
                          "not a run directory of `dpv launch selfplay`")
-    trained = _train_lines(run)
+    trained, games, hours = _train_lines(run)
     cpus, cpu_source = _cpus(run)
     checkpoints = [_checkpoint(label, name, f, step, trained, cpus) for step, name, f in files]
     if run.best.is_file():
@@ -122,7 +140,7 @@ def read_run(path: str | Path) -> Run:
         else:
             checkpoints[match] = replace(checkpoints[match], best=True)
     return Run(path=label, checkpoints=tuple(checkpoints), cpus=cpus, cpu_source=cpu_source,
-               board_size=_board_size(run))
+               board_size=_board_size(run), spent=(games, hours, None if cpus is None else hours * cpus))
 
 
 def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, tuple[int, float]],
@@ -132,15 +150,15 @@ def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, t
                          wall_hours=hours, cpu_hours=None if hours is None or cpus is None else hours * cpus, best=best)
 
 
-def _train_lines(run: RunDir) -> dict[int, tuple[int, float]]:
+def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float]], int, float]:
     """Learner step -> (games, the run's wall-clock hours) of each `train` line of
-    metrics.jsonl (the last one of a step; a line cut short by a driver that died is skipped)."""
+    metrics.jsonl (the last one of a step; a line cut short by a driver that died is skipped),
+    and the games and hours at the last line."""
     found: dict[int, tuple[int, float]] = {}
-    if not run.events.is_file():
-        return found
-    earlier = 0.0  # seconds of the sessions before the current one
+    games, earlier = 0, 0.0  # earlier: seconds of the sessions before the current one
     start = last = None
-    for line in run.events.read_text().splitlines():
+    lines = run.events.read_text().splitlines() if run.events.is_file() else []
+    for line in lines:
         try:
             event = json.loads(line)
             kind, time = event["event"], float(event["time"])
@@ -151,9 +169,12 @@ def _train_lines(run: RunDir) -> dict[int, tuple[int, float]]:
                 earlier += last - start
             start = time
         last = time
+        if isinstance(event.get("games"), int):
+            games = max(games, event["games"])
         if kind == "train" and start is not None and isinstance(event.get("step"), int):
             found[event["step"]] = (int(event.get("games", 0)), (earlier + time - start) / 3600)
-    return found
+    hours = (earlier + last - start) / 3600 if start is not None and last is not None else 0.0
+    return found, games, hours
 
 
 def _cpus(run: RunDir) -> tuple[float | None, str]:

@@ -15,6 +15,7 @@ from dpv.cli import main
 from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import NetConfig
 from dpv.nets.model import DPVNet
+from dpv.rating.plan import anchor_contestant, plan_pairings
 from dpv.rating.runs import read_run
 
 TINY = NetConfig(blocks=1, channels=4, exits=[1], value_hidden=8)
@@ -82,6 +83,23 @@ def test_a_run_s_checkpoints_carry_steps_games_and_hours_summed_over_sessions(ru
     assert [c.cpu_hours for c in run.checkpoints] == pytest.approx([0.0, 1.0, 2.5])
     fallback = read_run(make_run(tmp_path, placement=False))
     assert fallback.cpus == 3.0 and "worker.workers" in fallback.cpu_source
+
+
+def test_a_lineage_counts_games_and_hours_on_across_its_runs_and_links_them_by_games(run_dir, tmp_path):
+    first = read_run(run_dir)
+    assert first.spent[0] == 90 and first.spent[1:] == pytest.approx((1.25, 2.5))
+    second = read_run(make_run(tmp_path)).continuing(first)
+    assert [c.selfplay_games for c in second.checkpoints] == [90, 130, 180]
+    assert [c.wall_hours for c in second.checkpoints] == pytest.approx([1.25, 1.75, 2.5])
+    assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([2.5, 3.5, 5.0])
+    assert [c.step for c in second.checkpoints] == [0, 10, 20] and "--lineage" in second.cpu_source
+    chosen = [(run, run.select("2")) for run in (first, second)]
+    anchor = anchor_contestant("rollout", simulations=2)
+    names = [(p.a.id.split("/")[-1], p.b.id.split("/")[-1]) for p in plan_pairings(chosen, [anchor], lineage=True)]
+    assert names == [("run:initial", "rollout"), ("run:initial", "run:step-00000020"),
+                     ("run:step-00000020", "rollout"), ("run:step-00000020", "run:initial"),
+                     ("run:initial", "rollout"), ("run:initial", "run:step-00000020"), ("run:step-00000020", "rollout")]
+    assert len(plan_pairings(chosen, [anchor])) == 6  # apart, the runs meet only through the anchors
 
 
 def test_checkpoints_are_chosen_every_best_or_n_spread_over_the_steps(run_dir):
