@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "network, --init-from): games and hours add up across them, and each run's last "
                              "rated checkpoint plays the next run's first")
     parser.add_argument("--prior-draws", type=float, default=1.0,
-                        help="virtual drawn games per pair of players that met, so 0 %% and 100 %% stay finite "
+                        help="virtual drawn games per pair of players that met, so 0%% and 100%% stay finite "
                              "(default 1)")
     parser.add_argument("--out", help="folder of the rating and its games (default runs/rate-TIME); "
                                       "the same --out resumes")
