@@ -7,12 +7,17 @@ syntax, escaping and coordinate letters; this module only maps between the two f
 """
 from __future__ import annotations
 
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sgfmill import sgf
 
 RULES = "Chinese"  # area scoring; go_engine scores Tromp-Taylor, which agrees at the end of a played-out game
+MAX_FILE_BYTES = 1 << 20
+"""The largest SGF file `read_sgf_file` reads (1 MiB; a 9x9 game record is a few KiB)."""
 
 
 class SgfError(ValueError):
@@ -87,13 +92,21 @@ def from_sgf(data: bytes, source: str = "<sgf>") -> GameRecord:
         game = sgf.Sgf_game.from_bytes(data)
     except ValueError as err:
         raise SgfError(f"{source}: not a valid SGF file ({err})") from None
+    root = game.get_root()
+    if root.has_property("GM") and root.get("GM") != 1:
+        raise SgfError(f"{source}: not a game of Go (GM[{root.get('GM')}])")
     size = game.get_size()
     if not 5 <= size <= 19:
         raise SgfError(f"{source}: board size {size} is not supported (5..19)")
-    root = game.get_root()
     if root.has_setup_stones():
         raise SgfError(f"{source}: setup stones (handicap, AB/AW) are not supported")
-    record = GameRecord(size=size, komi=float(game.get_komi()))
+    try:
+        komi = float(game.get_komi())
+    except ValueError as err:
+        raise SgfError(f"{source}: invalid komi ({err})") from None
+    if not math.isfinite(komi):  # sgfmill refuses nan and inf; a huge KM still overflows
+        raise SgfError(f"{source}: invalid komi ({komi})")
+    record = GameRecord(size=size, komi=komi)
     record.result = root.get("RE") if root.has_property("RE") else None
     record.black = root.get("PB") if root.has_property("PB") else "black"
     record.white = root.get("PW") if root.has_property("PW") else "white"
@@ -118,11 +131,22 @@ def write_sgf_file(path: str | Path, record: GameRecord) -> None:
     Path(path).write_bytes(to_sgf(record))
 
 
-def read_sgf_file(path: str | Path) -> GameRecord:
-    """Read the game record in the SGF file at `path`."""
+def read_sgf_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> GameRecord:
+    """Read the game record in the SGF file at `path`: a regular file of at most `max_bytes`
+    (a FIFO, a device such as /dev/zero or a directory is refused before anything is read, so
+    reading never blocks and never fills the memory)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO does not wait for a writer
+        with open(fd, "rb") as file:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SgfError(f"{path}: not a regular file")
+            if info.st_size > max_bytes:
+                raise SgfError(f"{path}: {info.st_size} bytes, larger than the {max_bytes} an SGF file may have")
+            data = file.read(max_bytes + 1)  # the file may have grown since fstat
     except OSError as err:
         raise SgfError(f"{path}: cannot read ({err.strerror})") from None
+    if len(data) > max_bytes:
+        raise SgfError(f"{path}: larger than the {max_bytes} bytes an SGF file may have")
     return from_sgf(data, source=str(path))

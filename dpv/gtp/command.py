@@ -28,19 +28,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve GTP until `quit` or end of input."""
-    from dpv.gtp.engine import GtpEngine
+    import math
+
+    from dpv.gtp.engine import MAX_SIZE, MIN_SIZE, GtpEngine
     from dpv.gtp.players import RandomPlayer
 
+    if not MIN_SIZE <= args.size <= MAX_SIZE:
+        raise ValueError(f"--size must be in {MIN_SIZE}..{MAX_SIZE}, not {args.size}")
+    if not math.isfinite(args.komi):
+        raise ValueError(f"--komi must be a finite number, not {args.komi}")
     if args.player == "random":
         player = RandomPlayer(seed=args.seed)
     else:
-        import torch
-
         from dpv.gtp.players import mcts_player
+        from dpv.play.networks import ROLLOUT
 
-        if args.sims < 1 or args.threads < 1:
-            raise ValueError("--sims and --threads must be at least 1")
-        torch.set_num_threads(args.threads)
+        if not (1 <= args.sims < math.inf) or args.threads < 1:
+            raise ValueError("--sims and --threads must be at least 1 (and --sims finite)")
+        if args.checkpoint != ROLLOUT:  # random playouts need no torch
+            import torch
+
+            torch.set_num_threads(args.threads)
         player = mcts_player(args.checkpoint, args.exit, args.sims, device=args.device, seed=args.seed or 0)
         if player.board_size not in (None, args.size):
             raise ValueError(f"the network plays {player.board_size}x{player.board_size}, not --size {args.size}")

@@ -1,30 +1,38 @@
 """A GTP version 2 engine around a go_engine Board and a Player.
 
 `GtpEngine.handle(line)` answers one command line; `serve(stdin, stdout)` runs the protocol
-loop, writing long answers (analysis) piece by piece as `responses(line)` yields them. Every
+loop over bytes (stdin decoded as UTF-8 with replacement, by a reader thread: dpv.gtp.reader),
+writing long answers (analysis) piece by piece as `responses(line)` yields them. Every
 failure, from a malformed line to an illegal move, is answered with a GTP failure
 (`? message`) and the engine keeps its state and keeps running.
 
 Beyond the standard commands: `time_settings` / `time_left` (the player is given a share of
 the time left per move, dpv.gtp.clock), `kgs-genmove_cleanup` (no pass while dead stones may
-remain), and for players that search (MctsPlayer) Leela Zero's `lz-analyze [COLOR] [INTERVAL]`
-(one budgeted search from the position, an `info` line every INTERVAL centiseconds, ending
-with the search) and `lz-genmove_analyze COLOR [INTERVAL]` (the same, then `play VERTEX`),
-which Sabaki and Lizzie display.
+remain), and for players that search (MctsPlayer) the analysis commands of Leela Zero and
+KataGo (dpv.gtp.analysis), which Lizzie and Sabaki display: `lz-analyze` / `kata-analyze`
+search the position, writing an `info` line every INTERVAL centiseconds, until the next
+input line arrives (then the answer ends, and that line is answered next; called through
+`handle`, where no input can arrive, they run one budgeted search); `lz-genmove_analyze` /
+`kata-genmove_analyze COLOR` write the same lines while searching a move, which they play
+(`play VERTEX`), and are not interrupted. The interval is measured on the engine's `clock`.
+
+After the game's end (two passes) `genmove` answers `pass` for either colour, as GNU Go and
+KataGo answer a controller that asks for a move then, and leaves the game as it is.
 """
 from __future__ import annotations
 
-import queue
+import math
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import BinaryIO
 
 import dpv
+from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, format_analysis, parse_analyze_args
 from dpv.gtp.clock import Clock
-from dpv.gtp.players import RESIGN, Player, format_analysis
+from dpv.gtp.players import RESIGN, Player
+from dpv.gtp.reader import CommandQueue, read_commands
 from dpv.sgf import SgfError, format_score, read_sgf_file
 from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
@@ -68,10 +76,15 @@ def _clean(line: str) -> str:
 
 
 class GtpEngine:
-    """The state of one GTP session: board size, komi, moves played, and the player."""
+    """The state of one GTP session: board size, komi, moves played, and the player.
+    `clock` (seconds) measures the analysis interval and the time spent on moves."""
 
-    def __init__(self, player: Player, size: int = 9, komi: float = 7.5) -> None:
+    def __init__(self, player: Player, size: int = 9, komi: float = 7.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.player = player
+        self.now = clock
+        self.input: CommandQueue | None = None
+        """The input lines while `serve` / `run` runs (analysis stops when one is waiting)."""
         self.size = size
         self.komi = komi
         self.moves: list[int] = []
@@ -99,9 +112,11 @@ class GtpEngine:
             "time_left": self.cmd_time_left,
             "kgs-genmove_cleanup": lambda args: self.cmd_genmove(args, cleanup=True),
         }
-        if hasattr(player, "search"):  # a searching player can show its analysis
-            self.commands["lz-analyze"] = self.cmd_lz_analyze
-            self.commands["lz-genmove_analyze"] = self.cmd_lz_genmove_analyze
+        if hasattr(player, "think"):  # a searching player can show its analysis
+            for prefix, kata in (("lz", False), ("kata", True)):
+                self.commands[f"{prefix}-analyze"] = lambda args, kata=kata: self.cmd_analyze(args, kata)
+                self.commands[f"{prefix}-genmove_analyze"] = (
+                    lambda args, kata=kata: self.cmd_genmove_analyze(args, kata))
 
     # -- protocol -------------------------------------------------------------------------
 
@@ -147,14 +162,29 @@ class GtpEngine:
             print(f"dpv gtp: {name} stopped: {type(err).__name__}: {err}", file=sys.stderr)
         yield "\n"
 
-    def serve(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        """Answer commands from `stdin` until `quit` or end of input."""
-        for line in stdin:
-            for piece in self.responses(line):
-                stdout.write(piece)
-                stdout.flush()
-            if self.finished:
-                return
+    def serve(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Answer commands from `stdin` (default: the process's stdin, as bytes) until `quit`
+        or end of input, writing UTF-8 to `stdout`."""
+        out = stdout or sys.stdout.buffer
+
+        def write(piece: str) -> None:
+            out.write(piece.encode("utf-8", errors="replace"))
+            out.flush()
+
+        self.run(read_commands(stdin or sys.stdin.buffer), write)
+
+    def run(self, commands: CommandQueue, write: Callable[[str], None]) -> None:
+        """Answer the lines of `commands` until `quit` or its end, passing every piece of
+        every answer to `write`."""
+        self.input = commands
+        try:
+            while (line := commands.get()) is not None:
+                for piece in self.responses(line):
+                    write(piece)
+                if self.finished:
+                    return
+        finally:
+            self.input = None
 
     # -- commands -------------------------------------------------------------------------
 
@@ -169,7 +199,7 @@ class GtpEngine:
     def cmd_boardsize(self, args: list[str]) -> str:
         _want(args, 1, "boardsize SIZE")
         size = _parse_number(args[0], int, "board size")
-        if not MIN_SIZE <= size <= MAX_SIZE or getattr(self.player, "board_size", None) not in (None, size):
+        if not self._playable_size(size):
             raise GtpFailure("unacceptable size")
         self.size = size
         self._reset([])
@@ -197,16 +227,23 @@ class GtpEngine:
         self._commit(board)
         return ""
 
-    def cmd_genmove(self, args: list[str], cleanup: bool = False, **options: object) -> str:
+    def cmd_genmove(self, args: list[str], cleanup: bool = False) -> str:
         _want(args, 1, "genmove COLOR")
         colour = parse_colour(args[0])
-        board = self._board_for(colour)
-        if board.is_over():
+        if self.board.is_over():
             return "pass"
-        started = time.monotonic()
-        seconds = self.clock.allowance(colour, self._moves_left(board))
-        action = self.player.genmove(board.copy(), seconds=seconds, cleanup=cleanup, **options)
-        self.clock.spend(colour, time.monotonic() - started)
+        board = self._board_for(colour)
+        started = self.now()
+        action = self.player.genmove(board.copy(), seconds=self._allowance(colour, board), cleanup=cleanup)
+        return self._played(colour, board, action, started)
+
+    def _allowance(self, colour: int, board: Board) -> float | None:
+        """Seconds `colour` may spend on its move (None: no limit)."""
+        return self.clock.allowance(colour, self._moves_left(board))
+
+    def _played(self, colour: int, board: Board, action: int, started: float) -> str:
+        """Charge the move to `colour`'s clock, play it on `board` and keep it; its vertex."""
+        self.clock.spend(colour, self.now() - started)
         if action == RESIGN:
             return "resign"
         board.play(action)
@@ -233,64 +270,57 @@ class GtpEngine:
             raise GtpFailure(f"syntax error: {err}") from None
         return ""
 
-    def cmd_lz_analyze(self, args: list[str]) -> Iterator[str]:
-        colour, interval = self._analyze_args(args, self.board.to_play)
-        board = self._board_for(colour)
+    def cmd_analyze(self, args: list[str], kata: bool) -> Iterator[str]:
+        """lz-analyze / kata-analyze: search until the next input line (see the module docstring)."""
+        request = _analyze_request(args)
+        board = self._board_for(self.board.to_play if request.colour is None else request.colour)
         if board.is_over():
             raise GtpFailure("the game is over")
-        return self._streamed(lambda report: self.player.search(board.copy(), report=report, interval=interval))
-
-    def cmd_lz_genmove_analyze(self, args: list[str]) -> Iterator[str]:
-        if not args:
-            raise GtpFailure("syntax error: lz-genmove_analyze COLOR [INTERVAL]")
-        colour, interval = self._analyze_args(args, None)
-        self._board_for(colour)  # fails now, before the answer begins
+        endless = self.input is not None
+        steps = self.player.think(board.copy(), clock=self.now, endless=endless)
 
         def stream() -> Iterator[str]:
-            vertex = yield from self._streamed(
-                lambda report: self.cmd_genmove([args[0]], report=report, interval=interval))
-            yield f"play {vertex}\n"
+            yield from self._reported(steps, request, kata, interruptible=True)
+            if endless:  # the tree is full: the answer ends with the next input line
+                self.input.waiting(timeout=None)
         return stream()
 
-    def _streamed(self, work: Callable[[Callable], object]) -> Iterator[str]:
-        """Run `work(report)` in a thread and yield an `info` line for every `report(moves)`
-        as it happens; returns what `work` returned (re-raises what it raised)."""
-        lines: queue.Queue[str | None] = queue.Queue()
-        outcome: dict[str, object] = {}
-
-        def target() -> None:
-            def report(moves: list) -> None:
-                if moves:  # an empty line would end the GTP answer
-                    lines.put(format_analysis(moves, self.size) + "\n")
-
-            try:
-                outcome["value"] = work(report)
-            except BaseException as err:  # handed to the caller's thread
-                outcome["error"] = err
-            finally:
-                lines.put(None)
-
-        thread = threading.Thread(target=target, name="gtp-analysis", daemon=True)
-        thread.start()
-        while (line := lines.get()) is not None:
-            yield line
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]  # type: ignore[misc]
-        return outcome.get("value")
-
-    def _analyze_args(self, args: list[str], colour: int | None) -> tuple[int, float]:
-        """COLOR and INTERVAL (centiseconds, default 100) of the lz-analyze commands, in any
-        order; `interval N` and unknown keywords (minmoves, ...) are accepted."""
-        interval = 100.0
-        for word in args:
-            if word.lower() in ("b", "w", "black", "white"):
-                colour = parse_colour(word)
-            elif re.fullmatch(r"\d+(\.\d+)?", word):
-                interval = float(word)
-        if colour is None:
+    def cmd_genmove_analyze(self, args: list[str], kata: bool) -> Iterator[str]:
+        """lz-genmove_analyze / kata-genmove_analyze COLOR: genmove, writing analysis lines."""
+        request = _analyze_request(args)
+        if request.colour is None:
             raise GtpFailure("syntax error: missing color")
-        return colour, max(1.0, interval) / 100.0
+        colour = request.colour
+        if self.board.is_over():
+            return iter(["play pass\n"])
+        board = self._board_for(colour)  # fails now, before the answer begins
+
+        def stream() -> Iterator[str]:
+            started = self.now()
+            steps = self.player.think(board.copy(), self._allowance(colour, board), clock=self.now)
+            yield from self._reported(steps, request, kata, interruptible=False)
+            yield f"play {self._played(colour, board, self.player.play_chosen(board), started)}\n"
+        return stream()
+
+    def _reported(self, steps: Iterator[None], request: AnalyzeRequest, kata: bool,
+                  interruptible: bool) -> Iterator[str]:
+        """Drive the search `steps`, yielding an analysis line every `request.interval` seconds
+        on the clock and one at the end; with `interruptible`, stop as soon as an input line
+        is waiting (checked after every step)."""
+        next_report = self.now() + request.interval
+        for _ in steps:
+            if self.now() >= next_report:
+                yield from self._analysis_line(request, kata)
+                next_report = self.now() + request.interval
+            if interruptible and self.input is not None and self.input.waiting():
+                steps.close()
+                break
+        yield from self._analysis_line(request, kata)
+
+    def _analysis_line(self, request: AnalyzeRequest, kata: bool) -> Iterator[str]:
+        moves = self.player.analysis(request.min_moves, request.max_moves)
+        if moves:  # an empty line would end the GTP answer
+            yield format_analysis(moves, self.size, kata) + "\n"
 
     def _moves_left(self, board: Board) -> int:
         """Rough number of our own moves left in the game, for spreading main time."""
@@ -309,6 +339,8 @@ class GtpEngine:
             record = read_sgf_file(args[0])
         except SgfError as err:
             raise GtpFailure(f"cannot load file: {err}") from None
+        if not self._playable_size(record.size):
+            raise GtpFailure(f"cannot load file: board size {record.size} is unacceptable")
         moves = record.moves
         if len(args) == 2:  # the position before move MOVE_NUMBER is played
             moves = moves[: max(0, _parse_number(args[1], int, "move number") - 1)]
@@ -333,6 +365,10 @@ class GtpEngine:
         return "1" if board.is_legal(action) else "0"
 
     # -- state ----------------------------------------------------------------------------
+
+    def _playable_size(self, size: int) -> bool:
+        """Whether the rules and the player (a network knows one size) allow boards of `size`."""
+        return MIN_SIZE <= size <= MAX_SIZE and getattr(self.player, "board_size", None) in (None, size)
 
     def _new_board(self, size: int, komi: float) -> Board:
         return Board(size=size, komi=komi, max_moves=MOVE_CAP_PER_POINT * size * size)
@@ -364,7 +400,18 @@ def _want(args: list[str], count: int, usage: str) -> None:
 
 
 def _parse_number(text: str, kind: type, what: str):
+    """`text` as an int or a finite float; nan and inf are refused (komi, times)."""
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
         raise GtpFailure(f"syntax error: invalid {what} '{text}'") from None
+    if not math.isfinite(value):
+        raise GtpFailure(f"syntax error: {what} must be a finite number, not '{text}'")
+    return value
+
+
+def _analyze_request(args: list[str]) -> AnalyzeRequest:
+    try:
+        return parse_analyze_args(args)
+    except AnalyzeSyntaxError as err:
+        raise GtpFailure(str(err)) from None

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from go_engine import Board, action_to_gtp
+from go_engine import Board
 
 if TYPE_CHECKING:
-    from dpv.play.player import MctsPlayer, MoveInfo
+    from dpv.play.player import MctsPlayer
 
 RESIGN = -1  # what `genmove` returns to resign
 
@@ -39,14 +39,6 @@ class RandomPlayer:
 
     def genmove(self, board: Board, seconds: float | None = None, cleanup: bool = False) -> int:
         return int(self._rng.choice(np.flatnonzero(board.sensible_actions())))
-
-
-def format_analysis(moves: list[MoveInfo], size: int) -> str:
-    """Leela Zero's analysis line (`lz-analyze`, read by Sabaki and Lizzie): winrate and prior
-    in 1/10000, moves in GTP coordinates."""
-    return " ".join(f"info move {action_to_gtp(m.action, size)} visits {m.visits} winrate {round(m.winrate * 10000)} "
-                    f"prior {round(m.prior * 10000)} lcb {round(m.winrate * 10000)} order {i} "
-                    f"pv {action_to_gtp(m.action, size)}" for i, m in enumerate(moves))
 
 
 def mcts_player(checkpoint: str | None, exit: str = "-1", simulations: float = 100.0, device: str = "cpu",

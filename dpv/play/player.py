@@ -3,8 +3,9 @@ tree kept across moves (thesis ch. 6.2.3). The player of `dpv gtp` and of the ar
 against external engines."""
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +14,18 @@ import numpy as np
 from dpv.play.settings import SearchSettings, default_settings
 from go_engine import Board
 
+LCB_Z = 1.96
+"""Normal quantile of MoveInfo.lcb (one-sided 97.5 %)."""
+MAX_ANALYSIS_VISITS = 100_000
+"""Root visits at which an endless search (`think(endless=True)`, lz-analyze) stops growing its
+tree: about 200 MB of nodes on 9x9."""
+
 
 @dataclass(frozen=True)
 class MoveInfo:
-    """One root move of the search, for analysis output (lz-analyze)."""
+    """One root move of the search, for analysis output (lz-analyze). The tree is read only at
+    its root (BatchedSearch exposes the root's children), so a move's principal variation is
+    the move itself."""
 
     action: int
     """The move."""
@@ -26,6 +35,16 @@ class MoveInfo:
     """Mean value of the move from the mover's view, mapped to [0, 1]."""
     prior: float
     """The network's prior of the move (after renormalisation over legal moves)."""
+
+    @property
+    def lcb(self) -> float:
+        """A lower confidence bound of `winrate`: winrate - z sqrt(w (1 - w) / visits), clipped
+        to [0, 1] (the normal approximation of a win rate; the tree keeps no value variance);
+        0 for a move without visits."""
+        if not self.visits:
+            return 0.0
+        w = self.winrate
+        return min(1.0, max(0.0, w - LCB_Z * math.sqrt(max(0.0, w * (1 - w)) / self.visits)))
 
 
 class MctsPlayer:
@@ -68,47 +87,67 @@ class MctsPlayer:
         """The FLOPs budget of one move: simulations x FLOPs of the deepest exit."""
         return self.player.simulations * self.exit_flops[-1]
 
-    def genmove(self, board: Board, seconds: float | None = None, cleanup: bool = False,
-                report: Callable[[list[MoveInfo]], None] | None = None, interval: float = 1.0) -> int:
-        """Search `board` and return the chosen action (played into the kept tree);
-        `report(analysis)` is called every `interval` seconds during the search. With
+    def genmove(self, board: Board, seconds: float | None = None, cleanup: bool = False) -> int:
+        """Search `board` and return the chosen action (played into the kept tree). With
         `cleanup` (kgs-genmove_cleanup) no pass while a move that fills none of our own eyes
         is left."""
-        result = self.search(board, seconds, report, interval)
-        action = result.action
+        self.search(board, seconds)
+        return self.play_chosen(board, cleanup)
+
+    def play_chosen(self, board: Board, cleanup: bool = False) -> int:
+        """The move of the search just run on `board` (`search` or `think` to its end), played
+        into the kept tree; `cleanup` as in `genmove`."""
+        action = self.last.action
         if cleanup and action == board.size * board.size:
             action = self._cleanup_move(board, action)
         self._search.play(0, action)
         self._moves.append(action)
         return action
 
-    def search(self, board: Board, seconds: float | None = None,
-               report: Callable[[list[MoveInfo]], None] | None = None, interval: float = 1.0):
+    def search(self, board: Board, seconds: float | None = None):
         """Search `board` to the budget (or for `seconds`) without playing; the MoveResult."""
-        self._sync(board)
-        search = self._search
-        deadline = None if seconds is None else time.monotonic() + seconds
-        next_report = time.monotonic() + interval
-        search.start_search()
-        while search.num_searching():
-            search.step(self.evaluator)
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            if report is not None and now >= next_report:
-                report(self.analysis())
-                next_report = now + interval
-        self.last = search.results()[0]
-        if report is not None:
-            report(self.analysis())
+        for _ in self.think(board, seconds):
+            pass
         return self.last
 
-    def analysis(self) -> list[MoveInfo]:
-        """The visited root moves, most visited first."""
+    def think(self, board: Board, seconds: float | None = None, clock: Callable[[], float] = time.monotonic,
+              endless: bool = False) -> Iterator[None]:
+        """Search `board` one batched step at a time, yielding after every step, so that the
+        caller can report (`analysis()`) or stop between steps. The search ends at the budget
+        or when `seconds` have passed on `clock`, and `last` then holds its MoveResult; with
+        `endless` (analysis) each spent budget starts another on the same tree, until the
+        caller stops or the root has MAX_ANALYSIS_VISITS visits."""
+        self._sync(board)
+        search = self._search
+        deadline = None if seconds is None else clock() + seconds
+        searching = search.start_search()
+        while searching:
+            search.step(self.evaluator)
+            yield
+            if deadline is not None and clock() >= deadline:
+                break
+            if not search.num_searching():
+                if not endless:
+                    break
+                if search.tree_info(0)["root_visits"] >= MAX_ANALYSIS_VISITS:
+                    return
+                searching = search.start_search()
+        self.last = search.results()[0]
+
+    def analysis(self, min_moves: int = 0, max_moves: int | None = None) -> list[MoveInfo]:
+        """The visited root moves, most visited first (then by prior), padded with unvisited
+        ones by prior up to `min_moves` and cut at `max_moves`; an unvisited move has the
+        root's mean winrate."""
         kids = self._search.root_children(0)
         order = np.lexsort((-kids["prior"], -kids["visits"]))
-        return [MoveInfo(int(kids["action"][j]), int(kids["visits"][j]), (float(kids["q"][j]) + 1) / 2,
-                         float(kids["prior"][j])) for j in order if kids["visits"][j] > 0]
+        visits = kids["visits"]
+        count = max(int(np.count_nonzero(visits)), min(min_moves, len(order)))
+        if max_moves is not None:
+            count = min(count, max_moves)
+        root_q = float(np.dot(kids["q"], visits) / visits.sum()) if visits.sum() else 0.0
+        return [MoveInfo(int(kids["action"][j]), int(visits[j]),
+                         (float(kids["q"][j] if visits[j] else root_q) + 1) / 2, float(kids["prior"][j]))
+                for j in order[:count]]
 
     def _sync(self, board: Board) -> None:
         from go_engine import BatchedSearch

@@ -12,6 +12,7 @@ import pytest
 from dpv.gtp.engine import GtpEngine
 from dpv.play.networks import default_network, load_evaluator
 from dpv.play.player import MctsPlayer
+from dpv.sgf import GameRecord, write_sgf_file
 from go_engine import Board, gtp_to_action
 
 # (command, expected status): what Sabaki / GoGui send at start-up, during a game and at the end,
@@ -128,6 +129,15 @@ def test_a_network_player_refuses_other_board_sizes(player):
     engine = GtpEngine(player)
     assert engine.handle("boardsize 13") == "? unacceptable size\n\n"
     assert engine.handle("boardsize 9") == "=\n\n"
+
+
+def test_loadsgf_refuses_a_board_the_network_cannot_play(player, tmp_path):
+    engine = GtpEngine(player)
+    path = tmp_path / "big.sgf"
+    write_sgf_file(path, GameRecord(size=19, moves=[0, 1]))
+    assert engine.handle(f"loadsgf {path}") == "? cannot load file: board size 19 is unacceptable\n\n"
+    assert engine.board.size == 9 and engine.moves == []
+    assert gtp_to_action(engine.handle("genmove b")[2:].strip(), 9) <= 81
 
 
 def engine_vertex_5(action: int) -> str:

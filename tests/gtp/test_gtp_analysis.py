@@ -1,0 +1,153 @@
+"""Streaming analysis (lz-analyze, kata-analyze, the genmove_analyze pair): a search that runs
+until the next command arrives, a line every interval on the engine's clock, the fields Lizzie
+and Sabaki read. Counted by evaluations and by the order of commands, never by wall time."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dpv.gtp.analysis import AnalyzeRequest, parse_analyze_args
+from dpv.gtp.engine import GtpEngine
+from dpv.gtp.reader import CommandQueue
+from dpv.play.player import MctsPlayer
+from go_engine import gtp_to_action
+
+ENDLESS = 1e9  # simulations: a budget no test reaches
+
+
+class CountingEvaluator:
+    """A uniform evaluator that counts its calls (one per search step) and, at call `at`,
+    puts `lines` on the engine's input, as a controller sending commands during the search,
+    then ends the input."""
+
+    def __init__(self, commands: CommandQueue | None = None, at: int = 0, *lines: str | None) -> None:
+        self.calls = 0
+        self.commands, self.at, self.lines = commands, at, lines
+
+    def __call__(self, planes, thresholds, legal=None, fixed_exit=None):
+        self.calls += 1
+        if self.commands is not None and self.calls == self.at:
+            for line in (*self.lines, None):
+                self.commands.put(line)
+        n, actions = legal.shape
+        priors = np.where(legal, 1.0, 0.0).astype(np.float32)
+        priors /= priors.sum(axis=1, keepdims=True)
+        return priors, np.zeros(n, np.float32), np.zeros(n, np.int32)
+
+
+def session(lines: list[str], evaluator: CountingEvaluator, commands: CommandQueue,
+            simulations: float = ENDLESS) -> list[str]:
+    """Run an engine on `commands` (after `lines`), its clock one second per evaluation;
+    the answers, one per command."""
+    engine = GtpEngine(MctsPlayer(evaluator, [1.0], simulations=simulations), clock=lambda: float(evaluator.calls))
+    for line in lines:
+        commands.put(line + "\n")
+    pieces: list[str] = []
+    engine.run(commands, pieces.append)
+    return "".join(pieces).split("\n\n")[:-1]
+
+
+def test_a_command_sent_during_analysis_stops_it_after_the_step_and_is_answered():
+    commands = CommandQueue()
+    evaluator = CountingEvaluator(commands, 20, "name\n")
+    answers = session(["lz-analyze b 300"], evaluator, commands)
+    assert evaluator.calls == 20  # stopped right after the step during which `name` arrived
+    analysis = answers[0].split("\n")
+    assert analysis[0] == "=" and all(line.startswith("info move ") for line in analysis[1:])
+    # a line every 3 s of the clock (3 evaluations), at 3, 6, ..., 18, and one as it stops
+    assert len(analysis) - 1 == 20 // 3 + 1
+    assert answers[1:] == ["= dpv"]  # then the end of input
+
+
+def test_a_blank_line_and_the_end_of_input_also_stop_the_analysis():
+    commands = CommandQueue()
+    evaluator = CountingEvaluator(commands, 5, "\n")
+    answers = session(["kata-analyze w interval 100"], evaluator, commands)
+    assert evaluator.calls == 5 and len(answers) == 1 and answers[0].startswith("=\ninfo move ")
+    commands = CommandQueue()
+    evaluator = CountingEvaluator(commands, 7)
+    assert session(["lz-analyze"], evaluator, commands)[0].startswith("=\ninfo move ") and evaluator.calls == 7
+
+
+def test_a_play_during_kata_analyze_is_answered_after_the_stream_then_genmove_plays():
+    commands = CommandQueue()
+    evaluator = CountingEvaluator(commands, 12, "play b E5\n", "genmove w\n")
+    answers = session(["kata-analyze b 10 maxmoves 3"], evaluator, commands, simulations=8)
+    head, *lines = answers[0].split("\n")
+    assert head == "=" and len(lines) >= 2
+    for line in lines:  # floats in [0, 1], at most three moves, every field Lizzie and Sabaki read
+        groups = line.split("info ")[1:]
+        assert 1 <= len(groups) <= 3
+        fields = dict(zip(groups[0].split()[::2], groups[0].split()[1::2]))
+        assert set(fields) == {"move", "visits", "winrate", "prior", "lcb", "order", "pv"}
+        assert 0.0 <= float(fields["winrate"]) <= 1.0 and 0.0 <= float(fields["lcb"]) <= float(fields["winrate"])
+    assert answers[1] == "="  # the play, answered after the analysis ended, nothing interleaved
+    assert answers[2].startswith("= ") and len(answers) == 3
+
+
+def test_genmove_analyze_searches_its_whole_budget_whatever_arrives():
+    commands = CommandQueue()
+    evaluator = CountingEvaluator(commands, 2, "name\n")
+    answers = session(["lz-genmove_analyze b 100"], evaluator, commands, simulations=64)
+    alone = CommandQueue()
+    undisturbed = CountingEvaluator(alone, 10_000)
+    alone.put("lz-genmove_analyze b 100\n")
+    alone.put(None)
+    session([], undisturbed, alone, simulations=64)
+    assert evaluator.calls == undisturbed.calls > 2  # the same whole search, as if nothing had arrived
+    *info, played = answers[0].split("\n")[1:]
+    assert info and all(line.startswith("info move ") for line in info)
+    assert played.startswith("play ") and gtp_to_action(played.split()[1], 9) <= 81
+    assert answers[1] == "= dpv"
+
+
+def test_minmoves_and_maxmoves_bound_the_moves_of_a_line():
+    engine = GtpEngine(MctsPlayer(CountingEvaluator(), [1.0], simulations=4))
+    few = engine.handle("lz-analyze b 1 maxmoves 2").split("\n")[1:-2]
+    many = engine.handle("lz-analyze b 1 minmoves 30").split("\n")[1:-2]
+    assert few and all(line.count("info ") <= 2 for line in few)
+    assert many and all(line.count("info ") >= 30 for line in many)
+    assert " visits 0 " in many[-1]  # unvisited moves pad the line, by prior
+
+
+@pytest.mark.parametrize("args, request_", [
+    ([], AnalyzeRequest(None, 1.0)),
+    (["10"], AnalyzeRequest(None, 0.1)),
+    (["w", "50", "minmoves", "5", "maxmoves", "8"], AnalyzeRequest(-1, 0.5, 5, 8)),
+    (["B", "interval", "20", "ownership", "true", "avoid", "b", "D4,E5", "1"], AnalyzeRequest(1, 0.2)),
+    (["b", "0"], AnalyzeRequest(1, 0.01)),
+])
+def test_analysis_arguments(args, request_):
+    assert parse_analyze_args(args) == request_
+
+
+def test_bad_analysis_arguments_are_one_failure_and_the_engine_goes_on():
+    engine = GtpEngine(MctsPlayer(CountingEvaluator(), [1.0], simulations=4))
+    assert engine.handle("lz-analyze b interval soon") == "? syntax error: interval must be a number >= 0, " \
+                                                          "not 'soon'\n\n"
+    assert engine.handle("kata-analyze minmoves") == "? syntax error: 'minmoves' needs a value\n\n"
+    assert engine.handle("kata-genmove_analyze 10") == "? syntax error: missing color\n\n"
+    assert engine.handle("name") == "= dpv\n\n"
+
+
+def test_dpv_gtp_streams_kata_analyze_over_a_pipe_until_a_play_arrives():
+    argv = [sys.executable, "-m", "dpv.cli", "gtp", "--checkpoint", "rollout", "--sims", "1e9"]
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        process.stdin.write(b"kata-analyze b 1\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == b"=\n"
+        assert process.stdout.readline().startswith(b"info move ")  # it streams ...
+        process.stdin.write(b"play b E5\nlist_commands\nquit\n")  # ... until the next command
+        process.stdin.flush()
+        rest = process.stdout.read().decode()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    analysis, play, listed, quit_, end = rest.split("\n\n")
+    assert all(line.startswith("info move ") for line in analysis.splitlines())
+    assert (play, quit_, end) == ("=", "=", "")  # stdout carries GTP frames only
+    assert {"lz-analyze", "kata-analyze", "lz-genmove_analyze", "kata-genmove_analyze"} <= set(listed[2:].split())
