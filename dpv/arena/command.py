@@ -4,8 +4,10 @@ imported only when a command runs."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import fields
 
 from dpv.arena.spec import BUDGET_MODES
@@ -24,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--b", metavar="SPEC", help="player B, as --a")
     who.add_argument("--opponent", metavar="COMMAND",
                      help='B is an external GTP engine, e.g. "gnugo --mode gtp --level 5"')
+    who.add_argument("--opponent-timeout", type=float, default=60.0, metavar="SECONDS",
+                     help="seconds the opponent may take to answer a command, a move included (default 60); "
+                          "an opponent that dies or falls silent ends the match, keeping the games played")
     parser.add_argument("--checkpoint", help="network of the players whose spec names none "
                         "(default: the newest runs/**/best.pt, else a fresh tiny network)")
     add_match_options(parser)
@@ -73,14 +78,30 @@ def add_match_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
+@contextlib.contextmanager
+def file_errors() -> Iterator[None]:
+    """Turn a file-system error (a read-only or impossible run directory, a full disk) into a
+    one-line ValueError naming the path and why."""
+    try:
+        yield
+    except OSError as err:
+        raise ValueError(f"{err.filename or 'a file'}: {err.strerror or err}") from None
+
+
 def run_arena(args: argparse.Namespace) -> int:
     """Resolve the players, play the match, print the report."""
-    from dpv.arena.match import MatchConfig, run_dir, run_match
+    with file_errors():
+        return play_arena(args)
+
+
+def play_arena(args: argparse.Namespace) -> int:
+    """`dpv arena` (file-system errors are left to `run_arena`)."""
+    from dpv.arena.match import MatchConfig, prepare_out, run_dir, run_match
     from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
     from dpv.play.networks import default_network
 
     a_spec, b_spec = arena_players(args)
-    out = run_dir("arena") if args.out is None else args.out
+    out = run_dir("arena") if args.out is None else prepare_out(args.out)
     network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
     config = MatchConfig(games=args.games, budget=args.budget, search=match_settings(args), workers=args.workers,
                          executor=args.executor, games_per_task=args.games_per_task, device=args.device,
@@ -90,7 +111,7 @@ def run_arena(args: argparse.Namespace) -> int:
         from dpv.arena.external import run_external_match
 
         print(f"dpv arena: A = {a.label} vs B = {args.opponent}, {args.games} games", file=sys.stderr)
-        report = run_external_match(a, args.opponent, config, out=out)
+        report = run_external_match(a, args.opponent, config, out=out, timeout=args.opponent_timeout)
     else:
         b = PlayerSpec.parse(b_spec, simulations=args.sims).with_checkpoint(network)
         print(f"dpv arena: A = {a.label} vs B = {b.label}, {args.games} games, budget {args.budget}", file=sys.stderr)
@@ -147,7 +168,8 @@ def run_study(args: argparse.Namespace) -> int:
     for option in ("workers", "executor", "games_per_task", "device"):
         if getattr(args, option) is not None:
             setattr(config.match, option, getattr(args, option))
-    result = run_exit_study(config, checkpoint=args.checkpoint, out=args.out)
+    with file_errors():
+        result = run_exit_study(config, checkpoint=args.checkpoint, out=args.out)
     print(result.markdown())
     print(f"written: {result.out}/study.md, study.json, study.png", file=sys.stderr)
     return 0

@@ -7,13 +7,20 @@ them with `clear_board`. Both sides generate moves the `kgs-genmove_cleanup` way
 can, so that games are played out until the dead stones are captured and the referee's area
 score agrees with the engines' `final_score`. Our player samples its first
 `search.opening_moves` moves by visit count (the opponent may be deterministic).
+
+The opponent is checked before any game (it starts, speaks GTP 2, tells its name) and must
+answer every command within `timeout` seconds. An opponent that dies, falls silent or plays
+an illegal move ends the match with a one-line error; the games finished before are kept
+(their SGFs and match.json are written).
 """
 from __future__ import annotations
 
+import contextlib
 import math
-import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dpv.arena.match import MatchConfig, chunk_size, chunked, map_chunks, save_report
 from dpv.arena.report import GameOutcome, MatchReport, PlayerTotals, collect
@@ -23,56 +30,106 @@ from dpv.play.match import a_colour_of
 from dpv.play.networks import load_evaluator, network_flops
 from dpv.play.player import MctsPlayer
 from dpv.play.referee import GtpSeat, SearchSeat, play_game
+from go_engine import Player as SearchPlayer
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds the opponent may take to answer one command (a move included)."""
 
 
-def play_external_games(a: PlayerSpec, opponent: str, config: MatchConfig, indices: Sequence[int],
-                        threads: int | None = None) -> list[GameOutcome]:
+@dataclass(frozen=True)
+class ExternalChunk:
+    """What one chunk of games against the external engine sends back."""
+
+    outcomes: list[GameOutcome]
+    """The games finished, in order."""
+    error: str | None = None
+    """Why the chunk stopped early (the opponent died, fell silent, refused or played an
+    illegal move), naming the game; None when every game was played."""
+
+
+def play_external_games(a: PlayerSpec, opponent: str, config: MatchConfig, timeout: float, indices: Sequence[int],
+                        threads: int | None = None) -> ExternalChunk:
     """Play the games numbered `indices` between A (our search) and the GTP engine started
-    by the command line `opponent`."""
+    by the command line `opponent` (each answer awaited at most `timeout` seconds); stops at
+    the first game the engine fails in."""
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     evaluator, flops = load_evaluator(a.checkpoint, config.device)
     player = a.search_player(flops, config.budget)
-    outcomes = []
-    with GtpClient(opponent) as client:
-        theirs = GtpSeat(client)
-        for index in indices:
-            mcts = MctsPlayer(evaluator, flops, player.simulations, player.exit_policy, settings=config.search,
-                              seed=config.seed * 1_000_003 + index, name=a.label)
-            ours = SearchSeat(mcts, name="dpv")
-            colour = a_colour_of(index)
-            black, white = (ours, theirs) if colour == 1 else (theirs, ours)
-            try:
-                result = play_game(black, white, size=config.board_size, komi=config.komi, max_moves=config.max_moves)
-            except GtpError as err:
-                raise ValueError(f"game {index}: {err}") from None
-            score = result.referee_score if not result.resigned else math.copysign(math.inf, -result.resigned)
-            totals = PlayerTotals(budget_flops=mcts.budget_flops)
-            comments: list[str | None] = [None] * len(result.moves)
-            for number, search in ours.searches.items():
-                totals.add_move(search.flops, search.simulations, search.evals_per_exit.tolist())
-                comments[number] = (f"dpv: value {search.root_value:+.3f}, {search.simulations} simulations, "
-                                    f"{search.flops:.3g} FLOPs, evaluations per exit {search.evals_per_exit.tolist()}")
-            outcomes.append(GameOutcome(
-                index=index, a_colour=colour, winner=result.winner, score=score, moves=result.moves,
-                comments=comments, a=totals, b=PlayerTotals(), final_scores=result.final_scores))  # type: ignore[arg-type]
-    return outcomes
+    outcomes: list[GameOutcome] = []
+    index = indices[0]
+    try:
+        with GtpClient(opponent, timeout=timeout) as client:
+            theirs = GtpSeat(client)
+            for index in indices:
+                outcomes.append(_play_one(a, evaluator, flops, player, theirs, config, index))
+    except GtpError as err:
+        return ExternalChunk(outcomes, f"game {index}: {err}")
+    return ExternalChunk(outcomes)
+
+
+def _play_one(a: PlayerSpec, evaluator: Any, flops: list[float], player: SearchPlayer, theirs: GtpSeat,
+              config: MatchConfig, index: int) -> GameOutcome:
+    """Game `index` of our search (A, as `player` over `evaluator`) against the engine's seat."""
+    mcts = MctsPlayer(evaluator, flops, player.simulations, player.exit_policy, settings=config.search,
+                      seed=config.seed * 1_000_003 + index, name=a.label)
+    ours = SearchSeat(mcts, name="dpv")
+    colour = a_colour_of(index)
+    black, white = (ours, theirs) if colour == 1 else (theirs, ours)
+    result = play_game(black, white, size=config.board_size, komi=config.komi, max_moves=config.max_moves)
+    score = result.referee_score if not result.resigned else math.copysign(math.inf, -result.resigned)
+    totals = PlayerTotals(budget_flops=mcts.budget_flops)
+    comments: list[str | None] = [None] * len(result.moves)
+    for number, search in ours.searches.items():
+        totals.add_move(search.flops, search.simulations, search.evals_per_exit.tolist())
+        comments[number] = (f"dpv: value {search.root_value:+.3f}, {search.simulations} simulations, "
+                            f"{search.flops:.3g} FLOPs, evaluations per exit {search.evals_per_exit.tolist()}")
+    return GameOutcome(index=index, a_colour=colour, winner=result.winner, score=score, moves=result.moves,
+                       comments=comments, a=totals, b=PlayerTotals(),
+                       final_scores=result.final_scores)  # type: ignore[arg-type]
+
+
+def check_opponent(opponent: str, timeout: float) -> str:
+    """The start-up check of the engine `opponent` (a command line): it starts, answers
+    `protocol_version` with 2 and tells its `name` (returned) within `timeout` seconds each;
+    a one-line ValueError otherwise."""
+    try:
+        with GtpClient(opponent, timeout=timeout) as client:
+            return client.check_started()
+    except GtpError as err:
+        raise ValueError(f"--opponent: {err}") from None
 
 
 def run_external_match(a: PlayerSpec, opponent: str, config: MatchConfig, out: str | Path | None = None,
-                       show_progress: bool = True) -> MatchReport:
-    """Play `config.games` games of A against the GTP engine `opponent` (a command line), write
-    an SGF per game and `match.json` under `out` (if given), and return the report."""
+                       show_progress: bool = True, timeout: float = DEFAULT_TIMEOUT) -> MatchReport:
+    """Play `config.games` games of A against the GTP engine `opponent` (a command line, each
+    answer awaited at most `timeout` seconds), write an SGF per game and `match.json` under
+    `out` (if given), and return the report. When the engine fails, the games finished are
+    written and a one-line ValueError says why and what was kept."""
     if not a.checkpoint:
         raise ValueError("run_external_match needs A's checkpoint (see dpv.play.networks.default_network)")
-    if not shlex.split(opponent):
-        raise ValueError("--opponent needs a command line, e.g. \"gnugo --mode gtp --level 5\"")
+    if not timeout > 0:
+        raise ValueError(f"the opponent's timeout must be a positive number of seconds, not {timeout}")
     a.search_player(network_flops(a.checkpoint), config.budget)  # a bad spec fails here
+    check_opponent(opponent, timeout)
     b = PlayerSpec(name=opponent)
     chunks = chunked(range(config.games), chunk_size(config))
-    report = collect(a, b, config.budget, map_chunks(play_external_games, (a, opponent, config), chunks,
-                                                     config.workers, config.executor),
-                     config.games, show_progress)
-    return save_report(report, out, config)
+    errors: list[str] = []
+
+    def outcomes(done: Iterator[ExternalChunk]) -> Iterator[list[GameOutcome]]:
+        for chunk in done:
+            yield chunk.outcomes
+            if chunk.error:
+                errors.append(chunk.error)
+                return
+
+    with contextlib.closing(map_chunks(play_external_games, (a, opponent, config, timeout), chunks,
+                                       config.workers, config.executor)) as done:
+        report = collect(a, b, config.budget, outcomes(done), config.games, show_progress)
+    save_report(report, out, config)
+    if errors:
+        kept = f"the {report.games} games finished are in {out}/" if out is not None else f"{report.games} finished"
+        raise ValueError(f"the opponent failed in {errors[0]}; the match stopped ({kept})")
+    return report

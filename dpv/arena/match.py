@@ -192,6 +192,18 @@ def save_report(report: MatchReport, out: str | Path | None, config: MatchConfig
     return report
 
 
+def prepare_out(path: str | Path) -> Path:
+    """The run directory `path`, created if needed and checked to take files (a probe file is
+    written and removed), before any game is played; an OSError names the path and why."""
+    import tempfile
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):
+        pass
+    return out
+
+
 def run_dir(kind: str, runs: str | Path = "runs") -> Path:
     """A fresh run directory `runs/<kind>-YYYYmmdd-HHMMSS[-n]`."""
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dpv.arena.spec import PlayerSpec
-from dpv.arena.stats import elo_interval, format_elo, json_number, wilson_interval
+from dpv.arena.stats import elo_estimate, wilson_interval
 from dpv.progress import Progress
 
 
@@ -128,7 +128,7 @@ class MatchReport:
         """The report as plain JSON values."""
         low, high = wilson_interval(self.a_points, self.games)
         draws = sum(o.winner == 0 for o in self.outcomes)
-        elo, elo_low, elo_high = elo_interval(self.a_points, self.games)
+        elo = elo_estimate(self.a_points, self.games)
         sides = {}
         for side, spec in (("a", self.a), ("b", self.b)):
             wins_b, games_b = self.colour_record(side, 1)
@@ -140,7 +140,7 @@ class MatchReport:
             "games": self.games, "budget": self.budget, "draws": draws,
             "a": sides["a"], "b": sides["b"],
             "a_win_rate": self.win_rate, "a_win_rate_wilson95": [low, high],
-            "elo_a_minus_b": json_number(elo), "elo_a_minus_b_95": [json_number(elo_low), json_number(elo_high)],
+            "elo_a_minus_b": elo.value, "elo_a_minus_b_95": [elo.low, elo.high], "elo_a_minus_b_bound": elo.bound,
             "seconds": round(self.seconds, 1), "sgf_dir": self.out,
             "game_list": [{"game": o.index, "a_colour": "black" if o.a_colour == 1 else "white",
                            "winner": {1: "black", -1: "white", 0: "draw"}[o.winner], "result": result_text(o),
@@ -152,8 +152,6 @@ class MatchReport:
         """A few human-readable lines: records by colour, win rate, Elo, spending per player."""
         d = self.to_dict()
         low, high = d["a_win_rate_wilson95"]
-        elo, (elo_low, elo_high) = d["elo_a_minus_b"], d["elo_a_minus_b_95"]
-        fmt = lambda v, sign: format_elo(v if v is not None else sign * math.inf)  # noqa: E731
         lines = [f"{self.games} games, budget {self.budget}, {self.seconds:.0f} s"]
         for side in "ab":
             s = d[side]
@@ -163,7 +161,7 @@ class MatchReport:
         if d["draws"]:
             lines.append(f"  draws {d['draws']}")
         lines.append(f"A win rate {self.win_rate:.1%} [{low:.1%}, {high:.1%}] (Wilson 95%); "
-                     f"Elo A-B {fmt(elo, 1)} [{fmt(elo_low, -1)}, {fmt(elo_high, 1)}]")
+                     f"Elo A-B {elo_estimate(self.a_points, self.games).text()}")
         lines.append(f"  {'player':<28} {'FLOPs/move':>10} {'budget':>10} {'sims/move':>9}  exits used")
         for side in "ab":
             s = d[side]

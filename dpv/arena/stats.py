@@ -6,6 +6,7 @@ an exact score in other settings).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -44,6 +45,43 @@ def format_elo(value: float) -> str:
     return f"{round(value) + 0:+d}" if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
 
 
-def json_number(value: float) -> float | None:
-    """A float JSON can hold: None for +-inf and NaN."""
-    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class EloEstimate:
+    """A match's Elo difference as it can be told: a point estimate with its 95 % interval,
+    or, when A won every game or none (where the estimate is infinite), the finite end of
+    the interval as a bound."""
+
+    value: float | None
+    """The estimate, or the bound when `bound` is set; None without games."""
+    low: float | None
+    """Lower end of the 95 % interval; None when unbounded (A won no game)."""
+    high: float | None
+    """Upper end of the 95 % interval; None when unbounded (A won every game)."""
+    bound: str | None
+    """"upper" (A won no game: the difference is below `value`), "lower" (A won every game:
+    above it), None for an estimate."""
+
+    def text(self) -> str:
+        """"+35 [-20, +90]", "< -577 (A won no game)", "> +577 (A won every game)"."""
+        if self.value is None:
+            return "n/a (no games)"
+        if self.bound == "upper":
+            return f"< {format_elo(self.value)} (A won no game)"
+        if self.bound == "lower":
+            return f"> {format_elo(self.value)} (A won every game)"
+        return f"{format_elo(self.value)} [{format_elo(self.low)}, {format_elo(self.high)}]"  # type: ignore[arg-type]
+
+
+def elo_estimate(wins: float, games: int, z: float = Z95) -> EloEstimate:
+    """The EloEstimate of A scoring `wins` points in `games` (Wilson bounds through
+    `elo_difference`)."""
+    if games <= 0:
+        return EloEstimate(None, None, None, None)
+    elo, low, high = elo_interval(wins, games, z)
+    if wins <= 0:
+        return EloEstimate(high, None, high, "upper")
+    if wins >= games:
+        return EloEstimate(low, low, None, "lower")
+    return EloEstimate(elo, low, high, None)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dpv.arena.match import MatchConfig, run_dir, run_match
+from dpv.arena.match import MatchConfig, prepare_out, run_dir, run_match
 from dpv.arena.report import MatchReport, write_json
 from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
@@ -299,8 +299,7 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
                    runs: str | Path = "runs") -> StudyResult:
     """Play both tables on `checkpoint` (default: the newest best.pt under `runs`, else a fresh
     tiny network) and write study.md, study.json and study.png under `out`."""
-    out = Path(out) if out is not None else run_dir("study-exits", runs)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_out(out) if out is not None else run_dir("study-exits", runs)
     source = default_network(checkpoint, out / "fresh-net.pt", runs=runs, seed=config.match.seed)
     study = ExitStudy(config, snapshot_checkpoint(source, out), out)
     study.result.network = source

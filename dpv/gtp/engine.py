@@ -1,7 +1,7 @@
 """A GTP version 2 engine around a go_engine Board and a Player.
 
 `GtpEngine.handle(line)` answers one command line; `serve(stdin, stdout)` runs the protocol
-loop over bytes (stdin decoded as UTF-8 with replacement, by a reader thread: dpv.gtp.reader),
+loop over bytes (stdin decoded as UTF-8 with replacement, by a reader thread: dpv.play.lines),
 writing long answers (analysis) piece by piece as `responses(line)` yields them. Every
 failure, from a malformed line to an illegal move, is answered with a GTP failure
 (`? message`) and the engine keeps its state and keeps running.
@@ -32,7 +32,7 @@ import dpv
 from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, format_analysis, parse_analyze_args
 from dpv.gtp.clock import Clock
 from dpv.gtp.players import RESIGN, Player
-from dpv.gtp.reader import CommandQueue, read_commands
+from dpv.play.lines import LineQueue, read_lines
 from dpv.sgf import SgfError, format_score, read_sgf_file
 from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 
@@ -83,7 +83,7 @@ class GtpEngine:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.player = player
         self.now = clock
-        self.input: CommandQueue | None = None
+        self.input: LineQueue | None = None
         """The input lines while `serve` / `run` runs (analysis stops when one is waiting)."""
         self.size = size
         self.komi = komi
@@ -171,9 +171,9 @@ class GtpEngine:
             out.write(piece.encode("utf-8", errors="replace"))
             out.flush()
 
-        self.run(read_commands(stdin or sys.stdin.buffer), write)
+        self.run(read_lines(stdin or sys.stdin.buffer), write)
 
-    def run(self, commands: CommandQueue, write: Callable[[str], None]) -> None:
+    def run(self, commands: LineQueue, write: Callable[[str], None]) -> None:
         """Answer the lines of `commands` until `quit` or its end, passing every piece of
         every answer to `write`."""
         self.input = commands

@@ -11,7 +11,7 @@ import pytest
 
 from dpv.gtp.analysis import AnalyzeRequest, parse_analyze_args
 from dpv.gtp.engine import GtpEngine
-from dpv.gtp.reader import CommandQueue
+from dpv.play.lines import LineQueue
 from dpv.play.player import MctsPlayer
 from go_engine import gtp_to_action
 
@@ -23,7 +23,7 @@ class CountingEvaluator:
     puts `lines` on the engine's input, as a controller sending commands during the search,
     then ends the input."""
 
-    def __init__(self, commands: CommandQueue | None = None, at: int = 0, *lines: str | None) -> None:
+    def __init__(self, commands: LineQueue | None = None, at: int = 0, *lines: str | None) -> None:
         self.calls = 0
         self.commands, self.at, self.lines = commands, at, lines
 
@@ -38,7 +38,7 @@ class CountingEvaluator:
         return priors, np.zeros(n, np.float32), np.zeros(n, np.int32)
 
 
-def session(lines: list[str], evaluator: CountingEvaluator, commands: CommandQueue,
+def session(lines: list[str], evaluator: CountingEvaluator, commands: LineQueue,
             simulations: float = ENDLESS) -> list[str]:
     """Run an engine on `commands` (after `lines`), its clock one second per evaluation;
     the answers, one per command."""
@@ -51,7 +51,7 @@ def session(lines: list[str], evaluator: CountingEvaluator, commands: CommandQue
 
 
 def test_a_command_sent_during_analysis_stops_it_after_the_step_and_is_answered():
-    commands = CommandQueue()
+    commands = LineQueue()
     evaluator = CountingEvaluator(commands, 20, "name\n")
     answers = session(["lz-analyze b 300"], evaluator, commands)
     assert evaluator.calls == 20  # stopped right after the step during which `name` arrived
@@ -63,17 +63,17 @@ def test_a_command_sent_during_analysis_stops_it_after_the_step_and_is_answered(
 
 
 def test_a_blank_line_and_the_end_of_input_also_stop_the_analysis():
-    commands = CommandQueue()
+    commands = LineQueue()
     evaluator = CountingEvaluator(commands, 5, "\n")
     answers = session(["kata-analyze w interval 100"], evaluator, commands)
     assert evaluator.calls == 5 and len(answers) == 1 and answers[0].startswith("=\ninfo move ")
-    commands = CommandQueue()
+    commands = LineQueue()
     evaluator = CountingEvaluator(commands, 7)
     assert session(["lz-analyze"], evaluator, commands)[0].startswith("=\ninfo move ") and evaluator.calls == 7
 
 
 def test_a_play_during_kata_analyze_is_answered_after_the_stream_then_genmove_plays():
-    commands = CommandQueue()
+    commands = LineQueue()
     evaluator = CountingEvaluator(commands, 12, "play b E5\n", "genmove w\n")
     answers = session(["kata-analyze b 10 maxmoves 3"], evaluator, commands, simulations=8)
     head, *lines = answers[0].split("\n")
@@ -89,10 +89,10 @@ def test_a_play_during_kata_analyze_is_answered_after_the_stream_then_genmove_pl
 
 
 def test_genmove_analyze_searches_its_whole_budget_whatever_arrives():
-    commands = CommandQueue()
+    commands = LineQueue()
     evaluator = CountingEvaluator(commands, 2, "name\n")
     answers = session(["lz-genmove_analyze b 100"], evaluator, commands, simulations=64)
-    alone = CommandQueue()
+    alone = LineQueue()
     undisturbed = CountingEvaluator(alone, 10_000)
     alone.put("lz-genmove_analyze b 100\n")
     alone.put(None)

@@ -1,8 +1,9 @@
-"""The GTP engine's input: command lines gathered by a reader thread, so that a streaming
-command (lz-analyze) can see between two search steps whether the next command has arrived.
+"""Lines of a pipe gathered by a reader thread, for the two ends of GTP: the engine's stdin
+(a streaming command such as lz-analyze sees between two search steps whether the next
+command has arrived) and an external engine's replies (read with a timeout).
 
-stdin is read as bytes and decoded as UTF-8 with replacement characters: a byte that is not
-UTF-8 spoils its own line's command (answered `? ...`), never the engine, whatever the locale.
+The pipe is read as bytes and decoded as UTF-8 with replacement characters: a byte that is not
+UTF-8 spoils its own line (a GTP engine answers `? ...`), never the reader, whatever the locale.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections import deque
 from typing import BinaryIO
 
 
-class CommandQueue:
-    """Input lines in arrival order; None marks the end of input."""
+class LineQueue:
+    """Lines in arrival order; None marks the end of input."""
 
     def __init__(self) -> None:
         self._lines: deque[str | None] = deque()
@@ -34,18 +35,19 @@ class CommandQueue:
                 self._lines.popleft()
             return line
 
-    def waiting(self, timeout: float = 0.0) -> bool:
-        """Whether a line (or the end of input) is waiting, after waiting up to `timeout` seconds."""
+    def waiting(self, timeout: float | None = 0.0) -> bool:
+        """Whether a line (or the end of input) is waiting, after waiting up to `timeout`
+        seconds (None: until one is)."""
         with self._ready:
             return self._ready.wait_for(lambda: bool(self._lines), timeout=timeout)
 
 
-def read_commands(stream: BinaryIO) -> CommandQueue:
-    """A CommandQueue filled with the lines of `stream` (a file with a descriptor) by a daemon
+def read_lines(stream: BinaryIO) -> LineQueue:
+    """A LineQueue filled with the lines of `stream` (a file with a descriptor) by a daemon
     thread, decoded as UTF-8 with replacement. The thread reads the descriptor itself, not
-    the buffered stream: a thread still waiting in a buffered read when the engine quits would
+    the buffered stream: a thread still waiting in a buffered read when the program ends would
     make the interpreter abort at exit."""
-    commands = CommandQueue()
+    lines_read = LineQueue()
     fd = stream.fileno()
 
     def pump() -> None:
@@ -54,13 +56,13 @@ def read_commands(stream: BinaryIO) -> CommandQueue:
             while chunk := os.read(fd, 1 << 16):
                 *lines, pending = (pending + chunk).split(b"\n")
                 for raw in lines:
-                    commands.put(raw.decode("utf-8", errors="replace") + "\n")
+                    lines_read.put(raw.decode("utf-8", errors="replace") + "\n")
             if pending:
-                commands.put(pending.decode("utf-8", errors="replace"))
-        except OSError:  # stdin closed under us: the input has ended
+                lines_read.put(pending.decode("utf-8", errors="replace"))
+        except OSError:  # the pipe closed under us: the input has ended
             pass
         finally:
-            commands.put(None)
+            lines_read.put(None)
 
-    threading.Thread(target=pump, name="gtp-stdin", daemon=True).start()
-    return commands
+    threading.Thread(target=pump, name="line-reader", daemon=True).start()
+    return lines_read
