@@ -12,7 +12,10 @@ Modules, one job each:
 - `placement`: the resources each actor asks for and where it ran; `actors`: starting them and
   counting their restarts; `retry`: backoff, calls to a restarting actor.
 - `stats`: the actors' statistics polled without blocking, the rates; `metrics`: Prometheus.
-- `rundir`: the run directory's layout and files; `plot`: gating.png.
+- `rundir`: the run directory's layout and files; `lock`: one run at a time in it; `plot`:
+  gating.png.
+- `preflight`: the checks before anything starts (resume, store, devices, address);
+  `errors`: RunError, the one-line error of a run that cannot start or go on.
 - `launch`: the driver (orchestration); `command`: the CLI.
 
 Importing `dpv.selfplay` or its `config` does not import torch or ray.

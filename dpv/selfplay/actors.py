@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dpv.selfplay.config import SelfPlayConfig
+from dpv.selfplay.errors import RunError, last_line
 from dpv.selfplay.placement import ActorResources
+from dpv.selfplay.retry import actor_error
 from dpv.selfplay.rundir import RunDir
 from dpv.selfplay.state import RunState
 
@@ -45,7 +47,7 @@ class RunActors:
             best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, url, prefix,
             f"server-{i}", cfg.server.backend) for i in range(len(resources.server_gpus))]
         buffer = ray.remote(ReplayBuffer).options(**resources.light(), **RESTARTS, max_task_retries=-1).remote(
-            url, prefix, cfg.buffer.window_games, cfg.seed, cfg.net.input_planes)
+            url, prefix, cfg.buffer.window_games, cfg.seed, cfg.net.input_planes, cfg.net.board_size)
         learner = ray.remote(Learner).options(**resources.learner(), **RESTARTS).remote(
             cfg.net, cfg.loss, cfg.learner, str(run_dir.initial), str(run_dir.checkpoints), buffer, cfg.seed,
             url, prefix)
@@ -55,6 +57,22 @@ class RunActors:
             i, cfg.search, cfg.worker.games, cfg.worker.pipelines, cfg.net.board_size, url, prefix,
             servers[i % len(servers)], cfg.seed) for i in range(cfg.worker.workers)]
         return cls(servers=servers, buffer=buffer, learner=learner, gating=gating, workers=workers)
+
+    def wait_started(self, poll_s: float = 1.0) -> None:
+        """Wait until every actor's constructor has run; one that failed is a RunError with the
+        actor's own error in one line (Ray does not restart an actor whose constructor raised,
+        and every call to it would fail)."""
+        import ray
+
+        pending = {actor.__ray_ready__.remote(): name for name, actor in self.named().items()}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=poll_s)
+            for ref in ready:
+                name = pending.pop(ref)
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayError as err:
+                    raise actor_error(name, err) or RunError(f"{name} failed to start: {last_line(str(err))}") from None
 
     def named(self) -> dict[str, Any]:
         """Every actor by the name it counts its starts under."""

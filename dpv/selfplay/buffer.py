@@ -6,7 +6,11 @@ window, replays each game's moves on a go_engine Board up to the sampled positio
 per game and batch), writes the input planes (the network config's `input_planes`) and applies
 one of the 8 symmetries at random to the planes and the search distribution. The buffer reads
 new games from the game store itself (the store's list is the source of truth), so a restarted
-buffer rebuilds the same window and no game is lost between a worker's write and the buffer. No torch import.
+buffer rebuilds the same window and no game is lost between a worker's write and the buffer.
+
+A damaged record (one that does not decode, or whose moves do not replay) never stops the
+training: the buffer sets it aside in the run state's quarantine (dpv.selfplay.state; the
+driver logs it once, the metrics count it) and samples from the other games. No torch import.
 """
 from __future__ import annotations
 
@@ -17,21 +21,24 @@ import numpy as np
 from dpv.nets.config import NetConfig
 from dpv.selfplay.messages import BufferStats, TrainingBatch
 from dpv.selfplay.packing import pack_planes
-from dpv.selfplay.records import decode, num_moves
+from dpv.selfplay.records import RecordError, SelfPlayGame, decode
 from dpv.selfplay.state import RunState
 from dpv.selfplay.store import GameStore
 
 
 class ReplayBuffer:
     """Window of the last `window_games` games of the store at `store_url` (a Ray actor:
-    `ray.remote(ReplayBuffer)`); samples carry `input_planes` planes (NetConfig.input_planes)."""
+    `ray.remote(ReplayBuffer)`); samples carry `input_planes` planes (NetConfig.input_planes)
+    of `board_size` boards."""
 
     def __init__(self, store_url: str, prefix: str, window_games: int, seed: int = 0,
-                 input_planes: int = NetConfig.input_planes) -> None:
+                 input_planes: int = NetConfig.input_planes, board_size: int = NetConfig.board_size) -> None:
         self.store = GameStore(store_url, prefix)
-        RunState(self.store).count_start("buffer")
+        self.state = RunState(self.store)
+        self.state.count_start("buffer")
         self.window_games = window_games
         self.input_planes = input_planes
+        self.board_size = board_size
         self.rng = np.random.default_rng(seed)
         self._games: deque[bytes] = deque()
         self._lengths: deque[int] = deque()
@@ -48,14 +55,27 @@ class ReplayBuffer:
             self._games.clear()
             self._lengths.clear()
             self._first_id = start
-        for data in self.store.games(start, total):
+        for game_id, data in enumerate(self.store.games(start, total), start):
+            try:
+                length = self._check(data)
+            except RecordError as err:
+                self.state.quarantine(game_id, str(err))
+                data, length = b"", 0  # kept in the window (ids stay contiguous), never drawn
             self._games.append(data)
-            self._lengths.append(num_moves(data))
+            self._lengths.append(length)
         while len(self._games) > self.window_games:
             self._games.popleft()
             self._lengths.popleft()
             self._first_id += 1
         return total
+
+    def _check(self, data: bytes) -> int:
+        """The positions of the encoded game `data`; RecordError when it does not decode or is
+        of another board size."""
+        game = decode(data)
+        if game.size != self.board_size:
+            raise RecordError(f"a {game.size}x{game.size} game in a {self.board_size}x{self.board_size} run")
+        return game.num_moves
 
     def stats(self) -> BufferStats:
         """Games, positions and bytes in the window (after a sync), and its id range."""
@@ -66,10 +86,19 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, with_index: bool = False) -> TrainingBatch:
         """`batch_size` positions drawn uniformly from the window, each under a random symmetry;
-        with `with_index`, the game, move and symmetry of each position too."""
-        from go_engine import Board, transform_planes, transform_policy
-
+        with `with_index`, the game, move and symmetry of each position too. A game whose moves
+        do not replay is quarantined and the batch drawn again without it."""
         self.sync()
+        while True:
+            try:
+                return self._sample(batch_size, with_index)
+            except _DamagedGame as bad:
+                self.state.quarantine(self._first_id + bad.index, bad.reason)
+                self._games[bad.index], self._lengths[bad.index] = b"", 0
+
+    def _sample(self, batch_size: int, with_index: bool) -> TrainingBatch:
+        from go_engine import transform_planes, transform_policy
+
         lengths = np.fromiter(self._lengths, np.int64, len(self._lengths))
         total = int(lengths.sum())
         if total == 0:
@@ -79,29 +108,49 @@ class ReplayBuffer:
         game_index = np.searchsorted(ends, flat, side="right")
         moves = flat - (ends[game_index] - lengths[game_index])
         symmetries = self.rng.integers(8, size=batch_size)
-        first = decode(self._games[int(game_index[0])])
-        n, a = first.size, first.size * first.size + 1
+        n = self.board_size
         planes = np.zeros((batch_size, self.input_planes, n, n), np.float32)
-        pi = np.zeros((batch_size, a), np.float32)
+        pi = np.zeros((batch_size, n * n + 1), np.float32)
         z = np.zeros(batch_size, np.float32)
         i = 0
         while i < batch_size:  # samples are sorted: one replay per game
             gi = int(game_index[i])
+            j = int(np.searchsorted(game_index, gi, side="right"))
             game = decode(self._games[gi])
-            board = Board(game.size, game.komi)
-            played = 0
-            while i < batch_size and game_index[i] == gi:
-                t = int(moves[i])
-                while played < t:
-                    board.play(int(game.actions[played]))
-                    played += 1
-                board.write_planes(planes[i])
-                k = int(symmetries[i])
-                planes[i] = transform_planes(planes[i], k)
-                pi[i] = transform_policy(game.dense_pi(t), k)
-                z[i] = game.z(t)
-                i += 1
+            _replay(game, moves[i:j], planes[i:j], gi)
+            for row in range(i, j):
+                k, t = int(symmetries[row]), int(moves[row])
+                planes[row] = transform_planes(planes[row], k)
+                pi[row] = transform_policy(game.dense_pi(t), k)
+                z[row] = game.z(t)
+            i = j
         if not with_index:
             return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z)
         return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, game_id=game_index + self._first_id,
                              move=moves, symmetry=symmetries)
+
+
+class _DamagedGame(Exception):
+    """The game at window index `index` does not replay (`reason`)."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
+
+
+def _replay(game: SelfPlayGame, moves: np.ndarray, planes: np.ndarray, index: int) -> None:
+    """Write the input planes of `game` before each of `moves` (sorted) into `planes`; a game
+    with an illegal move (the game at window index `index`) raises _DamagedGame."""
+    from go_engine import Board, IllegalMove
+
+    board = Board(game.size, game.komi)
+    played = 0
+    for row, t in enumerate(moves):
+        try:
+            while played < t:
+                board.play(int(game.actions[played]))
+                played += 1
+        except IllegalMove as err:
+            raise _DamagedGame(index, f"its move {played + 1} does not replay ({err})") from None
+        board.write_planes(planes[row])

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the config and the limits, then launch the run (Ray and torch load only now)."""
+    import math
     import time
     from pathlib import Path
 
@@ -36,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, worker=dataclasses.replace(cfg.worker, workers=args.workers))
     if args.max_games is not None and args.max_games < 1:
         raise ValueError(f"--max-games must be >= 1, got {args.max_games}")
-    if args.max_hours is not None and args.max_hours <= 0:
-        raise ValueError(f"--max-hours must be > 0, got {args.max_hours}")
+    if args.max_hours is not None and not 0 < args.max_hours < math.inf:
+        raise ValueError(f"--max-hours must be a finite number > 0, got {args.max_hours}")
     if args.resume and not args.run_dir:
         raise ValueError("--resume needs --run-dir (the run to continue)")
     run_dir = Path(args.run_dir or Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")

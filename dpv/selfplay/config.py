@@ -5,6 +5,8 @@ and every bad key or value is a one-line `ConfigError` naming the file and the k
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -14,6 +16,23 @@ from dpv.config import ConfigError, load_config
 from dpv.nets.backends import BackendChoice
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.play.settings import SearchSettings
+
+#: Board sizes a self-play run plays on (go_engine's range; the thesis plays 9x9).
+BOARD_SIZES = range(5, 20)
+#: One label of a host name (RFC 1123).
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def is_host(text: str) -> bool:
+    """Whether `text` is an IP address or a syntactically valid host name (RFC 1123); whether
+    the name resolves is checked before a run starts (dpv.selfplay.preflight)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    return 0 < len(text) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def _check(checks: list[tuple[bool, str]]) -> None:
@@ -189,7 +208,8 @@ class MetricsSection:
 
     def __post_init__(self) -> None:
         _check([(self.port is None or 0 <= self.port <= 65535,
-                 f"'metrics.port' must be null or lie in [0, 65535], got {self.port}")])
+                 f"'metrics.port' must be null or lie in [0, 65535], got {self.port}"),
+                (is_host(self.host), f"'metrics.host' must be an IP address or a host name, got {self.host!r}")])
 
 
 @dataclass
@@ -211,7 +231,10 @@ class SelfPlayConfig:
     def __post_init__(self) -> None:
         k = self.search.exit
         _check([(-self.net.num_exits <= k < self.net.num_exits,
-                 f"'search.exit' {k} is out of range for a network with {self.net.num_exits} exits")])
+                 f"'search.exit' {k} is out of range for a network with {self.net.num_exits} exits"),
+                (self.net.board_size in BOARD_SIZES, f"'net.board_size' must lie in [{BOARD_SIZES.start}, "
+                                                     f"{BOARD_SIZES.stop - 1}], got {self.net.board_size}"),
+                (self.seed >= 0, f"'seed' must be >= 0, got {self.seed}")])
 
 
 def load_selfplay_config(path: str | Path) -> SelfPlayConfig:

@@ -1,7 +1,9 @@
 """The driver of `dpv launch selfplay`: it starts the actors and runs the training cycle
 (dpv.selfplay.cycle) until a limit is reached, carrying out the cycle's actions, and reports.
 
-Everything the run needs is validated before any actor starts. The run directory's layout is
+Everything the run needs is validated before any actor starts (dpv.selfplay.preflight), in a
+run directory locked for the life of the run (dpv.selfplay.lock); an actor that fails to start
+anyway stops the run with its own error, in one line. The run directory's layout is
 dpv.selfplay.rundir's, the run state's keys are dpv.selfplay.state's, where the actors go is
 dpv.selfplay.placement's. The driver's loop never waits on an actor: the calls it waits for
 (a worker's `run`, the learner's `train`, the gating `evaluate`, a promotion's `set_weights`)
@@ -14,7 +16,9 @@ actor died is submitted again to the restarted actor (a `resubmit` line): the le
 from its newest checkpoint, the servers reload best.pt at the run state's best_version,
 workers resend the requests the dead server did not answer. `--resume` continues a stopped run
 from its run directory: the same game store, best network and version, buffer window, learner
-checkpoint, and the history of its cycles.
+checkpoint, and the history of its cycles, once the store is seen to hold every game the run
+recorded. A damaged game record is quarantined (one line, a `quarantine` line in
+metrics.jsonl), never a reason to stop.
 """
 from __future__ import annotations
 
@@ -32,12 +36,15 @@ from dpv.progress import Progress
 from dpv.selfplay.actors import RestartWatch, RunActors
 from dpv.selfplay.config import SelfPlayConfig
 from dpv.selfplay.cycle import Cycle, Gate, Gated, Limits, Phase, Promote, StopWorkers, SwitchExit, Train, Trained
+from dpv.selfplay.errors import RunError
+from dpv.selfplay.lock import RunLock
 from dpv.selfplay.messages import GatingRecord, Placement, TrainingCycle, WorkerCounters
 from dpv.selfplay.metrics import MetricsSnapshot, RunMetrics
 from dpv.selfplay.plot import plot_gating
-from dpv.selfplay.records import decode
+from dpv.selfplay.preflight import check_address, check_devices, check_metrics_host, check_resume, check_store
+from dpv.selfplay.records import RecordError, SelfPlayGame, decode
 from dpv.selfplay.retry import RemoteCall
-from dpv.selfplay.rundir import EventLog, RunDir
+from dpv.selfplay.rundir import EventLog, RunDir, file_errors
 from dpv.selfplay.state import RunState
 from dpv.selfplay.stats import GameTally, StatsPoller, Throughput, throughput
 from dpv.selfplay.store import EmbeddedRedis, GameStore
@@ -98,34 +105,45 @@ class Driver:
         self.resume = resume
         self.quiet = quiet
         self.summary = RunSummary(run_dir=str(run_dir))
-        if resume:
-            self.summary.cycles, self.summary.gating = self.dir.read_history()
-        self.events = EventLog(self.dir.events)
         self.progress = Progress()
         self.team: RunActors | None = None
         self.exporter = RunMetrics()
+        self.events: EventLog | None = None
         self.embedded = None if cfg.store.redis_url else EmbeddedRedis(self.dir.redis)
+        try:
+            self._open(max_games, max_hours)
+        except BaseException:
+            self.close(save=False)  # nothing to save yet; an RDB that holds games a damaged AOF lost stays
+            raise
+
+    def _open(self, max_games: int | None, max_hours: float | None) -> None:
+        """Connect to the store and check it against the run; on resume, read the run's history
+        back and write the SGF files of games stored after the last driver's read."""
+        cfg = self.cfg
         url = cfg.store.redis_url or self.embedded.url
         self.store = GameStore(url, cfg.store.prefix)
         self.state = RunState(self.store)
-        if not resume and self.store.num_games():
-            self.close()
-            raise ValueError(f"the game store at {url} (prefix '{cfg.store.prefix}') already holds "
-                             f"{self.store.num_games()} games: pass --resume or change store.prefix")
+        stored = self.store.num_games()
+        if not self.resume and stored:
+            raise RunError(f"the game store at {url} (prefix '{cfg.store.prefix}') already holds "
+                           f"{stored} games: pass --resume or change store.prefix")
+        if self.resume:
+            check_store(self.dir, stored, url, self.embedded is not None)
+            self.summary.cycles, self.summary.gating = self.dir.read_history()
+        self.events = EventLog(self.dir.events)
+        self.quarantined = set(self.state.quarantined())  # reported in an earlier session
         self.watch = RestartWatch(self.state)  # before any actor of this session starts
         self._workers_before = [self.state.worker_counters(i) for i in range(cfg.worker.workers)]
         self.start = time.perf_counter()
         self.tally = GameTally()
-        if resume:
+        if self.resume:
             from dpv.selfplay.learner import latest_step
 
-            self.tally = GameTally(seen=self.store.num_games(), positions=self.store.num_positions())
+            self.tally = GameTally(seen=stored, positions=self.store.num_positions())
             self.summary.learner_step = latest_step(self.dir.checkpoints)
             self.summary.best_version = self.state.best_version
-            if cfg.worker.sgf:  # games stored after the last read of a driver that died
-                written = self.dir.sgf_count()
-                for offset, data in enumerate(self.store.games(written, self.tally.seen)):
-                    self.dir.write_sgf(decode(data), written + offset)
+            if cfg.worker.sgf:
+                self.write_missing_sgf(stored)
         self.cycle = Cycle(cfg.learner, cfg.net.num_exits, cfg.seed, Limits(max_games, max_hours),
                            cycle_games=self.state.cycle_games, step=self.summary.learner_step,
                            best_version=self.summary.best_version)
@@ -133,6 +151,17 @@ class Driver:
         self.gating: RemoteCall | None = None
         self.pushes: dict[str, RemoteCall] = {}  # server name -> its set_weights of the last promotion
         self._shown = self._logged = float("-inf")
+
+    def write_missing_sgf(self, stored: int) -> None:
+        """The SGF files of the `stored` games that have none (stored after the last read of a
+        driver that died), quarantined games left out."""
+        have = self.dir.sgf_ids() | self.quarantined
+        missing = [i for i in range(stored) if i not in have]
+        if not missing:
+            return
+        for game_id, data in enumerate(self.store.games(missing[0], stored), missing[0]):
+            if game_id not in have and (game := self.decode(game_id, data)) is not None:
+                self.dir.write_sgf(game, game_id)
 
     @property
     def actors(self) -> dict[str, Any]:
@@ -170,14 +199,18 @@ class Driver:
 
         from dpv.selfplay.placement import plan
 
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        check_devices(self.cfg, gpus)
         url = self.exporter.serve(self.cfg.metrics)
         if url and not self.quiet:
             print(f"metrics: {url}", file=sys.stderr)
         if not self.resume:
             self.initial_model()
         self.state.stop = False
-        gpus = int(ray.cluster_resources().get("GPU", 0))
         self.team = RunActors.start(self.cfg, self.dir, self.store.url, plan(self.cfg, gpus))
+        self.team.wait_started()
+        if not self.resume:
+            self.dir.write_config(self.cfg)  # the run has started: a retry must --resume it
         self.stats = StatsPoller(self.team.servers, self.team.buffer)
         self.start = time.perf_counter()
         runs = [self.call(f"worker-{i}", w.run.remote) for i, w in enumerate(self.team.workers)]
@@ -187,6 +220,7 @@ class Driver:
             self.poll_calls()
             self.read_new_games()
             self.stats.poll()
+            self.report_quarantine()
             self.show()
             self.check_restarts()
             if self.exporter.due():
@@ -265,25 +299,55 @@ class Driver:
         self.summary.best_version = version
 
     def read_new_games(self) -> None:
-        """Count the games stored since the last call and write their SGF files."""
+        """Count the games stored since the last call, write their SGF files and the run's game
+        count (games.txt); a damaged record is quarantined."""
         total = self.store.num_games()
-        for data in self.store.games(self.tally.seen, total):
-            game = decode(data)
+        if total == self.tally.seen:
+            return
+        for game_id, data in enumerate(self.store.games(self.tally.seen, total), self.tally.seen):
+            game = self.decode(game_id, data)
+            if game is None:
+                self.tally.skip()
+                continue
             if self.cfg.worker.sgf:
-                self.dir.write_sgf(game, self.tally.seen)
+                self.dir.write_sgf(game, game_id)
             self.tally.add(game)
+        self.dir.record_games(total)
         self.summary.games = total
         self.summary.positions = self.tally.positions
+
+    def decode(self, game_id: int, data: bytes) -> SelfPlayGame | None:
+        """The stored game `game_id`, or None when its record is damaged (then quarantined)."""
+        try:
+            return decode(data)
+        except RecordError as err:
+            self.state.quarantine(game_id, str(err))
+            return None
+
+    def report_quarantine(self) -> None:
+        """One line on stderr and a `quarantine` line in metrics.jsonl for each game record set
+        aside (by the buffer or the driver) and not reported yet."""
+        if self.state.num_quarantined() == len(self.quarantined):
+            return
+        for game_id, reason in sorted(self.state.quarantined().items()):
+            if game_id not in self.quarantined:
+                self.quarantined.add(game_id)
+                self.events.log("quarantine", game=game_id, reason=reason)
+                self.say(f"game {game_id}: damaged record set aside ({reason}); training goes on without it")
+
+    def say(self, line: str) -> None:
+        """A line on stderr, above the progress line (nothing when quiet)."""
+        if not self.quiet:
+            stream = self.progress.stream
+            clear = "\r\x1b[K" if self.progress.tty else ""  # over the progress line
+            stream.write(f"{clear}{line}\n")
+            stream.flush()
 
     def check_restarts(self) -> None:
         """One line on stderr and one in metrics.jsonl for each restart not reported yet."""
         for actor, restarts in self.watch.check(list(self.actors)):
             self.events.log("restart", actor=actor, restarts=restarts)
-            if not self.quiet:
-                stream = self.progress.stream
-                clear = "\r\x1b[K" if self.progress.tty else ""  # over the progress line
-                stream.write(f"{clear}{actor} died and was restarted by Ray (restarts of {actor}: {restarts})\n")
-                stream.flush()
+            self.say(f"{actor} died and was restarted by Ray (restarts of {actor}: {restarts})")
 
     def worker_counters(self) -> list[WorkerCounters]:
         """Each worker's counters in this session (those of earlier sessions taken off)."""
@@ -306,6 +370,7 @@ class Driver:
             last_cycle=summary.cycles[-1] if summary.cycles else None, gating_threshold=self.cfg.gating.threshold,
             gating_games=sum(g.games for g in summary.gating), gatings=len(summary.gating),
             promotions=summary.promotions, last_win_rate=summary.gating[-1].win_rate if summary.gating else None,
+            quarantined=len(self.quarantined),
             restarts={name: self.watch.seen.get(name, 0) for name in sorted(set(self.actors) | set(self.watch.seen))})
 
     def show(self) -> None:
@@ -345,33 +410,61 @@ class Driver:
         self.events.log("end", **{k: v for k, v in data.items() if k not in ("cycles", "gating")})
         return self.summary
 
-    def close(self) -> None:
-        """Release the actors and stop the embedded Redis (its data stay in the run directory),
-        whether the run ended or failed."""
+    def close(self, save: bool = True) -> None:
+        """Release the actors and stop the embedded Redis (its data stay in the run directory;
+        redis.rdb is rewritten unless not `save`), whether the run ended or failed."""
         if self.team is not None:
             self.team.kill()
             self.team = None
-        self.events.close()
+        if self.events is not None:
+            self.events.close()
         self.exporter.close(self.dir.metrics)
         if self.embedded is not None:
-            self.embedded.close()
+            self.embedded.close(save)
             self.embedded = None
 
 
 def launch(cfg: SelfPlayConfig, run_dir: str | Path, address: str | None = None, max_games: int | None = None,
            max_hours: float | None = None, resume: bool = False, quiet: bool = False) -> RunSummary:
     """Run self-play with `cfg` in `run_dir` on the Ray at `address` (a local Ray is started
-    when none is running and no address is given)."""
+    when none is running and no address is given), holding the run directory's lock; every
+    check that needs no actor comes first (a RunError, one line)."""
+    check_address(address)
+    check_metrics_host(cfg.metrics)
+    run_dir = Path(run_dir)
+    with file_errors(run_dir, "cannot create the run directory"):
+        run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir) as lock:
+        if lock.taken_over:
+            print(f"{lock.path}: taking over the lock of {lock.taken_over}, which no longer runs", file=sys.stderr)
+        RunDir(run_dir).prepare(resume)
+        if resume:
+            check_resume(cfg, RunDir(run_dir))
+        driver = Driver(cfg, run_dir, resume, max_games, max_hours, quiet)
+        try:
+            own_ray = start_ray(address, cfg.worker.workers)
+        except BaseException:
+            driver.close()
+            raise
+        try:
+            return driver.run()
+        finally:
+            if own_ray:
+                import ray
+
+                ray.shutdown()
+
+
+def start_ray(address: str | None, workers: int) -> bool:
+    """Connect to the Ray at `address`, or start a local one (with a CPU per worker at least)
+    unless one is connected already; whether this call started the connection."""
     import ray
 
-    run_dir = Path(run_dir)
-    RunDir(run_dir).prepare(cfg, resume)
-    own_ray = not ray.is_initialized()
-    if own_ray:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 **({} if address else {"num_cpus": max(os.cpu_count() or 1, cfg.worker.workers)}))
+    if ray.is_initialized():
+        return False
     try:
-        return Driver(cfg, run_dir, resume, max_games, max_hours, quiet).run()
-    finally:
-        if own_ray:
-            ray.shutdown()
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 **({} if address else {"num_cpus": max(os.cpu_count() or 1, workers)}))
+    except ConnectionError as err:
+        raise RunError(f"--address {address}: {str(err).splitlines()[0]}") from None
+    return True

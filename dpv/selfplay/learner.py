@@ -6,10 +6,13 @@ The driver calls `train(steps)` once per `games_per_cycle` new games after `min_
 weights whether or not gating promotes them (AlphaGo Zero). The next batch is requested from
 the buffer while the current one trains. Resumes from the newest checkpoint of the run
 (step count and optimizer state): on `--resume`, and when Ray restarts a learner that died
-(the constructor runs again; the driver then submits the interrupted cycle again).
+(the constructor runs again; the driver then submits the interrupted cycle again). A loss
+that becomes nan or infinite stops the run (RunError naming the step) before the step is
+taken, so no checkpoint holds the broken weights.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import numpy as np
 
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.selfplay.config import LearnerSection
+from dpv.selfplay.errors import RunError
 from dpv.selfplay.messages import TrainResult
 
 CHECKPOINT_PATTERN = "step-*.pt"
@@ -72,7 +76,7 @@ class Learner:
 
     def train(self, steps: int, games: int = 0) -> TrainResult:
         """Run `steps` SGD steps and write `checkpoints/step-NNNNNNNN.pt` (recording `games`,
-        the games stored when the cycle became due)."""
+        the games stored when the cycle became due); a non-finite loss raises RunError."""
         import ray
         import torch
 
@@ -94,13 +98,17 @@ class Learner:
             pi = torch.from_numpy(batch.pi.copy()).to(self.device)  # Ray's arrays are read-only
             z = torch.from_numpy(batch.z.copy()).to(self.device)
             terms = deep_supervision_loss(self.model(x), pi, z, self.loss_cfg, self.model)
+            loss = float(terms.total.detach())
+            if not math.isfinite(loss):
+                raise RunError(f"the training loss is {loss} at learner step {self.step + 1}: the run stops "
+                               f"(lower learner.lr, {self.cfg.lr}, or check the games)")
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
             self.optimizer.step()
             self.step += 1
             policy += terms.policy
             value += terms.value
-            total += float(terms.total.detach())
+            total += loss
         self.model.eval()
         path = self.dir / f"step-{self.step:08d}.pt"
         save_checkpoint(path, self.model, self.step, self.optimizer, extra={"games": games})

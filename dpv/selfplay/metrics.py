@@ -73,6 +73,8 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "dpv_model_version": ("gauge", "Version of the best network (0: the random initial one; +1 per "
                                    "promotion).", ()),
     "dpv_actor_restarts": ("counter", "Restarts of an actor of the run.", ("actor",)),
+    "dpv_quarantined_games": ("gauge", "Stored games whose record is damaged, set aside (never sampled, no "
+                                       "SGF).", ()),
 }
 
 _FAMILIES = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily, "histogram": HistogramMetricFamily}
@@ -118,6 +120,8 @@ class MetricsSnapshot:
     """Win rate of the last candidate (None before the first gating)."""
     restarts: dict[str, int]
     """Restarts of every actor of the run."""
+    quarantined: int = 0
+    """Stored games whose record is damaged, set aside."""
 
 
 class _Families:
@@ -202,6 +206,7 @@ class RunMetrics:
     @staticmethod
     def _add_store(out: _Families, run: MetricsSnapshot) -> None:
         out.add("dpv_games", run.games)
+        out.add("dpv_quarantined_games", run.quarantined)
         out.add("dpv_positions", run.positions)
         out.add("dpv_search_moves", run.search_moves)
         out.add("dpv_search_flops", run.search_flops)

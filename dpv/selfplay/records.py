@@ -122,7 +122,12 @@ def decode(data: bytes) -> SelfPlayGame:
         evals = np.frombuffer(data, dtype="<i8", count=exits, offset=off).astype(np.int64)
         off += evals.nbytes
         seed, flops = struct.unpack_from("<qd", data, off)
-    except (struct.error, ValueError) as err:
+        actions = size * size + 1
+        if off + 16 != len(data):
+            raise RecordError(f"damaged self-play game record ({len(data) - off - 16} bytes too many)")
+        if len(moves) and max(int(moves["a"].max()), int(pairs["a"].max(initial=0))) >= actions:
+            raise RecordError(f"damaged self-play game record (an action beyond the {size}x{size} board's {actions})")
+    except (struct.error, ValueError, TypeError) as err:
         if isinstance(err, RecordError):
             raise
         raise RecordError(f"damaged self-play game record ({err})") from None

@@ -4,7 +4,9 @@ Every self-play actor runs with `max_restarts=-1`, so a dead actor comes back; a
 in flight when it died fails with `RayActorError`, while calls submitted during the restart
 wait for the new process. `call_actor` submits such a call again (with backoff and one log line
 per retry) until the restarted actor answers; a `RemoteCall` does the same without waiting, for
-a caller that polls. No torch import.
+a caller that polls. An actor whose constructor failed (Ray does not restart it) and a call
+that raised are no fault to wait out: both are a one-line RunError with the actor's own error
+(`actor_error`). No torch import.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from dpv.selfplay.errors import RunError, last_line
 
 log = logging.getLogger("dpv.selfplay")
 
@@ -31,9 +35,25 @@ def backoff(first: float = FIRST_DELAY_S, cap: float = MAX_DELAY_S) -> Iterator[
         delay = min(2 * delay, cap)
 
 
+def actor_error(actor: str, err: BaseException) -> RunError | None:
+    """The RunError of a Ray error that retrying cannot mend: `actor`'s constructor failed, or
+    the call raised (a RunError raised inside the actor keeps its message); None for an actor
+    that died and is being restarted."""
+    import ray
+
+    if isinstance(err, ray.exceptions.RayActorError) and getattr(err, "actor_init_failed", False):
+        return RunError(f"{actor} failed to start: {last_line(str(err))}")
+    if isinstance(err, ray.exceptions.RayTaskError):
+        cause = err.cause
+        text = str(cause) if isinstance(cause, RunError) else last_line(str(err))
+        return RunError(f"{actor}: {text}")
+    return None
+
+
 def call_actor(submit: Callable[[], Any], what: str, limit_s: float = ACTOR_RETRY_S) -> Any:
     """`ray.get(submit())`, submitted again while the actor behind it is being restarted
-    (`RayActorError`) for up to `limit_s` seconds; `what` names the call in the log line."""
+    (`RayActorError`) for up to `limit_s` seconds; `what` names the call in the log line. An
+    error that is no restart is a RunError (`actor_error`)."""
     import ray
 
     deadline = time.monotonic() + limit_s
@@ -41,7 +61,11 @@ def call_actor(submit: Callable[[], Any], what: str, limit_s: float = ACTOR_RETR
     while True:
         try:
             return ray.get(submit())
-        except ray.exceptions.RayActorError as err:
+        except ray.exceptions.RayError as err:
+            if (failed := actor_error(what, err)) is not None:
+                raise failed from None
+            if not isinstance(err, ray.exceptions.RayActorError):
+                raise
             delay = next(delays)
             if time.monotonic() + delay > deadline:
                 raise
@@ -65,14 +89,19 @@ class RemoteCall:
 
     def poll(self) -> tuple[bool, Any]:
         """(True, result) once the call has finished, else (False, None). A call whose actor
-        died (or is still being restarted) is submitted again; any other error is raised."""
+        died (or is still being restarted) is submitted again; an actor that failed to start or
+        a call that raised is a RunError (`actor_error`)."""
         import ray
 
         if not ray.wait([self.ref], timeout=0)[0]:
             return False, None
         try:
             return True, ray.get(self.ref)
-        except ray.exceptions.RayActorError as err:
+        except ray.exceptions.RayError as err:
+            if (failed := actor_error(self.actor, err)) is not None:
+                raise failed from None
+            if not isinstance(err, ray.exceptions.RayActorError):
+                raise
             if self.on_resubmit is not None:
                 self.on_resubmit(err)
             self.ref = self.submit()

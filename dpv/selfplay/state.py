@@ -19,6 +19,8 @@ names a key.
   read on resume to know when the next cycle is due).
 - `P:starts` (hash): actor name -> starts, counted by each actor's constructor; the driver
   sees a restart as a start beyond the first of its session.
+- `P:quarantine` (hash): game id -> why its record does not decode (dpv.selfplay.records
+  RecordError); the buffer and the driver skip those games, the metrics count them.
 - `P:worker:<i>` (hash): worker i's counters games, positions, evals, wait_s, wall_s, added
   every few seconds; the driver (rates) and the metrics read them.
 """
@@ -95,6 +97,21 @@ class RunState:
         """Starts counted per actor name (`count_start`)."""
         key = self.store.key("starts")
         return {k.decode(): int(v) for k, v in self.store.call(lambda: self.store.redis.hgetall(key)).items()}
+
+    def quarantine(self, game_id: int, reason: str) -> None:
+        """Set aside the game `game_id`, whose record is damaged (`reason`; the first reason
+        given is kept). The driver reports each quarantined game once."""
+        key = self.store.key("quarantine")
+        self.store.call(lambda: self.store.redis.hsetnx(key, str(game_id), reason))
+
+    def quarantined(self) -> dict[int, str]:
+        """The quarantined games: id -> why."""
+        key = self.store.key("quarantine")
+        return {int(k): v.decode() for k, v in self.store.call(lambda: self.store.redis.hgetall(key)).items()}
+
+    def num_quarantined(self) -> int:
+        """How many games are quarantined."""
+        return int(self.store.call(lambda: self.store.redis.hlen(self.store.key("quarantine"))))
 
     def add_worker_counters(self, worker: int, counts: WorkerCounters) -> None:
         """Add `counts` to worker `worker`'s counters (all of them or none)."""

