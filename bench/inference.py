@@ -7,7 +7,9 @@ planes) at the same batch size, measured in the same run.
 `--backends all` (or a comma-separated list): evaluations/s of each inference backend
 (dpv.nets.backends) beside torch fp32 in the same run, no Ray: every net preset of `--nets`,
 each exit and the dynamic exit (threshold: the median exit-0 confidence), each batch size,
-interleaved rounds, the best round counts; `--gate` also runs each backend's correctness gate.
+interleaved rounds, the best round counts; with one thread, per CPU second of the calling thread
+(both torch and ONNX Runtime compute on it then), which other processes' load hardly changes,
+else per wall second; `--gate` also runs each backend's correctness gate.
 Positions come from random-policy games, or from the stored games of a finished run
 (`--run-dir`, whose best.pt is then the network).
 
@@ -24,6 +26,7 @@ round counts (the machines are shared). Floor (issue 5): server >= 80% of bare a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -51,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--nets", default="net-tiny", help="with --backends: comma-separated net presets or paths")
     p.add_argument("--gate", action="store_true", help="with --backends: run each backend's correctness gate too")
     p.add_argument("--run-dir", help="with --backends: a finished run: its best.pt and replays of its stored games")
+    p.add_argument("--wall", action="store_true", help="with --backends and 1 thread: wall-clock seconds, not the "
+                                                       "thread's CPU seconds")
     return p.parse_args()
 
 
@@ -136,8 +141,11 @@ def compare_backends(args: argparse.Namespace) -> int:
     boards = (run_positions(Path(args.run_dir), 4096) if args.run_dir else random_game_boards(4096))
     source = f"replays of {args.run_dir}'s games" if args.run_dir else "random-policy games"
     planes, legal = board_inputs(boards)
+    cpu = args.threads == 1 and not args.wall
+    clock = time.thread_time if cpu else time.perf_counter
     print(f"bench/inference.py --backends: {device}, {args.threads} torch/ORT thread(s), {args.rounds} rounds of "
-          f"{args.round_time:g} s, best round; positions: {source}")
+          f"{args.round_time:g} s, best round; evaluations per {'CPU second of the thread' if cpu else 'second'}; "
+          f"positions: {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     gates = []
     for net in nets:
         torch.manual_seed(0)
@@ -155,7 +163,7 @@ def compare_backends(args: argparse.Namespace) -> int:
         print("|---|---:|" + "---:|" * len(evaluators))
         for k in [*range(model.num_exits), -1]:
             rates = measure(evaluators, planes[:256], batches, k, float(np.median(conf)), args.rounds,
-                            args.round_time)
+                            args.round_time, clock)
             for b in batches:
                 cells = [f"{r[b]:,.0f}" + ("" if n == REFERENCE else f" ({r[b] / rates[REFERENCE][b]:.2f}x)")
                          for n, r in rates.items()]

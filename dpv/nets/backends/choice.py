@@ -93,11 +93,14 @@ def build_backend(name: str, model: DPVNet, device: torch.device, threads: int,
 
 def measure(evaluators: Mapping[str, Evaluator], planes: np.ndarray, batches: Sequence[int] | None = None,
             exit: int | None = None, threshold: float = 1.0, rounds: int | None = None,
-            round_s: float | None = None) -> dict[str, dict[int, float]]:
+            round_s: float | None = None, clock: Callable[[], float] = time.perf_counter
+            ) -> dict[str, dict[int, float]]:
     """Evaluations/s of each evaluator per batch size (MEASURE_BATCHES by default; rows repeated
     from `planes`) at `exit`
     (None: the deepest; -1: the dynamic exit with `threshold`): interleaved rounds (ROUNDS) of
-    ROUND_S seconds each, at least one call each; the best round counts (the machines are shared)."""
+    ROUND_S seconds each, at least one call each; the best round counts (the machines are shared).
+    Seconds are `clock`'s: wall time, or `time.thread_time` (this thread's CPU time, which other
+    processes' load hardly changes) for backends that compute on the calling thread alone."""
     rounds, round_s = rounds or ROUNDS, round_s or ROUND_S
     rates: dict[str, dict[int, float]] = {name: {} for name in evaluators}
     for batch in batches or MEASURE_BATCHES:
@@ -108,17 +111,17 @@ def measure(evaluators: Mapping[str, Evaluator], planes: np.ndarray, batches: Se
         for _ in range(rounds):
             for name, evaluator in evaluators.items():
                 fixed = np.full(batch, evaluator.num_exits - 1 if exit is None else exit, np.int64)
-                calls, start = 0, time.perf_counter()
-                while calls == 0 or time.perf_counter() - start < round_s:
+                calls, start, wall = 0, clock(), time.perf_counter()
+                while calls == 0 or time.perf_counter() - wall < round_s:
                     evaluator(x, thresholds, fixed_exit=fixed)
                     calls += 1
-                rate = batch * calls / (time.perf_counter() - start)
+                rate = batch * calls / max(clock() - start, 1e-9)
                 rates[name][batch] = max(rates[name].get(batch, 0.0), rate)
     return rates
 
 
 def gate_positions(reference_rate: float, num_exits: int) -> int:
-    """How many gate positions the reference evaluates in about GATE_S seconds (256..4096)."""
+    """How many gate positions the reference evaluates in about GATE_S seconds of its compute (256..4096)."""
     return int(np.clip(reference_rate * GATE_S / (num_exits + 1), 256, 4096))
 
 
@@ -146,11 +149,13 @@ def _boards(boards: Sequence[Board] | None, n: int, size: int) -> Sequence[Board
 
 
 def _speeds(reference: Evaluator, evaluators: Mapping[str, Evaluator], model: DPVNet,
-            boards: Sequence[Board] | None) -> dict:
+            boards: Sequence[Board] | None, threads: int) -> dict:
     """The cache entry's measurements: evaluations/s, speed-up over the reference, the ranking
-    (fastest first) and how many positions the gate takes."""
+    (fastest first) and how many positions the gate takes. With one thread, the seconds are the
+    thread's CPU time, so a loaded machine ranks the backends as a quiet one does."""
     probe = board_inputs(_boards(boards, 256, model.config.board_size))[0]
-    rates = measure({REFERENCE: reference, **evaluators}, probe)
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    rates = measure({REFERENCE: reference, **evaluators}, probe, clock=clock)
     speedup = {name: float(np.mean([r[b] / rates[REFERENCE][b] for b in r])) for name, r in rates.items()}
     return {"ranking": sorted(speedup, key=speedup.get, reverse=True), "speedup": speedup,
             "positions": gate_positions(rates[REFERENCE][max(MEASURE_BATCHES)], model.num_exits),
@@ -179,7 +184,8 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
     if requested == "auto" and "ranking" not in entry:
         built = {name: b for name in candidates
                  if (b := build_backend(name, model, device, threads, factories, log)) is not None}
-        entry.update(_speeds(reference, {n: Evaluator(model, backend=b) for n, b in built.items()}, model, boards))
+        entry.update(_speeds(reference, {n: Evaluator(model, backend=b) for n, b in built.items()}, model, boards,
+                             threads))
     passed, verdicts = entry.setdefault("passed", {}), entry.setdefault("gate", {})
     chosen = reference.backend
     for name in entry["ranking"] if requested == "auto" else candidates:
@@ -191,7 +197,7 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
             continue
         if name not in passed:
             if "positions" not in entry:  # the reference's rate sizes the gate
-                entry["positions"] = _speeds(reference, {}, model, boards)["positions"]
+                entry["positions"] = _speeds(reference, {}, model, boards, threads)["positions"]
             positions = _boards(boards, entry["positions"], model.config.board_size)
             result = gate(reference, Evaluator(model, backend=backend), positions, source, bounds)
             passed[name], verdicts[name] = result.passed, result.summary()
