@@ -300,10 +300,14 @@ class Driver:
 
     def read_new_games(self) -> None:
         """Count the games stored since the last call, write their SGF files and the run's game
-        count (games.txt); a damaged record is quarantined."""
+        count (games.txt); a damaged record is quarantined. A store that holds fewer games than
+        were read (it lost some) stops the run."""
         total = self.store.num_games()
         if total == self.tally.seen:
             return
+        if total < self.tally.seen:  # new games would take the lost ones' ids
+            raise RunError(f"the game store lost games: it holds {total}, the run has read {self.tally.seen}; "
+                           "the run stops (repair the store, then --resume)")
         for game_id, data in enumerate(self.store.games(self.tally.seen, total), self.tally.seen):
             game = self.decode(game_id, data)
             if game is None:

@@ -107,6 +107,10 @@ def test_a_damaged_record_is_quarantined_and_training_goes_on(tmp_path):
         driver.report_quarantine()
         driver.report_quarantine()  # each game is reported once
         assert driver.quarantined == {1, 3}  # what the metrics count (dpv_quarantined_games)
+        store.redis.ltrim("dpv:games", 0, 3)  # the store loses games while the run goes on
+        with pytest.raises(RunError, match="the game store lost games: it holds 4, the run has read 6"):
+            driver.read_new_games()
+        assert RunDir(run_dir).recorded_games() == 6  # the record keeps what was there
     finally:
         driver.close()
     lines = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if '"quarantine"' in line]
