@@ -33,22 +33,22 @@ the exit with c = max_j p_j (eq. 6.4) and "exit if c >= tau" (eq. 6.6).
 
 Gumbel root (`SearchConfig.root = "gumbel"`; Danihelka et al., ICLR 2022, "Policy improvement by
 planning with Gumbel"; mctx's `gumbel_muzero_policy`). When the root is expanded, each root child
-a (a legal, or with `sensible_moves` a sensible, move) draws g(a) ~ Gumbel(0, 1) x gumbel_scale,
-and the m = min(gumbel_max_actions, children) moves of largest g(a) + logits(a) (logits = log
-prior) are the candidates. Sequential halving then spends the move's FLOPs budget in phases: the
-candidates m, max(2, m // 2), ... down to 2 give ~log2(m) phases; a phase is given the budget
-left divided by the phases left (so a phase that overran, or a budget too small for one
-simulation per candidate, shortens the later ones), and spreads it over its candidates: each
-simulation goes through the candidate with the fewest FLOPs charged this phase (in-flight leaves
-at their upper cost, then corrected to the cost of the exit that answered them; a terminal
-leaf, which costs no FLOPs, is charged the cheapest exit's here so that it cannot absorb the
-phase). A phase ends when the next leaf no longer fits in its share and every candidate was
-visited at least once in it (mctx: at least one visit per candidate and phase); then the half
-with the largest g + logits + sigma(completed Q) stays. With L > 1 a step admits leaves while
-they fit in the phase's share; the phase ends between steps, when nothing is in flight. The
-move played is the remaining candidate of largest g + logits + sigma(completed Q) (the Gumbel
-draws already sample it, so the temperature schedule does not apply; gumbel_scale = 0 plays
-deterministically). The policy target is pi' = softmax(logits + sigma(completed Q)) over the
+a (a legal, or with `sensible_moves` a sensible, move) draws g(a) ~ Gumbel(0, 1) (g = 0 after
+the opening when not `gumbel_every_move`), and the m = min(gumbel_max_actions, children) moves
+of largest g(a) + logits(a) (logits = log prior) are the candidates. Sequential halving then
+spends the move's FLOPs budget in phases: the candidates m, max(2, m // 2), ... down to 2 give
+~log2(m) phases; a phase is given the budget left divided by the phases left (so a phase that
+overran, or a budget too small for one simulation per candidate, shortens the later ones), and
+spreads it over its candidates: each simulation goes through the candidate with the fewest FLOPs
+charged this phase (in-flight leaves at their upper cost, then corrected to the cost of the exit
+that answered them; a terminal leaf, which costs no FLOPs, is charged the cheapest exit's here
+so that it cannot absorb the phase). A phase ends when the next leaf no longer fits in its
+share and every candidate was visited at least once in it (mctx: at least one visit per
+candidate and phase); then the half with the largest g + logits + sigma(completed Q) stays.
+With L > 1 a step admits leaves while they fit in the phase's share; the phase ends between
+steps, when nothing is in flight. The move played is the remaining candidate of largest g +
+logits + sigma(completed Q) (the Gumbel draws already sample it, so the visit-count temperature
+does not apply). The policy target is pi' = softmax(logits + sigma(completed Q)) over the
 root's children (`MoveResult.improved_policy`).
 
 Completed Q (mctx's `qtransform_completed_by_mix_value`): a visited child keeps Q = W / N, an
@@ -58,12 +58,15 @@ rescaled to [0, 1] by their min and max, and sigma(q) = (gumbel_c_visit + max_b 
 gumbel_c_scale * q. The node's own value v is not stored: it is -(W(s) + sum_b W(s, b)), since
 every later simulation through s adds opposite values to W(s) and to one child's W.
 
-Below the root the Gumbel search selects deterministically (mctx's
-`gumbel_muzero_interior_action_selection`): the child maximising pi'(a) - N(a) / (1 + sum_b
-N(b)), with in-flight simulations counted in N, so that the visits follow pi' and L leaves of
-one step spread over it. This rather than PUCT: pi' is the policy the root's target and halving
-use, so the values backed up to the candidates come from the same improved policy the paper
-analyses, and it has no c_puct / FPU to tune against the Gumbel constants.
+Below the root the Gumbel search selects by PUCT (eq. 2.5, with FPU and virtual loss), not by
+the paper's deterministic rule (mctx's `gumbel_muzero_interior_action_selection`: argmax of
+pi'(a) - N(a) / (1 + sum_b N(b))). The policy-improvement guarantee is the root's; below it the
+deterministic rule follows pi', whose rescaled completed Q gives every unvisited child 0 and a
+visited child that beats the node's own value the top score, so pi' of the unvisited ones decays
+like exp(-(c_visit + N) c_scale) and they are never tried: with uniform priors and a value
+biased against the side to move (e.g. an early network) it stayed on the first reply it tried
+and missed a capture one ply below the root that PUCT finds (tests/go_engine/test_search.py's
+self-atari case). PUCT keeps the exploration of the tree the thesis's results were measured with.
 
 Evaluator calling convention (Python callable or object)::
 
@@ -707,30 +710,6 @@ cdef class BatchedSearch:
         for j in range(k):
             out[j] = prior_logit(nodes[first + j].prior) + (out[j] - lo) * scale
 
-    @cython.cdivision(True)
-    cdef int32_t _gumbel_child(self, Node* nodes, int32_t parent) noexcept nogil:
-        """The child of `parent` maximising pi'(a) - N(a) / (1 + sum_b N(b)), pi' = softmax(logits
-        + sigma(completed Q)), N counting in-flight simulations (mctx's
-        gumbel_muzero_interior_action_selection)."""
-        cdef Node* c
-        cdef int32_t first = nodes[parent].first_child, j, k = nodes[parent].num_children, best = first
-        cdef double* out = self.gumbel_buf
-        cdef double hi = -1e300, total = 0.0, visits = 0.0, score, best_score = -1e300
-        self._gumbel_logits(nodes, parent, out)
-        for j in range(k):
-            hi = max(hi, out[j])
-            visits += nodes[first + j].n + nodes[first + j].vloss
-        for j in range(k):
-            out[j] = exp(out[j] - hi)
-            total += out[j]
-        for j in range(k):
-            c = &nodes[first + j]
-            score = out[j] / total - (c.n + c.vloss) / (1.0 + visits)
-            if score > best_score:
-                best_score = score
-                best = first + j
-        return best
-
     cdef int _select(self, int g, int32_t root_child) noexcept nogil:
         """Walk from the root to an unexpanded node, adding a virtual loss to every node on the
         way; the path (node indices, root first) is written at path[path_used:]. Returns its
@@ -749,7 +728,7 @@ cdef class BatchedSearch:
             p[1] = cur
             length = 2
         while nodes[cur].first_child >= 0:
-            cur = self._gumbel_child(nodes, cur) if self.gumbel else self._best_child(nodes, cur)
+            cur = self._best_child(nodes, cur)
             nodes[cur].vloss += 1
             p[length] = cur
             length += 1
@@ -1018,7 +997,9 @@ cdef class BatchedSearch:
         best first; the first phase starts."""
         cdef Node* nodes = self.trees[g].nodes
         cdef int first = nodes[0].first_child, k = nodes[0].num_children, base = g * self.num_actions, j
-        draws = self._np_rng.gumbel(size=k) * self.config.gumbel_scale
+        draws = self._np_rng.gumbel(size=k)
+        if not (self.config.gumbel_every_move or self._boards[g].move_count < self.config.temperature_moves):
+            draws[:] = 0.0
         logits = np.array([prior_logit(nodes[first + j].prior) for j in range(k)])
         for j in range(k):
             self.root_gumbel[base + j] = draws[j]
@@ -1070,10 +1051,10 @@ cdef class BatchedSearch:
         return action, improved
 
     def gumbel_state(self, int game) -> dict[str, np.ndarray | float]:
-        """The Gumbel root of `game`'s last search: "gumbel", the draws g(a) of the root's
-        children (float64, in the order of `root_children`); "considered", the actions still
-        in the halving, best first; "phase_target", the FLOPs spent at which the current phase's
-        share ends."""
+        """The Gumbel root of `game`'s last search, until its move is played: "gumbel", the
+        draws g(a) of the root's children (float64, in the order of `root_children`);
+        "considered", the actions still in the halving, best first; "phase_target", the FLOPs
+        spent at which the current phase's share ends."""
         self._check_game(game)
         if not self.gumbel:
             raise ValueError("gumbel_state: this search's root is 'puct'")

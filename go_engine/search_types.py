@@ -97,15 +97,15 @@ class Player:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Knobs of the search shared by every game of a `BatchedSearch`: PUCT (eq. 2.5) everywhere,
-    or (``root="gumbel"``) Gumbel sequential halving at the root and the Gumbel paper's
-    deterministic selection below it (see go_engine/search.pyx)."""
+    """Knobs of the search shared by every game of a `BatchedSearch`: PUCT (eq. 2.5) at every
+    node, or (``root="gumbel"``) Gumbel sequential halving at the root and PUCT below it (see
+    go_engine/search.pyx)."""
 
     c_puct: float = 1.5
-    """Exploration constant of eq. 2.5 (PUCT root only)."""
+    """Exploration constant of eq. 2.5."""
     fpu_reduction: float = 0.25
     """First-play urgency: an unvisited child's Q is the parent's Q minus
-    fpu_reduction * sqrt(prior mass of the visited children) (PUCT root only)."""
+    fpu_reduction * sqrt(prior mass of the visited children)."""
     fpu_absolute: float | None = None
     """If set, an unvisited child's Q is this value instead (e.g. 0 as in AlphaGo Zero, -1)."""
     leaves_per_tree: int = 8
@@ -114,17 +114,22 @@ class SearchConfig:
     """``"puct"``: PUCT selection at every node, the move played from the visit counts.
     ``"gumbel"``: Gumbel root search (Danihelka et al., ICLR 2022; mctx's
     `gumbel_muzero_policy`): the top `gumbel_max_actions` root moves by g + logits, sequential
-    halving over the move's FLOPs budget, the move played is the best remaining candidate by
-    g + logits + sigma(completed Q), and `MoveResult.improved_policy` is the training target.
-    Dirichlet noise and the temperature schedule do not apply (the Gumbel draws sample)."""
+    halving over the move's FLOPs budget, PUCT below the root, the move played is the best
+    remaining candidate by g + logits + sigma(completed Q), and `MoveResult.improved_policy` is
+    the training target.
+    Dirichlet noise and the visit-count temperature do not apply: the Gumbel draws sample the
+    move (see `gumbel_every_move`)."""
     gumbel_max_actions: int = 16
     """m: root moves sampled without replacement by Gumbel-top-m (fewer if fewer are legal)."""
     gumbel_c_visit: float = 50.0
     """c_visit of sigma(q) = (c_visit + max_b N(b)) * c_scale * q (mctx's maxvisit_init)."""
     gumbel_c_scale: float = 0.1
     """c_scale of sigma(q) (mctx's value_scale; q is rescaled to [0, 1] over the siblings)."""
-    gumbel_scale: float = 1.0
-    """Scale of the Gumbel draws: 1 samples (self-play); 0 plays the deterministic search."""
+    gumbel_every_move: bool = True
+    """Gumbel root: draw g ~ Gumbel(0, 1) at every move (self-play: the draws are its
+    exploration, as in the paper); False: only while move_count < temperature_moves (the
+    opening, like PUCT's temperature), then g = 0, the deterministic search that mctx advises
+    for evaluation (matches, GTP)."""
     root_noise: bool = False
     """Dirichlet noise on the root priors (self-play; PUCT root only)."""
     dirichlet_alpha_scale: float = 10.0
@@ -160,7 +165,6 @@ class SearchConfig:
             (self.gumbel_max_actions >= 1, "gumbel_max_actions must be >= 1"),
             (math.isfinite(self.gumbel_c_visit) and self.gumbel_c_visit >= 0, "gumbel_c_visit must be >= 0"),
             (math.isfinite(self.gumbel_c_scale) and self.gumbel_c_scale >= 0, "gumbel_c_scale must be >= 0"),
-            (math.isfinite(self.gumbel_scale) and self.gumbel_scale >= 0, "gumbel_scale must be >= 0"),
             (self.dirichlet_alpha_scale > 0, "dirichlet_alpha_scale must be > 0"),
             (0.0 <= self.dirichlet_epsilon <= 1.0, "dirichlet_epsilon must lie in [0, 1]"),
             (self.temperature >= 0, "temperature must be >= 0"),

@@ -5,11 +5,11 @@ Each setting has one name everywhere: YAML (`search:` of a self-play config, `ma
 a study config), command-line flags and code. What differs between the programs is the role,
 and `engine_config(role)` makes it explicit:
 
-| role       | root noise | resignation        | tree reuse |
-|------------|------------|--------------------|------------|
-| `selfplay` | Dirichlet  | `resign_threshold` | yes        |
-| `match`    | none       | never              | no (*)     |
-| `gtp`      | none       | never              | yes        |
+| role       | root noise | resignation        | tree reuse | Gumbel draws (root: gumbel) |
+|------------|------------|--------------------|------------|-----------------------------|
+| `selfplay` | Dirichlet  | `resign_threshold` | yes        | every move                  |
+| `match`    | none       | never              | no (*)     | the opening_moves only      |
+| `gtp`      | none       | never              | yes        | the opening_moves only      |
 
 (*) a tree kept across the moves of a match would hand each player the opponent's
 evaluations, and its simulations would no longer be bounded by the player's own budget.
@@ -43,8 +43,9 @@ class SearchSettings:
     root: Literal["puct", "gumbel"] = "puct"
     """`puct`: PUCT everywhere, moves and targets from the visit counts. `gumbel`: Gumbel root
     search (Danihelka et al. 2022; go_engine.SearchConfig.root): sequential halving over the
-    move's FLOPs budget, the policy target is MoveResult.improved_policy; c_puct, fpu_reduction,
-    the Dirichlet noise and opening_moves do not apply (the Gumbel draws sample every move)."""
+    move's FLOPs budget (c_puct and fpu_reduction select below the root), the policy target is
+    MoveResult.improved_policy; the Dirichlet noise does not apply. Self-play samples every move by the Gumbel draws;
+    matches and GTP draw them during the opening_moves only, then play the deterministic search."""
     gumbel_max_actions: int = 16
     """Gumbel root: m, the root moves sampled by Gumbel-top-m for the halving."""
     gumbel_c_visit: float = 50.0
@@ -101,7 +102,7 @@ class SearchSettings:
         return SearchConfig(
             c_puct=self.c_puct, fpu_reduction=self.fpu_reduction, leaves_per_tree=self.leaves_per_tree,
             root=self.root, gumbel_max_actions=self.gumbel_max_actions, gumbel_c_visit=self.gumbel_c_visit,
-            gumbel_c_scale=self.gumbel_c_scale,
+            gumbel_c_scale=self.gumbel_c_scale, gumbel_every_move=selfplay,
             root_noise=selfplay, dirichlet_alpha_scale=self.dirichlet_alpha_scale,
             dirichlet_epsilon=self.dirichlet_epsilon, temperature=1.0, temperature_moves=self.opening_moves,
             reuse_tree=role != "match", resign_threshold=self.resign_threshold if selfplay else None,

@@ -87,22 +87,29 @@ def test_root_visits_sum_to_simulations_and_no_virtual_loss_remains():
     assert search.root_children(0)["visits"].sum() == kept - 1 + nxt.simulations
 
 
-def test_search_finds_an_obvious_capture():
-    # 5x5: the white stone at C3 (12) has one liberty left, at C2 (17)
+@pytest.mark.parametrize("root", ["puct", "gumbel"])
+def test_search_finds_an_obvious_capture(root):
+    # 5x5: the white stone at C3 (12) has one liberty left, at C2 (17); a Gumbel root plays the
+    # deterministic search (no draws after the opening) over every move (m = 32 > 21 legal moves)
     board = board_after(5, [11, 12, 13, 0, 7, 4])
     result = search_one(board, MaterialEvaluator(26), player=Player(200),
-                        config=SearchConfig(temperature_moves=0, leaves_per_tree=4))
+                        config=SearchConfig(temperature_moves=0, leaves_per_tree=4, root=root,
+                                            gumbel_max_actions=32, gumbel_every_move=False))
     assert result.action == 17
 
 
-def test_search_avoids_an_obvious_self_atari_even_with_a_tempting_prior():
-    # 5x5: black at C5 (2) would have one liberty (D5) between white B5 and C4
+@pytest.mark.parametrize("root", ["puct", "gumbel"])
+def test_search_avoids_an_obvious_self_atari_even_with_a_tempting_prior(root):
+    # 5x5: black at C5 (2) would have one liberty (D5) between white B5 and C4: the reply
+    # below the root (PUCT, also below a Gumbel root) must find the capture
     board = board_after(5, [12, 1, 22, 7])
     evaluator = MaterialEvaluator(26, favourite=2, favourite_weight=0.5)
     result = search_one(board, evaluator, player=Player(400),
-                        config=SearchConfig(temperature_moves=0, leaves_per_tree=4))
+                        config=SearchConfig(temperature_moves=0, leaves_per_tree=4, root=root,
+                                            gumbel_max_actions=32, gumbel_every_move=False))
     assert result.action != 2
-    assert result.pi[2] < result.pi[result.action]
+    target = result.pi if root == "puct" else result.improved_policy
+    assert target[2] < target[result.action]
 
 
 def test_search_one_leaves_the_board_alone_and_rejects_finished_games():

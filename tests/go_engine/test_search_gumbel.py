@@ -227,3 +227,15 @@ def test_bad_gumbel_settings_are_one_line_errors():
         SearchConfig(root="gumbel", gumbel_max_actions=0)
     with pytest.raises(ValueError, match="gumbel_state"):
         BatchedSearch(1).gumbel_state(0)
+
+
+def test_without_gumbel_every_move_only_the_opening_draws():
+    config = SearchConfig(root="gumbel", gumbel_every_move=False, temperature_moves=2, reuse_tree=False)
+    search = BatchedSearch(1, config=config, players=Player(12), seed=4)
+    evaluator = HashEvaluator()
+    draws = []
+    for _ in range(4):
+        result = search.search(evaluator)[0]
+        draws.append(search.gumbel_state(0)["gumbel"])
+        search.play(0, result.action)
+    assert all(np.any(d != 0) for d in draws[:2]) and all(np.all(d == 0) for d in draws[2:])
