@@ -27,7 +27,8 @@ Result = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 class Evaluator:
     """Wraps a DPVNet on a device for batched, inference-mode evaluation through an inference
-    backend: `backend` (one built over `model`, see dpv.nets.backends.choice), else a torch one.
+    backend: `backend` (one built over `model` on its own device, see dpv.nets.backends.choice;
+    `device` and the flags are then unused), else a torch one on `device`.
 
     For the torch one, `bf16` runs under bfloat16 autocast and `channels_last` uses the NHWC
     memory layout. On an H200 with the paper preset (bench/nets.py) channels_last gave about +20%
