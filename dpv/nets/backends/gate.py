@@ -21,6 +21,8 @@ from go_engine import BatchedSearch, Board, ExitPolicy, Player, SearchConfig
 
 CHUNK = 256
 """Rows per evaluator call (a server-sized batch)."""
+PLANES = 17
+"""Input planes go_engine writes (`Board.write_planes`: the AlphaGo Zero features)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class GateResult:
 def board_inputs(boards: Sequence[Board]) -> tuple[np.ndarray, np.ndarray]:
     """Input planes float32 [n, 17, N, N] and legal masks bool [n, A] of `boards`."""
     size = boards[0].size
-    planes = np.zeros((len(boards), 17, size, size), np.float32)
+    planes = np.zeros((len(boards), PLANES, size, size), np.float32)
     for board, out in zip(boards, planes):
         board.write_planes(out)
     return planes, np.stack([board.legal_actions() for board in boards])
