@@ -130,6 +130,6 @@ def run_external_match(a: PlayerSpec, opponent: str, config: MatchConfig, out: s
         report = collect(a, b, config.budget, outcomes(done), config.games, show_progress)
     save_report(report, out, config)
     if errors:
-        kept = f"the {report.games} games finished are in {out}/" if out is not None else f"{report.games} finished"
-        raise ValueError(f"the opponent failed in {errors[0]}; the match stopped ({kept})")
+        kept = f" kept in {out}/" if out is not None else ""
+        raise ValueError(f"the opponent failed in {errors[0]}; the match stopped ({report.games} finished games{kept})")
     return report

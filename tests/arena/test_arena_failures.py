@@ -62,7 +62,7 @@ def test_an_opponent_that_dies_or_falls_silent_ends_the_match_keeping_the_games_
     message = str(failure.value)
     assert "\n" not in message and message.startswith("the opponent failed in game 2: python ")
     assert ("exited while answering 'clear_board'" if mode == "die" else "did not answer 'clear_board' within 1 s") \
-        in message and f"the 2 games finished are in {out}/" in message
+        in message and message.endswith(f"; the match stopped (2 finished games kept in {out}/)")
     assert sorted(path.name for path in out.glob("game-*.sgf")) == ["game-0000.sgf", "game-0001.sgf"]
     assert json.loads((out / "match.json").read_text())["games"] == 2
     assert read_sgf_file(out / "game-0001.sgf").moves  # a real game, played to its end
@@ -110,3 +110,12 @@ def test_a_match_lost_or_won_in_every_game_shows_the_elo_bound_with_its_sign(win
     json.dumps(data, allow_nan=False)  # no inf or nan in the JSON either
     assert elo_estimate(5, 10).text() == "+0 [-204, +204]" and elo_estimate(0, 0).text() == "n/a (no games)"
 
+
+
+def test_through_ray_tasks_the_games_before_the_failure_are_kept_too(ray_session, scripted, tmp_path):
+    config = MatchConfig(games=4, board_size=5, komi=0.5, workers=1, games_per_task=3, max_moves=30)
+    with pytest.raises(ValueError, match=r"failed in game 2: python exited .* \(2 finished games kept in "):
+        run_external_match(PlayerSpec(simulations=2, checkpoint="rollout"), f"{scripted} die 3", config,
+                           out=tmp_path, show_progress=False, timeout=5)
+    assert json.loads((tmp_path / "match.json").read_text())["games"] == 2  # games 0 and 1 of the first task
+    assert len(list(tmp_path.glob("game-*.sgf"))) == 2
