@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml setup.py $(wildcard go_engine/*.pyx go_engine/*.pxd)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,onnx]'
 	touch $(STAMP)
 
 demo: setup
