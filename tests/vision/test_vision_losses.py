@@ -11,9 +11,9 @@ from torch.nn import functional as F
 
 from dpv.vision.models.build import build_model
 from dpv.vision.models.config import MSDNetConfig, RANetConfig
+from dpv.vision.train.config import WEIGHT_NORMS
 from dpv.vision.train.losses import (
     LOSS_NAMES,
-    WEIGHT_NORMS,
     damping_loss,
     dynamic_weights,
     make_loss,
