@@ -68,6 +68,7 @@ cdef class Board:
     cdef void c_write_planes(self, float* out) noexcept nogil    # 17*size*size floats, layout in board.pyx
     cdef bint c_is_over(self) noexcept nogil
     cdef double c_score(self) noexcept nogil                     # black - white - komi, Tromp-Taylor
+    cdef void c_ownership(self, signed char* out) noexcept nogil  # size*size owners: +1 black, -1 white, 0 neutral
     cdef int c_to_play(self) noexcept nogil                      # +1 black, -1 white
     cdef bint c_is_own_eye(self, int action) noexcept nogil      # mover's eye: 4 neighbours own/edge, <= 1 opponent diagonal (0 on edge)
     cdef int c_random_playout(self, Rng* rng, bint fill_own_eyes, int max_moves) noexcept nogil  # random legal moves to the end; returns moves played
@@ -83,4 +84,5 @@ cdef class Board:
     cdef void _merge(self, int a, int b) noexcept nogil
     cdef int _capture(self, int root) noexcept nogil
     cdef bint _is_eye_point(self, int point, int colour) noexcept nogil
+    cdef void _area_owners(self, signed char* owner) noexcept nogil  # Tromp-Taylor owner per padded point
     cdef void _reset(self) noexcept nogil

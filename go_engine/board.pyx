@@ -449,41 +449,60 @@ cdef class Board:
         for i in range(area):
             mine[i] = to_move_is_black
 
-    cdef double c_score(self) noexcept nogil:
-        """Tromp-Taylor: stones plus empty regions that reach only one colour."""
+    cdef void _area_owners(self, signed char* owner) noexcept nogil:
+        """Tromp-Taylor owner of every padded point: +1 a black stone or an empty region that
+        reaches only black, -1 likewise for white, 0 for neutral empty points and the border."""
         cdef unsigned char visited[MAX_POINTS]
         cdef short stack[MAX_POINTS]
-        cdef int counts[4]
-        cdef int p, i, q, s, top, region, reaches
+        cdef short region[MAX_POINTS]
+        cdef int p, i, q, s, top, size, reaches
+        cdef signed char mark
         memset(visited, 0, self.num_points)
-        counts[BLACK] = 0
-        counts[WHITE] = 0
         for p in range(self.num_points):
-            if self.color[p] == BLACK or self.color[p] == WHITE:
-                counts[self.color[p]] += 1
-            elif self.color[p] == EMPTY and not visited[p]:
-                # Flood the empty region from p; `reaches` collects the colours it borders.
-                region = 0
-                reaches = 0
-                visited[p] = 1
-                stack[0] = p
-                top = 1
-                while top:
-                    top -= 1
-                    s = stack[top]
-                    region += 1
-                    for i in range(4):
-                        q = s + self.offsets[i]
-                        if self.color[q] == EMPTY:
-                            if not visited[q]:
-                                visited[q] = 1
-                                stack[top] = q
-                                top += 1
-                        elif self.color[q] != BORDER:
-                            reaches |= self.color[q]
-                if reaches == BLACK or reaches == WHITE:
-                    counts[reaches] += region
-        return counts[BLACK] - counts[WHITE] - self.komi
+            owner[p] = 1 if self.color[p] == BLACK else (-1 if self.color[p] == WHITE else 0)
+        for p in range(self.num_points):
+            if self.color[p] != EMPTY or visited[p]:
+                continue
+            # Flood the empty region from p; `reaches` collects the colours it borders.
+            size = 0
+            reaches = 0
+            visited[p] = 1
+            stack[0] = p
+            top = 1
+            while top:
+                top -= 1
+                s = stack[top]
+                region[size] = s
+                size += 1
+                for i in range(4):
+                    q = s + self.offsets[i]
+                    if self.color[q] == EMPTY:
+                        if not visited[q]:
+                            visited[q] = 1
+                            stack[top] = q
+                            top += 1
+                    elif self.color[q] != BORDER:
+                        reaches |= self.color[q]
+            mark = 1 if reaches == BLACK else (-1 if reaches == WHITE else 0)
+            for i in range(size):
+                owner[region[i]] = mark
+
+    cdef void c_ownership(self, signed char* out) noexcept nogil:
+        """The Tromp-Taylor owner of each board point, in action order (see _area_owners)."""
+        cdef signed char owner[MAX_POINTS]
+        cdef int row
+        self._area_owners(owner)
+        for row in range(self.size):
+            memcpy(out + row * self.size, owner + (row + 1) * self.width + 1, self.size)
+
+    cdef double c_score(self) noexcept nogil:
+        """Tromp-Taylor: stones plus empty regions that reach only one colour."""
+        cdef signed char owner[MAX_POINTS]
+        cdef int p, total = 0
+        self._area_owners(owner)
+        for p in range(self.num_points):
+            total += owner[p]
+        return total - self.komi
 
     cdef bint c_is_own_eye(self, int action) noexcept nogil:
         if action < 0 or action >= self.pass_action:
@@ -572,6 +591,14 @@ cdef class Board:
     def score(self) -> float:
         """Tromp-Taylor area score: black points minus white points minus komi."""
         return self.c_score()
+
+    def ownership(self) -> np.ndarray:
+        """int8 [size*size] in action order: +1 where black owns the point under area scoring
+        (its stone, or an empty region reaching only black), -1 for white, 0 neutral (an empty
+        region reaching both colours or none). sum(ownership()) - komi == score()."""
+        out = np.zeros(self.size * self.size, dtype=np.int8)
+        self.c_ownership(<signed char*>cnp.PyArray_DATA(out))
+        return out
 
     def winner(self) -> int:
         """+1 if black leads on score(), -1 if white does, 0 for a tie."""
