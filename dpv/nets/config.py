@@ -19,6 +19,10 @@ class NetConfig:
     `exits` lists 1-based block indices: an exit at k has its heads after residual block k.
     The last exit must sit after the last block (blocks beyond it would never run). The
     defaults are the paper preset: 15 blocks x 128 channels, exits after 6, 9, 12, 15.
+
+    `ownership_head` and `score_head` (KataGo's auxiliary targets, beyond the thesis; off by
+    default) add to every exit a head predicting the owner of each point at the game's end and
+    the final score difference, both from the mover's view (see `dpv.nets.model.ExitHead`).
     """
 
     board_size: int = 9
@@ -29,6 +33,8 @@ class NetConfig:
     policy_head_channels: int = 2
     value_head_channels: int = 1
     value_hidden: int = 256
+    ownership_head: bool = False
+    score_head: bool = False
 
     def __post_init__(self) -> None:
         for name in ("board_size", "input_planes", "blocks", "channels",
@@ -55,6 +61,11 @@ class NetConfig:
         """Number of exits (policy + value head pairs)."""
         return len(self.exits)
 
+    @property
+    def has_aux_heads(self) -> bool:
+        """Whether the exits carry an ownership or a score head."""
+        return self.ownership_head or self.score_head
+
 
 @dataclass
 class LossConfig:
@@ -63,15 +74,28 @@ class LossConfig:
     `weighted` (the thesis's method, default): w_k = 1 for shallow heads and `deepest_weight`
     for the deepest head. `no-weight`: all w_k = 1. The thesis does not state the deepest
     weight; 2.0 is our default. `l2` is AlphaZero's c in c * ||theta||^2.
+
+    `ownership_weight` and `score_weight` weigh the auxiliary terms of a network with those heads
+    (NetConfig.ownership_head / score_head; ignored without them), inside each exit's w_k.
+    Ownership 1.5 is KataGo's w_o (Wu 2019, sec. 4: 1.5 on the per-point loss averaged over the
+    board's points). KataGo's score is a distribution (pdf and cdf terms, 0.02 each); our score
+    head is one scalar, so its weight is our choice: 0.15, which puts the score's squared error
+    of the scaled score (points / board points) at a tenth of the ownership term, and the two at
+    1.65 together (the paper's 1.65x is the learning speed-up it measured for these targets).
     """
 
     variant: Literal["weighted", "no-weight"] = "weighted"
     deepest_weight: float = 2.0
     l2: float = 1e-4
+    ownership_weight: float = 1.5
+    score_weight: float = 0.15
 
     def __post_init__(self) -> None:
         if self.deepest_weight <= 0:
             raise ValueError(f"'deepest_weight' must be > 0, got {self.deepest_weight}")
+        for name in ("ownership_weight", "score_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"'{name}' must be >= 0, got {getattr(self, name)}")
         if self.l2 < 0:
             raise ValueError(f"'l2' must be >= 0, got {self.l2}")
 

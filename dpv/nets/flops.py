@@ -3,8 +3,9 @@
 FLOPs convention (reproduces thesis Table 6.1 for the paper preset): the FLOPs of exit k are
 those of the forward pass that produces exit k's output alone, for one position: stem, every
 residual block up to the exit, and that exit's own policy and value heads (not the heads of
-earlier exits). `torch.utils.flop_counter.FlopCounterMode` counts convolutions and matrix
-multiplies at 2 FLOPs per multiply-add; BN, ReLU, additions and tanh count 0.
+earlier exits), and its ownership and score heads where the network has them.
+`torch.utils.flop_counter.FlopCounterMode` counts convolutions and matrix multiplies at 2 FLOPs
+per multiply-add; BN, ReLU, additions and tanh count 0.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def exit_flops(model: DPVNet) -> list[int]:
     was_training = model.training
     model.eval()
     try:
-        return [count_flops(model.forward_exit, x, k) for k in range(model.num_exits)]
+        forward = model.exit_outputs if model.config.has_aux_heads else model.forward_exit
+        return [count_flops(forward, x, k) for k in range(model.num_exits)]
     finally:
         model.train(was_training)
 

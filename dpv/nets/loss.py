@@ -1,14 +1,17 @@
 """Weighted deep supervision (thesis 6.2.2): every exit is trained on the self-play targets of
-the deepest exit, with a larger weight on the deepest head.
+the deepest exit, with a larger weight on the deepest head. A network with KataGo's auxiliary
+heads (NetConfig.ownership_head / score_head) adds their terms inside each exit's weight.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from dpv.nets.config import LossConfig
+from dpv.nets.model import ExitOutput
 
 
 @dataclass
@@ -19,6 +22,10 @@ class LossTerms:
     policy: list[float]
     value: list[float]
     l2: float
+    ownership: list[float] = field(default_factory=list)
+    """Ownership squared error per exit; empty without an ownership head."""
+    score: list[float] = field(default_factory=list)
+    """Score squared error per exit; empty without a score head."""
 
 
 def policy_loss(logits: Tensor, pi: Tensor) -> Tensor:
@@ -31,17 +38,32 @@ def value_loss(value: Tensor, z: Tensor) -> Tensor:
     return (value - z).pow(2).mean()
 
 
+def ownership_loss(ownership: Tensor, target: Tensor) -> Tensor:
+    """Squared error between predicted and final ownership [B, N*N] in [-1, 1] (mover's view),
+    averaged over the points and the batch (KataGo's per-point loss over b^2, here an MSE, so
+    the term is 0 when the prediction is exact; a BCE on (o+1)/2 never is at a neutral point)."""
+    return (ownership - target).pow(2).mean()
+
+
+def score_loss(score: Tensor, target_points: Tensor, points: int) -> Tensor:
+    """Squared error between the score head [B] (score / points) and the final score difference
+    `target_points` [B] from the mover's view, scaled by the board's `points`."""
+    return (score - target_points / points).pow(2).mean()
+
+
 def l2_penalty(model: nn.Module) -> Tensor:
     """||theta||^2 over the weights of convolutions and linear layers (not BN or biases)."""
     return sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
 
 
 def deep_supervision_loss(
-    outputs: list[tuple[Tensor, Tensor]],
+    outputs: Sequence[tuple[Tensor, Tensor]] | Sequence[ExitOutput],
     pi: Tensor,
     z: Tensor,
     cfg: LossConfig,
     model: nn.Module | None = None,
+    ownership: Tensor | None = None,
+    score: Tensor | None = None,
 ) -> LossTerms:
     """L = sum_k w_k (L_policy^(k) + L_value^(k)) (eq. 6.3, with eq. 6.1 and 6.2), plus
     cfg.l2 * ||theta||^2 of `model` when given.
@@ -49,11 +71,24 @@ def deep_supervision_loss(
     `outputs` are the (logits [B, A], value [B]) pairs of the exits, shallowest first (the
     result of `DPVNet.forward`, or any subset of heads); `pi` [B, A] are the search's visit
     distributions and `z` [B] the game outcomes from the view of the player to move.
+
+    Exits that are ExitOutputs with an ownership or score head add, inside the same w_k,
+    cfg.ownership_weight * ownership_loss against `ownership` [B, N*N] (the final board's
+    owners from the mover's view) and cfg.score_weight * score_loss against `score` [B] (the
+    final score difference in points, from the mover's view); a head without its target is a
+    ValueError.
     """
     weights = cfg.exit_weights(len(outputs))
-    policies = [policy_loss(logits, pi) for logits, _ in outputs]
-    values = [value_loss(value, z) for _, value in outputs]
+    policies = [policy_loss(out[0], pi) for out in outputs]
+    values = [value_loss(out[1], z) for out in outputs]
+    owned = _aux_terms(outputs, "ownership", ownership, ownership_loss)
+    points = pi.shape[1] - 1
+    scored = _aux_terms(outputs, "score", score, lambda p, t: score_loss(p, t, points))
     total = sum(w * (p + v) for w, p, v in zip(weights, policies, values))
+    if owned:
+        total = total + cfg.ownership_weight * sum(w * o for w, o in zip(weights, owned))
+    if scored:
+        total = total + cfg.score_weight * sum(w * s for w, s in zip(weights, scored))
     l2 = l2_penalty(model) if model is not None and cfg.l2 > 0 else torch.zeros((), device=pi.device)
     total = total + cfg.l2 * l2
     return LossTerms(
@@ -61,4 +96,17 @@ def deep_supervision_loss(
         policy=torch.stack(policies).detach().tolist(),
         value=torch.stack(values).detach().tolist(),
         l2=float(l2.detach()),
+        ownership=torch.stack(owned).detach().tolist() if owned else [],
+        score=torch.stack(scored).detach().tolist() if scored else [],
     )
+
+
+def _aux_terms(outputs: Sequence[tuple[Tensor, Tensor]] | Sequence[ExitOutput], name: str,
+               target: Tensor | None, term: Callable[[Tensor, Tensor], Tensor]) -> list[Tensor]:
+    """The per-exit `term` of auxiliary head `name` against `target`; [] when the exits lack it."""
+    predictions = [getattr(out, name) for out in outputs if isinstance(out, ExitOutput)]
+    if not predictions or predictions[0] is None:
+        return []
+    if target is None:
+        raise ValueError(f"the network has a {name} head but no {name} target was given")
+    return [term(p, target) for p in predictions]

@@ -1,7 +1,8 @@
 """The DPV policy-value network (thesis 6.2.1, Figure 6.1): an AlphaZero ResNet trunk with a
 policy head and a value head after several residual blocks.
 
-Forward modes: `forward` (every exit, for training), `forward_exit` (one exit, running only
+Forward modes: `forward` (every exit, for training; with NetConfig's ownership or score head on,
+each exit's `ExitOutput` with those heads too), `forward_exit` (one exit, running only
 the blocks it needs) and `forward_dynamic` (per-sample early exit, eq. 6.4 and 6.6, written once
 in `early_exit` over the network's pieces). `fold_batchnorm` makes the inference copy with each
 BatchNorm folded into its convolution.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -40,11 +42,32 @@ class ResidualBlock(nn.Module):
         return self.relu(x + self.body(x))
 
 
+class ExitOutput(NamedTuple):
+    """Everything one exit predicts (`DPVNet.forward` of a network with auxiliary heads)."""
+
+    policy: Tensor
+    """Policy logits [B, A]."""
+    value: Tensor
+    """Value [B] in [-1, 1], the expected outcome for the player to move."""
+    ownership: Tensor | None
+    """Ownership [B, N*N] in [-1, 1] (action order): +1 where the player to move will own the
+    point at the game's end under area scoring, -1 the opponent; None without the head."""
+    score: Tensor | None
+    """Final score difference [B] from the mover's view divided by the board's points (N*N,
+    so 9x9's 81); None without the head."""
+
+
+VALUE_HIDDEN_LAYERS = 6
+"""The value head's layers up to its hidden features (conv, BN, ReLU, flatten, FC, ReLU)."""
+
+
 class ExitHead(nn.Module):
-    """AlphaZero policy and value heads of one exit.
+    """AlphaZero policy and value heads of one exit, and the optional auxiliary heads.
 
     Policy: 1x1 conv, BN, ReLU, FC to board^2 + 1 logits [B, A]. Value: 1x1 conv, BN, ReLU,
-    FC, ReLU, FC to 1, tanh, as [B].
+    FC, ReLU, FC to 1, tanh, as [B]. Ownership (NetConfig.ownership_head): 1x1 conv with bias,
+    tanh per point, as [B, N*N]. Score (NetConfig.score_head): a linear output on the value
+    head's hidden features (after its first FC and ReLU), as [B], the score over N*N points.
     """
 
     def __init__(self, cfg: NetConfig) -> None:
@@ -59,10 +82,22 @@ class ExitHead(nn.Module):
             nn.Flatten(), nn.Linear(cfg.value_head_channels * points, cfg.value_hidden),
             nn.ReLU(inplace=True), nn.Linear(cfg.value_hidden, 1), nn.Tanh(), nn.Flatten(0),
         )
+        self.ownership = (nn.Sequential(nn.Conv2d(cfg.channels, 1, 1), nn.Flatten(), nn.Tanh())
+                          if cfg.ownership_head else None)
+        self.score = nn.Sequential(nn.Linear(cfg.value_hidden, 1), nn.Flatten(0)) if cfg.score_head else None
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """Policy logits [B, A] and values [B] in [-1, 1] from trunk features."""
         return self.policy(h), self.value(h)
+
+    def outputs(self, h: Tensor) -> ExitOutput:
+        """Every head of this exit on trunk features (the value head's hidden layer runs once)."""
+        hidden = self.value[:VALUE_HIDDEN_LAYERS](h)
+        return ExitOutput(
+            policy=self.policy(h), value=self.value[VALUE_HIDDEN_LAYERS:](hidden),
+            ownership=None if self.ownership is None else self.ownership(h),
+            score=None if self.score is None else self.score(hidden),
+        )
 
 
 def confidence(logits: Tensor, legal: Tensor | None = None) -> Tensor:
@@ -97,23 +132,35 @@ class DPVNet(nn.Module):
         """Number of exits."""
         return len(self.heads)
 
-    def forward(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """Every exit's (policy logits [B, A], value [B]), shallowest first (training)."""
+    def forward(self, x: Tensor) -> list[tuple[Tensor, Tensor]] | list[ExitOutput]:
+        """Every exit's (policy logits [B, A], value [B]), shallowest first (training); with an
+        ownership or score head (NetConfig.has_aux_heads), every exit's ExitOutput instead."""
+        aux = self.config.has_aux_heads
         outputs = []
         h = self.stem(x)
         for stage, head in zip(self.stages, self.heads):
             h = stage(h)
-            outputs.append(head(h))
+            outputs.append(head.outputs(h) if aux else head(h))
         return outputs
 
     def forward_exit(self, x: Tensor, exit: int) -> tuple[Tensor, Tensor]:
         """Policy logits and value of exit `exit` only; later blocks and other heads do not run."""
+        h = self._features(x, exit)
+        return self.heads[exit](h)
+
+    def exit_outputs(self, x: Tensor, exit: int) -> ExitOutput:
+        """Every head of exit `exit` (the auxiliary ones too, where configured), running only
+        the blocks that exit needs."""
+        h = self._features(x, exit)
+        return self.heads[exit].outputs(h)
+
+    def _features(self, x: Tensor, exit: int) -> Tensor:
         if not 0 <= exit < self.num_exits:
             raise ValueError(f"exit must be in 0..{self.num_exits - 1}, got {exit}")
         h = self.stem(x)
         for stage in self.stages[: exit + 1]:
             h = stage(h)
-        return self.heads[exit](h)
+        return h
 
     def forward_dynamic(
         self, x: Tensor, thresholds: Tensor, legal: Tensor | None = None
