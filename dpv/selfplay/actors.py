@@ -47,7 +47,8 @@ class RunActors:
             best, cfg.server.device, cfg.server.max_batch, cfg.server.max_wait_ms, cfg.server.threads, url, prefix,
             f"server-{i}", cfg.server.backend) for i in range(len(resources.server_gpus))]
         buffer = ray.remote(ReplayBuffer).options(**resources.light(), **RESTARTS, max_task_retries=-1).remote(
-            url, prefix, cfg.buffer.window_games, cfg.seed, cfg.net.input_planes, cfg.net.board_size)
+            url, prefix, cfg.buffer.window_games, cfg.seed, cfg.net.input_planes, cfg.net.board_size,
+            cfg.net.has_aux_heads)
         learner = ray.remote(Learner).options(**resources.learner(), **RESTARTS).remote(
             cfg.net, cfg.loss, cfg.learner, str(run_dir.initial), str(run_dir.checkpoints), buffer, cfg.seed,
             url, prefix)

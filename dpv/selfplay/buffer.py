@@ -4,7 +4,13 @@ The buffer keeps each game's encoded bytes (dpv.selfplay.records: moves and spar
 shares, tens of bytes per position), never planes. Sampling draws positions uniformly over the
 window, replays each game's moves on a go_engine Board up to the sampled positions (one replay
 per game and batch), writes the input planes (the network config's `input_planes`) and applies
-one of the 8 symmetries at random to the planes and the search distribution. The buffer reads
+one of the 8 symmetries at random to the planes and the search distribution. With
+`aux_targets` (a network with ownership or score heads, NetConfig.has_aux_heads) each sampled
+game is replayed to its end as well, and the final board gives every position the ownership
+of each point under area scoring (Board.ownership) and the final score (Board.score, komi
+included), both from the view of the player to move (negated for white), the ownership under
+the position's symmetry. A resigned game's final board is the one at resignation, not played
+out: its targets are what that board scores. The buffer reads
 new games from the game store itself (the store's list is the source of truth), so a restarted
 buffer rebuilds the same window and no game is lost between a worker's write and the buffer.
 
@@ -15,6 +21,7 @@ driver logs it once, the metrics count it) and samples from the other games. No 
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +32,9 @@ from dpv.selfplay.records import RecordError, SelfPlayGame, decode
 from dpv.selfplay.state import RunState
 from dpv.selfplay.store import GameStore
 
+if TYPE_CHECKING:
+    from go_engine import Board
+
 
 class ReplayBuffer:
     """Window of the last `window_games` games of the store at `store_url` (a Ray actor:
@@ -32,13 +42,15 @@ class ReplayBuffer:
     of `board_size` boards."""
 
     def __init__(self, store_url: str, prefix: str, window_games: int, seed: int = 0,
-                 input_planes: int = NetConfig.input_planes, board_size: int = NetConfig.board_size) -> None:
+                 input_planes: int = NetConfig.input_planes, board_size: int = NetConfig.board_size,
+                 aux_targets: bool = False) -> None:
         self.store = GameStore(store_url, prefix)
         self.state = RunState(self.store)
         self.state.count_start("buffer")
         self.window_games = window_games
         self.input_planes = input_planes
         self.board_size = board_size
+        self.aux_targets = aux_targets
         self.rng = np.random.default_rng(seed)
         self._games: deque[bytes] = deque()
         self._lengths: deque[int] = deque()
@@ -99,6 +111,7 @@ class ReplayBuffer:
     def _sample(self, batch_size: int, with_index: bool) -> TrainingBatch:
         from go_engine import transform_planes, transform_policy
 
+        aux = self.aux_targets
         lengths = np.fromiter(self._lengths, np.int64, len(self._lengths))
         total = int(lengths.sum())
         if total == 0:
@@ -112,22 +125,29 @@ class ReplayBuffer:
         planes = np.zeros((batch_size, self.input_planes, n, n), np.float32)
         pi = np.zeros((batch_size, n * n + 1), np.float32)
         z = np.zeros(batch_size, np.float32)
+        ownership = np.zeros((batch_size, n * n), np.float32) if aux else None
+        score = np.zeros(batch_size, np.float32) if aux else None
         i = 0
         while i < batch_size:  # samples are sorted: one replay per game
             gi = int(game_index[i])
             j = int(np.searchsorted(game_index, gi, side="right"))
             game = decode(self._games[gi])
-            _replay(game, moves[i:j], planes[i:j], gi)
+            final = _replay(game, moves[i:j], planes[i:j], gi, to_end=aux)
+            if aux:
+                owners, final_score = final.ownership().astype(np.float32).reshape(n, n), final.score()
             for row in range(i, j):
                 k, t = int(symmetries[row]), int(moves[row])
                 planes[row] = transform_planes(planes[row], k)
                 pi[row] = transform_policy(game.dense_pi(t), k)
                 z[row] = game.z(t)
+                if aux:
+                    mover = 1.0 if t % 2 == 0 else -1.0  # black moves first, as in SelfPlayGame.z
+                    ownership[row] = mover * transform_planes(owners, k).ravel()
+                    score[row] = mover * final_score
             i = j
-        if not with_index:
-            return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z)
-        return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, game_id=game_index + self._first_id,
-                             move=moves, symmetry=symmetries)
+        index = {} if not with_index else {"game_id": game_index + self._first_id, "move": moves,
+                                           "symmetry": symmetries}
+        return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, ownership=ownership, score=score, **index)
 
 
 class _DamagedGame(Exception):
@@ -139,18 +159,27 @@ class _DamagedGame(Exception):
         self.reason = reason
 
 
-def _replay(game: SelfPlayGame, moves: np.ndarray, planes: np.ndarray, index: int) -> None:
-    """Write the input planes of `game` before each of `moves` (sorted) into `planes`; a game
-    with an illegal move (the game at window index `index`) raises _DamagedGame."""
+def _replay(game: SelfPlayGame, moves: np.ndarray, planes: np.ndarray, index: int, to_end: bool = False) -> Board:
+    """Write the input planes of `game` before each of `moves` (sorted) into `planes` and return
+    the board (after the game's last move with `to_end`); a game with an illegal move (the game
+    at window index `index`) raises _DamagedGame."""
     from go_engine import Board, IllegalMove
 
     board = Board(game.size, game.komi)
     played = 0
-    for row, t in enumerate(moves):
+
+    def play_to(t: int) -> None:
+        nonlocal played
         try:
             while played < t:
                 board.play(int(game.actions[played]))
                 played += 1
         except IllegalMove as err:
             raise _DamagedGame(index, f"its move {played + 1} does not replay ({err})") from None
+
+    for row, t in enumerate(moves):
+        play_to(int(t))
         board.write_planes(planes[row])
+    if to_end:
+        play_to(game.num_moves)
+    return board

@@ -1,5 +1,6 @@
 """Learner: trains the DPV network on replay-buffer samples with weighted deep supervision
-(eq. 6.1-6.3), SGD with momentum and an L2 term, and writes a checkpoint per training cycle.
+(eq. 6.1-6.3; with the ownership and score heads' terms where the network has them), SGD with
+momentum and an L2 term, and writes a checkpoint per training cycle.
 
 The driver calls `train(steps)` once per `games_per_cycle` new games after `min_games`
 (thesis 6.3.1: 1,000 steps per 500 games after 3,000); the learner keeps training its own
@@ -22,7 +23,7 @@ import numpy as np
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.selfplay.config import LearnerSection
 from dpv.selfplay.errors import RunError
-from dpv.selfplay.messages import TrainResult
+from dpv.selfplay.messages import TrainingBatch, TrainResult
 
 CHECKPOINT_PATTERN = "step-*.pt"
 
@@ -38,6 +39,24 @@ def latest_step(directory: Path) -> int:
     there is none)."""
     path = latest_checkpoint(directory)
     return 0 if path is None else int(path.stem.removeprefix("step-"))
+
+
+def batch_loss(model: Any, batch: TrainingBatch, cfg: LossConfig, device: Any) -> Any:
+    """The weighted deep-supervision loss (dpv.nets.loss.LossTerms, eq. 6.3) of `model` (a
+    DPVNet on `device`) on a replay-buffer batch, with the ownership and score targets where
+    the batch carries them."""
+    import torch
+
+    from dpv.nets.loss import deep_supervision_loss
+    from dpv.selfplay.packing import unpack_planes
+
+    def tensor(a: np.ndarray | None) -> Any:
+        return None if a is None else torch.from_numpy(a.copy()).to(device)  # Ray's arrays are read-only
+
+    net = model.config
+    x = torch.from_numpy(unpack_planes(batch.planes, (net.input_planes, net.board_size, net.board_size))).to(device)
+    return deep_supervision_loss(model(x), tensor(batch.pi), tensor(batch.z), cfg, model,
+                                 tensor(batch.ownership), tensor(batch.score))
 
 
 class Learner:
@@ -72,17 +91,13 @@ class Learner:
         else:
             load_checkpoint(initial, self.model, device=self.device)
             self.step = 0
-        self.shape = (net.input_planes, net.board_size, net.board_size)
 
     def train(self, steps: int, games: int = 0) -> TrainResult:
         """Run `steps` SGD steps and write `checkpoints/step-NNNNNNNN.pt` (recording `games`,
         the games stored when the cycle became due); a non-finite loss raises RunError."""
         import ray
-        import torch
 
         from dpv.nets.checkpoint import save_checkpoint
-        from dpv.nets.loss import deep_supervision_loss
-        from dpv.selfplay.packing import unpack_planes
 
         self.model.train()
         start = time.perf_counter()
@@ -94,10 +109,7 @@ class Learner:
             batch = ray.get(pending)
             if i + 1 < steps:
                 pending = self.buffer.sample.remote(self.cfg.batch_size)
-            x = torch.from_numpy(unpack_planes(batch.planes, self.shape)).to(self.device)
-            pi = torch.from_numpy(batch.pi.copy()).to(self.device)  # Ray's arrays are read-only
-            z = torch.from_numpy(batch.z.copy()).to(self.device)
-            terms = deep_supervision_loss(self.model(x), pi, z, self.loss_cfg, self.model)
+            terms = batch_loss(self.model, batch, self.loss_cfg, self.device)
             loss = float(terms.total.detach())
             if not math.isfinite(loss):
                 raise RunError(f"the training loss is {loss} at learner step {self.step + 1}: the run stops "

@@ -106,6 +106,13 @@ class TrainingBatch:
     """int [B]: the position's move number in its game (`with_index` only)."""
     symmetry: np.ndarray | None = None
     """int [B]: the symmetry applied, 0..7 (`with_index` only)."""
+    ownership: np.ndarray | None = None
+    """float32 [B, N*N] in {-1, 0, +1}: each point's owner on the game's final board under area
+    scoring, +1 the player to move, under the position's symmetry, the ownership heads' target
+    (a buffer with `aux_targets` only)."""
+    score: np.ndarray | None = None
+    """float32 [B]: the final score difference in points (komi included) from the mover's view,
+    the score heads' target (a buffer with `aux_targets` only)."""
 
 
 @dataclass(frozen=True)
