@@ -28,9 +28,15 @@ class LossTerms:
     """Score squared error per exit; empty without a score head."""
 
 
-def policy_loss(logits: Tensor, pi: Tensor) -> Tensor:
-    """Cross-entropy -sum_a pi_a log p_a (eq. 6.1), averaged over the batch."""
-    return -(pi * logits.log_softmax(dim=1)).sum(dim=1).mean()
+def policy_loss(logits: Tensor, pi: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Cross-entropy -sum_a pi_a log p_a (eq. 6.1), averaged over the batch; with `mask` [B]
+    (bool, the positions that are policy targets under playout cap randomization) summed over
+    the masked-in positions only and divided by the batch size B (KataGo's per-sample target
+    weight), so a cheap search's position adds nothing to the policy term."""
+    cross_entropy = -(pi * logits.log_softmax(dim=1)).sum(dim=1)
+    if mask is None:
+        return cross_entropy.mean()
+    return (cross_entropy * mask.to(cross_entropy.dtype)).sum() / len(cross_entropy)
 
 
 def value_loss(value: Tensor, z: Tensor) -> Tensor:
@@ -64,6 +70,7 @@ def deep_supervision_loss(
     model: nn.Module | None = None,
     ownership: Tensor | None = None,
     score: Tensor | None = None,
+    policy_target: Tensor | None = None,
 ) -> LossTerms:
     """L = sum_k w_k (L_policy^(k) + L_value^(k)) (eq. 6.3, with eq. 6.1 and 6.2), plus
     cfg.l2 * ||theta||^2 of `model` when given.
@@ -71,6 +78,9 @@ def deep_supervision_loss(
     `outputs` are the (logits [B, A], value [B]) pairs of the exits, shallowest first (the
     result of `DPVNet.forward`, or any subset of heads); `pi` [B, A] are the search's visit
     distributions and `z` [B] the game outcomes from the view of the player to move.
+    `policy_target` [B] (bool; None: all) masks the policy term of eq. 6.1 to the positions
+    whose search is a policy target (playout cap randomization: the cheap searches' positions
+    give a value target only); the value term (eq. 6.2) and the auxiliary terms use all.
 
     Exits that are ExitOutputs with an ownership or score head add, inside the same w_k,
     cfg.ownership_weight * ownership_loss against `ownership` [B, N*N] (the final board's
@@ -79,7 +89,7 @@ def deep_supervision_loss(
     ValueError.
     """
     weights = cfg.exit_weights(len(outputs))
-    policies = [policy_loss(out[0], pi) for out in outputs]
+    policies = [policy_loss(out[0], pi, policy_target) for out in outputs]
     values = [value_loss(out[1], z) for out in outputs]
     owned = _aux_terms(outputs, "ownership", ownership, ownership_loss)
     points = pi.shape[1] - 1

@@ -4,7 +4,8 @@ The buffer keeps each game's encoded bytes (dpv.selfplay.records: moves and spar
 shares, tens of bytes per position), never planes. Sampling draws positions uniformly over the
 window, replays each game's moves on a go_engine Board up to the sampled positions (one replay
 per game and batch), writes the input planes (the network config's `input_planes`) and applies
-one of the 8 symmetries at random to the planes and the search distribution. With
+one of the 8 symmetries at random to the planes and the search distribution, and flags the
+positions whose search is a policy target (playout cap randomization, SelfPlayGame). With
 `aux_targets` (a network with ownership or score heads, NetConfig.has_aux_heads) each sampled
 game is replayed to its end as well, and the final board gives every position the ownership
 of each point under area scoring (Board.ownership) and the final score (Board.score, komi
@@ -125,6 +126,7 @@ class ReplayBuffer:
         planes = np.zeros((batch_size, self.input_planes, n, n), np.float32)
         pi = np.zeros((batch_size, n * n + 1), np.float32)
         z = np.zeros(batch_size, np.float32)
+        policy_target = np.ones(batch_size, bool)
         ownership = np.zeros((batch_size, n * n), np.float32) if aux else None
         score = np.zeros(batch_size, np.float32) if aux else None
         i = 0
@@ -140,6 +142,7 @@ class ReplayBuffer:
                 planes[row] = transform_planes(planes[row], k)
                 pi[row] = transform_policy(game.dense_pi(t), k)
                 z[row] = game.z(t)
+                policy_target[row] = game.policy_target[t]
                 if aux:
                     mover = 1.0 if t % 2 == 0 else -1.0  # black moves first, as in SelfPlayGame.z
                     ownership[row] = mover * transform_planes(owners, k).ravel()
@@ -147,7 +150,8 @@ class ReplayBuffer:
             i = j
         index = {} if not with_index else {"game_id": game_index + self._first_id, "move": moves,
                                            "symmetry": symmetries}
-        return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, ownership=ownership, score=score, **index)
+        return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, ownership=ownership, score=score,
+                             policy_target=policy_target, **index)
 
 
 class _DamagedGame(Exception):

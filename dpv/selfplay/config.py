@@ -42,6 +42,26 @@ def _check(checks: list[tuple[bool, str]]) -> None:
 
 
 @dataclass
+class PlayoutCap:
+    """`search.playout_cap:` playout cap randomization (KataGo, Wu 2019 sec. 3.1): each move is,
+    with probability `full_share`, a full search of `search.simulations` recorded as a policy
+    target; otherwise a cheap search of `cheap_simulations` whose move is played and which gives
+    a value target only (the learner masks its policy loss)."""
+
+    full_share: float = 0.25
+    """p, the share of moves searched fully (KataGo: 0.25)."""
+    cheap_simulations: float = 8.0
+    """n, the budget of a cheap search in full-network simulations (KataGo: N/6 to N/4)."""
+
+    def __post_init__(self) -> None:
+        _check([
+            (0 < self.full_share <= 1, f"'search.playout_cap.full_share' must lie in (0, 1], got {self.full_share}"),
+            (self.cheap_simulations >= 1,
+             f"'search.playout_cap.cheap_simulations' must be >= 1, got {self.cheap_simulations}"),
+        ])
+
+
+@dataclass
 class SearchSection(SearchSettings):
     """The `search:` section: the search settings every program shares (dpv.play.settings:
     c_puct, leaves_per_tree, opening_moves, sensible_moves, noise, resignation, ...), plus
@@ -55,11 +75,17 @@ class SearchSection(SearchSettings):
     komi: float = 7.5
     max_moves: int | None = None
     """Move cap of a game (None: the board's, 2 x size^2)."""
+    playout_cap: PlayoutCap | None = None
+    """Playout cap randomization (PlayoutCap); None: every move a full search and a policy target."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        cap = self.playout_cap
         _check([
             (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),
+            (cap is None or cap.cheap_simulations <= self.simulations,
+             f"'search.playout_cap.cheap_simulations' ({cap and cap.cheap_simulations}) must be <= "
+             f"search.simulations ({self.simulations})"),
             (self.max_moves is None or self.max_moves >= 1, f"'search.max_moves' must be >= 1, got {self.max_moves}"),
         ])
 

@@ -1,6 +1,8 @@
 """Learner: trains the DPV network on replay-buffer samples with weighted deep supervision
-(eq. 6.1-6.3; with the ownership and score heads' terms where the network has them), SGD with
-momentum and an L2 term, and writes a checkpoint per training cycle.
+(eq. 6.1-6.3; with the ownership and score heads' terms where the network has them; under
+playout cap randomization eq. 6.1's policy term summed over the policy-target positions only,
+the value term over all), SGD with momentum and an L2 term, and writes a checkpoint per
+training cycle.
 
 The driver calls `train(steps)` once per `games_per_cycle` new games after `min_games`
 (thesis 6.3.1: 1,000 steps per 500 games after 3,000); the learner keeps training its own
@@ -44,7 +46,8 @@ def latest_step(directory: Path) -> int:
 def batch_loss(model: Any, batch: TrainingBatch, cfg: LossConfig, device: Any) -> Any:
     """The weighted deep-supervision loss (dpv.nets.loss.LossTerms, eq. 6.3) of `model` (a
     DPVNet on `device`) on a replay-buffer batch, with the ownership and score targets where
-    the batch carries them."""
+    the batch carries them; the policy term counts only the batch's policy-target positions
+    (TrainingBatch.policy_target, playout cap randomization), the value term all."""
     import torch
 
     from dpv.nets.loss import deep_supervision_loss
@@ -56,7 +59,7 @@ def batch_loss(model: Any, batch: TrainingBatch, cfg: LossConfig, device: Any) -
     net = model.config
     x = torch.from_numpy(unpack_planes(batch.planes, (net.input_planes, net.board_size, net.board_size))).to(device)
     return deep_supervision_loss(model(x), tensor(batch.pi), tensor(batch.z), cfg, model,
-                                 tensor(batch.ownership), tensor(batch.score))
+                                 tensor(batch.ownership), tensor(batch.score), tensor(batch.policy_target))
 
 
 class Learner:

@@ -113,6 +113,9 @@ class TrainingBatch:
     score: np.ndarray | None = None
     """float32 [B]: the final score difference in points (komi included) from the mover's view,
     the score heads' target (a buffer with `aux_targets` only)."""
+    policy_target: np.ndarray | None = None
+    """bool [B]: whether the position's search is a policy target (False: a cheap search of
+    playout cap randomization, whose `pi` the policy loss ignores); None: every position is one."""
 
 
 @dataclass(frozen=True)

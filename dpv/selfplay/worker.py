@@ -8,6 +8,16 @@ strictly sequential and, with a fixed seed, reproducible. Every leaf is answered
 the self-play exit (the deepest by default, thesis 6.2.2), read from the run state at the start
 of each game so the multi-step schedule (6.3.1) can change it. No torch import.
 
+A move's policy target is the search's visit distribution (MoveResult.pi) under PUCT and the
+improved policy (MoveResult.improved_policy) under a Gumbel root (search.root: gumbel), whose
+move the search has already sampled. With `search.playout_cap` (playout cap randomization,
+KataGo, Wu 2019 sec. 3.1) each game's move is, with probability full_share, a full search of
+`search.simulations` and a policy target, otherwise a cheap search of cheap_simulations whose
+move is played and which is a value target only (the record flags each move). The draws come
+from the pipeline's seed, so a one-pipeline worker stays reproducible. The root noise is the
+search's for every game of a BatchedSearch, so cheap PUCT searches keep it (KataGo turns it off
+there; go_engine has no per-game switch).
+
 Faults: a request in flight when the server dies is sent again (with backoff) until the
 restarted server answers (dpv.selfplay.retry); a store call waits while Redis is unreachable
 (dpv.selfplay.store). A restarted worker (Ray re-runs the constructor) counts its start in the
@@ -17,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,8 +77,27 @@ class _Game:
     values: list[float] = field(default_factory=list)
     pi_actions: list[np.ndarray] = field(default_factory=list)
     pi_shares: list[np.ndarray] = field(default_factory=list)
+    policy_target: list[bool] = field(default_factory=list)
     evals: np.ndarray | None = None
     flops: float = 0.0
+
+    def record(self, r: Any, policy_target: bool) -> None:
+        """Add the move of MoveResult `r`: its policy target is r.improved_policy under a Gumbel
+        root, else the visit distribution r.pi; `policy_target` False for a cheap search."""
+        target = r.pi if r.improved_policy is None else r.improved_policy
+        nz = np.flatnonzero(target)
+        self.actions.append(r.action if not r.resigned else -1)
+        self.values.append(r.root_value)
+        self.pi_actions.append(nz)
+        self.pi_shares.append(target[nz])
+        self.policy_target.append(policy_target)
+        self.evals = r.evals_per_exit.copy() if self.evals is None else self.evals + r.evals_per_exit
+        self.flops += r.flops
+
+    def drop_last(self) -> None:
+        """Forget the last move (a resignation is no move)."""
+        for moves in (self.actions, self.values, self.pi_actions, self.pi_shares, self.policy_target):
+            moves.pop()
 
 
 class SelfPlayWorker:
@@ -148,24 +177,33 @@ class SelfPlayWorker:
         search = BatchedSearch(n, self.board_size, self.search.komi, config=self.search.engine_config("selfplay"),
                                exit_flops=exit_flops, players=self._player(), seed=seed,
                                max_moves=self.search.max_moves)
-        evaluator = ServerEvaluator(self.server)
-        games = [_Game() for _ in range(n)]
+        self._play(search, ServerEvaluator(self.server), seed, totals)
+
+    def _play(self, search: Any, evaluator: Any, seed: int, totals: dict[str, float]) -> None:
+        """Play the games of `search` (a BatchedSearch; its players are the full search's) move by
+        move until stopped, storing each finished game; `evaluator` has ServerEvaluator's contract
+        (called on the leaves; counts `rows` and `wait_s`, names the network `version`)."""
+        cap = self.search.playout_cap
+        rng = np.random.default_rng((seed, 1))  # the playout-cap draws (a stream of their own)
+        full = [search.players(g)[0] for g in range(search.num_games)]  # each game's full-search player
+        full_search = [True] * search.num_games
+        games = [_Game() for _ in range(search.num_games)]
         last = time.perf_counter()
         while not self._stop():
+            if cap is not None:
+                for g in search.active_games():
+                    full_search[g] = bool(rng.random() < cap.full_share)
+                    player = full[g] if full_search[g] else replace(full[g], simulations=cap.cheap_simulations)
+                    search.set_players(g, player, player)
             for r in search.run_move(evaluator):
                 g = games[r.game]
-                nz = np.flatnonzero(r.pi)
-                g.actions.append(r.action if not r.resigned else -1)
-                g.values.append(r.root_value)
-                g.pi_actions.append(nz)
-                g.pi_shares.append(r.pi[nz])
-                g.evals = r.evals_per_exit.copy() if g.evals is None else g.evals + r.evals_per_exit
-                g.flops += r.flops
+                g.record(r, full_search[r.game])
                 if r.game_over:
                     self._finish(search, r.game, g, r.resigned, evaluator.version, seed, totals)
                     games[r.game] = _Game()
                     search.reset(r.game)
-                    search.set_players(r.game, *(self._player(),) * 2)
+                    full[r.game] = self._player()
+                    search.set_players(r.game, full[r.game], full[r.game])
                     if self._stop():
                         break
             now = time.perf_counter()
@@ -184,10 +222,7 @@ class SelfPlayWorker:
                 totals: dict[str, float]) -> None:
         """Encode the finished game and store it; it is in Redis before this returns."""
         if resigned:  # a resignation is no move: the record keeps the positions of played moves
-            g.actions.pop()
-            g.values.pop()
-            g.pi_actions.pop()
-            g.pi_shares.pop()
+            g.drop_last()
             winner, score = search.winner(game), 0.0
         else:
             board = search.board(game)
@@ -204,7 +239,8 @@ class SelfPlayWorker:
             pi_actions=np.concatenate(g.pi_actions) if g.pi_actions else np.zeros(0, np.int64),
             pi_shares=np.concatenate(g.pi_shares) if g.pi_shares else np.zeros(0, np.float32),
             winner=winner, resigned=resigned, score=score, model_version=version, worker=self.worker_id,
-            serial=serial, seed=seed, evals_per_exit=g.evals, flops=g.flops)
+            serial=serial, seed=seed, evals_per_exit=g.evals, flops=g.flops,
+            policy_target=np.asarray(g.policy_target, bool))
         self.store.add_game(encode(record), record.num_moves)
         with self._lock:
             for key, value in (("games", 1), ("positions", record.num_moves)):
