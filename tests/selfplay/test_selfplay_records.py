@@ -98,6 +98,10 @@ def test_store_keeps_games_in_order(tmp_path):
     ({"learner": {"exit_schedule": "multi-step"}}, "learner.total_steps"),
     ({"gating": {"games": 7}}, "gating.games"),
     ({"net": {"exits": [2, 4]}}, "exits"),
+    ({"search": {"playout_cap": {"full_share": 0}}}, "search.playout_cap.full_share"),
+    ({"search": {"playout_cap": {"cheap_simulations": 0}}}, "search.playout_cap.cheap_simulations"),
+    ({"search": {"simulations": 4, "playout_cap": {"cheap_simulations": 5}}}, "search.playout_cap.cheap_simulations"),
+    ({"search": {"playout_cap": {"full_shar": 0.5}}}, "search.playout_cap.full_shar"),
 ])
 def test_bad_config_names_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -110,6 +114,7 @@ def test_presets_load():
     assert local.net.blocks == 6 and local.net.board_size == 9
     assert paper.net.exits == [6, 9, 12, 15] and paper.search.simulations == 200
     assert (paper.learner.min_games, paper.learner.games_per_cycle, paper.learner.steps) == (3000, 500, 1000)
+    assert local.search.playout_cap is None and paper.search.playout_cap is None  # off: today's runs
 
 
 def test_self_play_search_plays_sensible_moves():
