@@ -32,7 +32,7 @@ test: setup
 # The inner loop: the unit tests, without the e2e tier that tests/conftest.py marks (Ray, Redis,
 # GNU Go, pip install, subprocess runs), in under a minute.
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not e2e" --durations=5 tests
+	$(BIN)/python -m pytest -q -n auto -m "not e2e" --durations=5 tests
 
 bench: setup
 	$(BIN)/python bench/engine.py

@@ -20,8 +20,10 @@ import pytest
 # password-protected redis-server (tests/test_cluster_redis.py).
 E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url", "cluster_redis"})
 
-# Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed.
-E2E_FILES = frozenset({"test_selfplay_faults.py"})
+# Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed
+# (faults); self-play games on the real search into an embedded Redis (policy targets, the
+# buffer's ownership and score targets).
+E2E_FILES = frozenset({"test_selfplay_faults.py", "test_policy_targets.py", "test_buffer_aux_targets.py"})
 
 # Tests that start such a system, a process pool or a `dpv` subprocess themselves and take
 # seconds (file name -> test names, parameters left out).
