@@ -583,6 +583,34 @@ cdef class BatchedSearch:
             out["prior"][j] = nodes[first + j].prior
         return out
 
+    def principal_variation(self, int game, int max_length=10) -> dict[int, list[int]]:
+        """For each root child of `game`, its principal variation: the child's action, then the
+        most-visited child below it (the first in child order on a tie) while one was visited,
+        `max_length` actions at most. Read it after a move's search, before `play` advances the
+        tree."""
+        self._check_game(game)
+        if max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {max_length}")
+        cdef Node* nodes = self.trees[game].nodes
+        cdef int32_t first = nodes[0].first_child, j, cur, c, best
+        out: dict[int, list[int]] = {}
+        if first < 0:
+            return out
+        for j in range(first, first + nodes[0].num_children):
+            line = [int(nodes[j].action)]
+            cur = j
+            while len(line) < max_length and nodes[cur].first_child >= 0:
+                best = -1
+                for c in range(nodes[cur].first_child, nodes[cur].first_child + nodes[cur].num_children):
+                    if nodes[c].n > 0 and (best < 0 or nodes[c].n > nodes[best].n):
+                        best = c
+                if best < 0:
+                    break
+                line.append(int(nodes[best].action))
+                cur = best
+            out[int(nodes[j].action)] = line
+        return out
+
     def tree_info(self, int game) -> dict[str, int]:
         """Size of `game`'s tree: nodes, capacity, bytes per node and allocated bytes, root
         visits, and the virtual losses and pending leaves left in it (0 between steps)."""

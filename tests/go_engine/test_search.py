@@ -372,3 +372,29 @@ def test_an_answer_beyond_the_movers_exits_is_an_error():
         np.ones((len(planes), 82), np.float32), np.zeros(len(planes), np.float32), np.full(len(planes), 2, np.int32))
     with pytest.raises(ValueError, match=r"outside \[0, 1\)"):
         search.search(deepest_of_three)
+
+
+def test_principal_variation_follows_the_most_visited_child_below_each_root_child():
+    # 5x5 capture position of test_search_finds_an_obvious_capture; with tree reuse, playing the
+    # line's moves one by one shows each step's children at the root: the line's next action is
+    # the most-visited of them (the first on a tie, as argmax)
+    board = board_after(5, [11, 12, 13, 0, 7, 4])
+    config = SearchConfig(temperature_moves=0, leaves_per_tree=4, reuse_tree=True)
+    search = BatchedSearch(1, board_size=5, config=config, players=Player(200))
+    search.set_board(0, board)
+    result = search.search(MaterialEvaluator(26))[0]
+    lines = search.principal_variation(0, max_length=4)
+    children = search.root_children(0)
+    assert sorted(lines) == children["action"].tolist()
+    for unvisited in children["action"][children["visits"] == 0]:
+        assert lines[int(unvisited)] == [int(unvisited)]
+    assert search.principal_variation(0, max_length=1)[17] == [17]
+    best = lines[result.action]
+    assert best[0] == 17 and len(best) == 4
+    for played, expected_next in zip(best, best[1:]):
+        search.play(0, played)
+        below = search.root_children(0)
+        assert below["visits"].max() > 0
+        assert int(below["action"][np.argmax(below["visits"])]) == expected_next
+    with pytest.raises(ValueError, match="max_length"):
+        search.principal_variation(0, max_length=0)
