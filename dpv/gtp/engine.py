@@ -6,6 +6,10 @@ writing long answers (analysis) piece by piece as `responses(line)` yields them.
 failure, from a malformed line to an illegal move, is answered with a GTP failure
 (`? message`) and the engine keeps its state and keeps running.
 
+Handicap (dpv.gtp.handicap): `fixed_handicap`, `place_free_handicap` and `set_free_handicap`
+put black stones on an empty board (as black moves with white passes between them, which
+`undo` does not take back); white plays next, and komi stays what the controller set.
+
 Beyond the standard commands: `time_settings` / `time_left` (the player is given a share of
 the time left per move, dpv.gtp.clock), `kgs-genmove_cleanup` (no pass while dead stones may
 remain), and for players that search (MctsPlayer) the analysis commands of Leela Zero and
@@ -31,6 +35,7 @@ from typing import BinaryIO
 import dpv
 from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, format_analysis, parse_analyze_args
 from dpv.gtp.clock import Clock
+from dpv.gtp.handicap import HandicapError, check_free_handicap, fixed_handicap, free_handicap
 from dpv.gtp.players import RESIGN, Player
 from dpv.play.lines import LineQueue, read_lines
 from dpv.sgf import SgfError, format_score, read_sgf_file
@@ -88,6 +93,8 @@ class GtpEngine:
         self.size = size
         self.komi = komi
         self.moves: list[int] = []
+        self.setup_length = 0
+        """How many of `moves` place the handicap (black stones and white passes): undo stops there."""
         self.board = self._new_board(size, komi)
         self.finished = False
         self.clock = Clock()
@@ -111,6 +118,9 @@ class GtpEngine:
             "time_settings": self.cmd_time_settings,
             "time_left": self.cmd_time_left,
             "kgs-genmove_cleanup": lambda args: self.cmd_genmove(args, cleanup=True),
+            "fixed_handicap": lambda args: self.cmd_handicap(args, fixed_handicap, "fixed_handicap"),
+            "place_free_handicap": lambda args: self.cmd_handicap(args, free_handicap, "place_free_handicap"),
+            "set_free_handicap": self.cmd_set_free_handicap,
         }
         if hasattr(player, "think"):  # a searching player can show its analysis
             for prefix, kata in (("lz", False), ("kata", True)):
@@ -203,10 +213,12 @@ class GtpEngine:
             raise GtpFailure("unacceptable size")
         self.size = size
         self._reset([])
+        self.setup_length = 0
         return ""
 
     def cmd_clear_board(self, args: list[str]) -> str:
         self._reset([])
+        self.setup_length = 0
         return ""
 
     def cmd_komi(self, args: list[str]) -> str:
@@ -326,8 +338,44 @@ class GtpEngine:
         """Rough number of our own moves left in the game, for spreading main time."""
         return max(10, (board.size * board.size - board.move_count // 2) // 2)
 
+    def cmd_handicap(self, args: list[str], placement: Callable[[int, int], list[int]], name: str) -> str:
+        """fixed_handicap / place_free_handicap (`name`) N: place N black stones where
+        `placement` puts them, white to play next; the vertices."""
+        _want(args, 1, f"{name} NUMBER_OF_STONES")
+        count = _parse_number(args[0], int, "number of stones")
+        self._refuse_handicap_on_stones()
+        try:
+            actions = placement(count, self.size)
+        except HandicapError as err:
+            raise GtpFailure(str(err)) from None
+        self._place_handicap(actions)
+        return " ".join(format_vertex(action, self.size) for action in actions)
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        """set_free_handicap VERTEX...: black stones where the controller says, white to play next."""
+        self._refuse_handicap_on_stones()
+        try:
+            actions = check_free_handicap([gtp_to_action(vertex, self.size) for vertex in args], self.size)
+        except (ValueError, HandicapError):
+            raise GtpFailure("bad vertex list") from None
+        self._place_handicap(actions)
+        return ""
+
+    def _refuse_handicap_on_stones(self) -> None:
+        if self.board.stones().any():
+            raise GtpFailure("board not empty")
+
+    def _place_handicap(self, actions: list[int]) -> None:
+        """A fresh board holding the handicap stones `actions` (komi kept), white to play: the
+        stones are black moves with a white pass between two."""
+        setup: list[int] = []
+        for action in actions:
+            setup += [self.size * self.size, action] if setup else [action]
+        self._reset(setup)
+        self.setup_length = len(setup)
+
     def cmd_undo(self, args: list[str]) -> str:
-        if not self.moves:
+        if len(self.moves) <= self.setup_length:
             raise GtpFailure("cannot undo")
         self._reset(self.moves[:-1])
         return ""
@@ -351,7 +399,7 @@ class GtpEngine:
             except IllegalMove as err:
                 raise GtpFailure(f"cannot load file: move {number} is illegal ({err.reason})") from None
         self.size, self.komi = record.size, record.komi
-        self.moves, self.board = list(moves), board
+        self.moves, self.board, self.setup_length = list(moves), board, 0
         return ""
 
     def cmd_is_legal(self, args: list[str]) -> str:
