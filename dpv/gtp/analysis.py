@@ -2,24 +2,48 @@
 (KataGo's docs/GTP_Extensions.md; read by Lizzie and Sabaki).
 
 `lz-analyze [COLOUR] [INTERVAL] [interval CS] [minmoves N] [maxmoves N]` and `kata-analyze`
-with the same arguments: INTERVAL in centiseconds (default 100). `allow` / `avoid` (three
-words each) and any other `KEY VALUE` pair, such as `ownership true`, are accepted and
-ignored: the network has no ownership or score head yet, so the lines carry no `ownership`
-and no `scoreLead`.
+with the same arguments: INTERVAL in centiseconds (default 100). kata-analyze also reads
+`ownership true|false`. `allow` / `avoid` (three words each) and any other `KEY VALUE` pair
+are accepted and ignored.
 
 A line holds one `info` group per move, best first: `move` (GTP vertex), `visits`, `winrate`
-(from the mover's view), `prior`, `lcb`, `order` (0 = best) and `pv`. lz-analyze writes
-winrate, prior and lcb as integers in 1/10000, kata-analyze as floats in [0, 1]. The search
-exposes only the root's children, so `pv` is the move alone.
+(from the mover's view), `prior`, `lcb`, `order` (0 = best) and `pv` (the move, then the most
+visited reply below it, and so on: BatchedSearch.principal_variation). lz-analyze writes
+winrate, prior and lcb as integers in 1/10000, kata-analyze as floats in [0, 1]. kata-analyze
+adds, for a network with a score head, `scoreLead` after `winrate`: the points the side to move
+leads by at the end after this move (komi included), the score head's estimate on the position
+after the move, not averaged over the search (KataGo averages it over the tree); and with
+`ownership true`, for a network with an ownership head, ` ownership` and N*N values in
+[-1, 1] after the last group, row by row from the top left (A9 ... J9, A8 ...), +1 where the side
+to move will own the point: the ownership head on the root position. A network without these
+heads (NetConfig.ownership_head / score_head off, or random playouts) leaves the fields out.
+
+What the GUIs read (their sources, read for this module):
+- Lizzie 0.7.4 (Leelaz.java, MoveData.java) sends `name`: an answer starting with "KataGo"
+  makes it speak kata-analyze, anything else Leela Zero's lz-analyze; dpv answers "dpv", so
+  Lizzie sends `lz-analyze INTERVAL` and reads move, visits, winrate, prior, lcb and pv as
+  integers. Then `version`: outside KataGo mode it takes the answer's first word, splits it at
+  dots and requires the second field to be an integer >= 15 (Leela Zero 0.15, the first with
+  lz-analyze), else a modal "requires version 0.15 or later of Leela Zero" dialog blocks its
+  engine reader. There is no way past that check for a version such as 0.1.0, so dpv's
+  `version` answer starts with `lz-0.17`: the Leela Zero analysis protocol level it speaks
+  (lz-analyze with prior and lcb), followed by dpv's own version and the player. It expects
+  every answer to carry the command's id (`=5`), and reads `info` lines as they stream.
+- Sabaki (enginesyncer.js, analysis.js) reads `list_commands` and sends the first of
+  `analyze`, `kata-analyze`, `lz-analyze` the engine lists (dpv: `kata-analyze COLOUR
+  INTERVAL`), reading move, visits, winrate (a float for kata-analyze), scoreLead when
+  present, and pv (the vertices at the end of each group). It reads nothing from `version`.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from go_engine import action_to_gtp
+import numpy as np
+
+from go_engine import Board, action_to_gtp
 
 if TYPE_CHECKING:
     from dpv.play.player import MoveInfo
@@ -45,6 +69,8 @@ class AnalyzeRequest:
     """Moves each line shows at least, unvisited ones by prior (minmoves)."""
     max_moves: int | None = None
     """Moves each line shows at most (maxmoves); None: every visited move."""
+    ownership: bool = False
+    """`ownership true` (kata-analyze): end each line with the root's ownership map."""
 
 
 def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
@@ -57,6 +83,7 @@ def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
     if words and _is_number(words[0]):
         interval = _number(words.pop(0), "interval")
     options: dict[str, float] = {}
+    ownership = False
     while words:
         key = words.pop(0).lower()
         wanted = 3 if key in IGNORED_WITH_THREE_WORDS else 1
@@ -65,24 +92,73 @@ def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
         values, words = words[:wanted], words[wanted:]
         if key in ("interval", "minmoves", "maxmoves"):
             options[key] = _number(values[0], key)
+        elif key == "ownership":
+            ownership = _boolean(values[0], key)
     interval = options.get("interval", interval)
     max_moves = options.get("maxmoves")
     return AnalyzeRequest(colour=colour, interval=max(1.0, interval) / 100.0, min_moves=int(options.get("minmoves", 0)),
-                          max_moves=None if max_moves is None else int(max_moves))
+                          max_moves=None if max_moves is None else int(max_moves), ownership=ownership)
 
 
-def format_analysis(moves: list[MoveInfo], size: int, kata: bool = False) -> str:
+def format_analysis(moves: list[MoveInfo], size: int, kata: bool = False,
+                    variations: dict[int, list[int]] | None = None, score_leads: dict[int, float] | None = None,
+                    ownership: np.ndarray | None = None) -> str:
     """One analysis line (no newline) for `moves`, best first: lz-analyze's integer form, or
-    kata-analyze's floats with `kata`."""
+    kata-analyze's floats with `kata`. `variations`: each move's pv (default: the move alone);
+    `score_leads` (kata-analyze): each move's scoreLead; `ownership` (kata-analyze): the N*N
+    values that end the line."""
     def rate(value: float) -> str:
         return f"{value:.6g}" if kata else str(round(value * 10000))
 
     groups = []
     for order, move in enumerate(moves):
         vertex = action_to_gtp(move.action, size)
-        groups.append(f"info move {vertex} visits {move.visits} winrate {rate(move.winrate)} prior {rate(move.prior)} "
-                      f"lcb {rate(move.lcb)} order {order} pv {vertex}")
+        pv = " ".join(action_to_gtp(a, size) for a in (variations or {}).get(move.action, [move.action]))
+        lead = f" scoreLead {score_leads[move.action]:.4g}" if kata and score_leads else ""
+        groups.append(f"info move {vertex} visits {move.visits} winrate {rate(move.winrate)}{lead} "
+                      f"prior {rate(move.prior)} lcb {rate(move.lcb)} order {order} pv {pv}")
+    if kata and ownership is not None:
+        groups.append("ownership " + " ".join(f"{value:.4g}" for value in ownership))
     return " ".join(groups)
+
+
+class PositionEstimator:
+    """The auxiliary heads' view of one analysed position, computed once per position and kept
+    (the root's ownership, the score lead after each move), through the network's
+    `position_estimates` (dpv.nets.evaluator); an evaluator without it (random playouts) or a
+    network without a head gives None for what that head would say."""
+
+    def __init__(self, evaluator: Any, board: Board) -> None:
+        self._estimate = getattr(evaluator, "position_estimates", None)
+        self._board = board
+        self._root: Any = None
+        self._leads: dict[int, float] = {}
+        self._has_score = self._estimate is not None
+
+    def ownership(self) -> np.ndarray | None:
+        """The root's ownership [N*N] from the side to move's view, or None."""
+        if self._estimate is None:
+            return None
+        if self._root is None:
+            self._root = self._estimate(self._board.planes()[None])
+        return None if self._root.ownership is None else self._root.ownership[0]
+
+    def score_leads(self, actions: list[int]) -> dict[int, float] | None:
+        """The points the side to move leads by after each of `actions` (the score head on the
+        position after the move, negated: the opponent moves there), or None without a score head."""
+        missing = [a for a in actions if a not in self._leads]
+        if missing and self._has_score:
+            planes = []
+            for action in missing:
+                child = self._board.copy()
+                child.play(action)
+                planes.append(child.planes())
+            score = self._estimate(np.stack(planes)).score
+            if score is None:
+                self._has_score = False
+            else:
+                self._leads.update(zip(missing, (-score).tolist()))
+        return {a: self._leads[a] for a in actions} if self._has_score else None
 
 
 def _is_number(word: str) -> bool:
@@ -96,3 +172,9 @@ def _number(word: str, key: str) -> float:
     if not math.isfinite(value):
         raise AnalyzeSyntaxError(f"syntax error: {key} must be finite")
     return value
+
+
+def _boolean(word: str, key: str) -> bool:
+    if word.lower() not in ("true", "false"):
+        raise AnalyzeSyntaxError(f"syntax error: {key} must be true or false, not '{word}'")
+    return word.lower() == "true"

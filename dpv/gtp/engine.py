@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import dpv
-from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, format_analysis, parse_analyze_args
+from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, PositionEstimator, format_analysis, parse_analyze_args
 from dpv.gtp.clock import Clock
 from dpv.gtp.handicap import HandicapError, check_free_handicap, fixed_handicap, free_handicap
 from dpv.gtp.players import RESIGN, Player
@@ -44,6 +44,11 @@ from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
 MIN_SIZE, MAX_SIZE = 5, 19
 # GTP controllers decide when a game ends; the board's own move cap only guards runaway games.
 MOVE_CAP_PER_POINT = 4
+LZ_PROTOCOL_LEVEL = "lz-0.17"
+"""The first word of `version`: the Leela Zero analysis protocol dpv speaks; Lizzie reads its
+number after the first dot and wants at least 15 (dpv.gtp.analysis says what GUIs read)."""
+PV_LENGTH = 10
+"""Moves of each analysed move's principal variation."""
 
 
 class GtpFailure(Exception):
@@ -101,7 +106,7 @@ class GtpEngine:
         self.commands: dict[str, Callable[[list[str]], str | Iterator[str]]] = {
             "protocol_version": lambda args: "2",
             "name": lambda args: "dpv",
-            "version": lambda args: f"{dpv.__version__} ({self.player.name})",
+            "version": lambda args: f"{LZ_PROTOCOL_LEVEL} dpv-{dpv.__version__} ({self.player.name})",
             "known_command": self.cmd_known_command,
             "list_commands": lambda args: "\n".join(sorted(self.commands)),
             "quit": self.cmd_quit,
@@ -290,9 +295,10 @@ class GtpEngine:
             raise GtpFailure("the game is over")
         endless = self.input is not None
         steps = self.player.think(board.copy(), clock=self.now, endless=endless)
+        estimator = PositionEstimator(getattr(self.player, "evaluator", None), board) if kata else None
 
         def stream() -> Iterator[str]:
-            yield from self._reported(steps, request, kata, interruptible=True)
+            yield from self._reported(steps, request, estimator, interruptible=True)
             if endless:  # the tree is full: the answer ends with the next input line
                 self.input.waiting(timeout=None)
         return stream()
@@ -310,29 +316,38 @@ class GtpEngine:
         def stream() -> Iterator[str]:
             started = self.now()
             steps = self.player.think(board.copy(), self._allowance(colour, board), clock=self.now)
-            yield from self._reported(steps, request, kata, interruptible=False)
+            estimator = PositionEstimator(getattr(self.player, "evaluator", None), board) if kata else None
+            yield from self._reported(steps, request, estimator, interruptible=False)
             yield f"play {self._played(colour, board, self.player.play_chosen(board), started)}\n"
         return stream()
 
-    def _reported(self, steps: Iterator[None], request: AnalyzeRequest, kata: bool,
+    def _reported(self, steps: Iterator[None], request: AnalyzeRequest, estimator: PositionEstimator | None,
                   interruptible: bool) -> Iterator[str]:
         """Drive the search `steps`, yielding an analysis line every `request.interval` seconds
         on the clock and one at the end; with `interruptible`, stop as soon as an input line
-        is waiting (checked after every step)."""
+        is waiting (checked after every step). `estimator`: kata-analyze's lines (scoreLead,
+        ownership), None for lz-analyze's."""
         next_report = self.now() + request.interval
         for _ in steps:
             if self.now() >= next_report:
-                yield from self._analysis_line(request, kata)
+                yield from self._analysis_line(request, estimator)
                 next_report = self.now() + request.interval
             if interruptible and self.input is not None and self.input.waiting():
                 steps.close()
                 break
-        yield from self._analysis_line(request, kata)
+        yield from self._analysis_line(request, estimator)
 
-    def _analysis_line(self, request: AnalyzeRequest, kata: bool) -> Iterator[str]:
+    def _analysis_line(self, request: AnalyzeRequest, estimator: PositionEstimator | None) -> Iterator[str]:
         moves = self.player.analysis(request.min_moves, request.max_moves)
-        if moves:  # an empty line would end the GTP answer
-            yield format_analysis(moves, self.size, kata) + "\n"
+        if not moves:  # an empty line would end the GTP answer
+            return
+        variations = self.player.variations(PV_LENGTH)
+        if estimator is None:
+            yield format_analysis(moves, self.size, variations=variations) + "\n"
+            return
+        ownership = estimator.ownership() if request.ownership else None
+        yield format_analysis(moves, self.size, True, variations, estimator.score_leads([m.action for m in moves]),
+                              ownership) + "\n"
 
     def _moves_left(self, board: Board) -> int:
         """Rough number of our own moves left in the game, for spreading main time."""

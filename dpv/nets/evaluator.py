@@ -12,6 +12,7 @@ itself runs on an inference backend (dpv.nets.backends): torch fp32 unless told 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +24,17 @@ from dpv.nets.flops import exit_flops
 from dpv.nets.model import DPVNet
 
 Result = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class PositionEstimates(NamedTuple):
+    """What the auxiliary heads say of a batch of positions (`Evaluator.position_estimates`)."""
+
+    ownership: np.ndarray | None
+    """float32 [n, N*N] in [-1, 1], action order, +1: the player to move owns the point; None
+    without an ownership head."""
+    score: np.ndarray | None
+    """float32 [n]: the points the player to move leads by at the game's end (komi included);
+    None without a score head."""
 
 
 class Evaluator:
@@ -111,6 +123,21 @@ class Evaluator:
         x = self._planes(planes)
         with torch.inference_mode():
             return self._result(*self._forward(x, x.new_zeros(0), None, exit))
+
+    def position_estimates(self, planes: np.ndarray) -> PositionEstimates:
+        """The deepest exit's auxiliary heads on a batch of positions (planes [n, 17, N, N], as
+        `__call__` takes): ownership float32 [n, N*N] in [-1, 1] (action order, +1 where the
+        player to move will own the point) and the score lead float32 [n] in points (the score
+        head's output times N*N), both from the view of the player to move; either is None for
+        a network without that head (NetConfig.ownership_head / score_head). The search never
+        calls it: the GTP engine's analysis output does (dpv.gtp.analysis)."""
+        x = self._planes(planes)
+        with torch.inference_mode():
+            out = self.model.exit_outputs(x, self.num_exits - 1)
+        points = self.input_shape[-1] ** 2
+        return PositionEstimates(
+            ownership=None if out.ownership is None else out.ownership.float().cpu().numpy(),
+            score=None if out.score is None else (out.score.float() * points).cpu().numpy())
 
     def _planes(self, planes: np.ndarray) -> torch.Tensor:
         planes = np.asarray(planes)

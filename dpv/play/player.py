@@ -23,9 +23,8 @@ tree: about 200 MB of nodes on 9x9."""
 
 @dataclass(frozen=True)
 class MoveInfo:
-    """One root move of the search, for analysis output (lz-analyze). The tree is read only at
-    its root (BatchedSearch exposes the root's children), so a move's principal variation is
-    the move itself."""
+    """One root move of the search, for analysis output (lz-analyze); its principal variation
+    is `MctsPlayer.variations`."""
 
     action: int
     """The move."""
@@ -148,6 +147,11 @@ class MctsPlayer:
         return [MoveInfo(int(kids["action"][j]), int(visits[j]),
                          (float(kids["q"][j] if visits[j] else root_q) + 1) / 2, float(kids["prior"][j]))
                 for j in order[:count]]
+
+    def variations(self, max_length: int = 10) -> dict[int, list[int]]:
+        """Each root move's principal variation (BatchedSearch.principal_variation): the move,
+        then the most visited reply below it, and so on, `max_length` moves at most."""
+        return self._search.principal_variation(0, max_length)
 
     def _sync(self, board: Board) -> None:
         from go_engine import BatchedSearch

@@ -3,17 +3,22 @@ until the next command arrives, a line every interval on the engine's clock, the
 and Sabaki read. Counted by evaluations and by the order of commands, never by wall time."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import torch
 
 from dpv.gtp.analysis import AnalyzeRequest, parse_analyze_args
 from dpv.gtp.engine import GtpEngine
+from dpv.nets.config import NetConfig
+from dpv.nets.evaluator import Evaluator
+from dpv.nets.model import DPVNet
 from dpv.play.lines import LineQueue
 from dpv.play.player import MctsPlayer
-from go_engine import gtp_to_action
+from go_engine import Board, gtp_to_action
 
 ENDLESS = 1e9  # simulations: a budget no test reaches
 
@@ -36,6 +41,20 @@ class CountingEvaluator:
         priors = np.where(legal, 1.0, 0.0).astype(np.float32)
         priors /= priors.sum(axis=1, keepdims=True)
         return priors, np.zeros(n, np.float32), np.zeros(n, np.int32)
+
+
+def info_groups(line: str) -> list[dict]:
+    """The `info` groups of one analysis line as dicts, `pv` a list of vertices (to the next
+    group), and the line's `ownership` values under the key "ownership" of the last group."""
+    line, _, ownership = line.partition(" ownership ")
+    groups = []
+    for text in line.split("info ")[1:]:
+        head, _, pv = text.partition(" pv ")
+        words = head.split()
+        groups.append({**dict(zip(words[::2], words[1::2])), "pv": pv.split()})
+    if ownership:
+        groups[-1]["ownership"] = [float(v) for v in ownership.split()]
+    return groups
 
 
 def session(lines: list[str], evaluator: CountingEvaluator, commands: LineQueue,
@@ -79,10 +98,10 @@ def test_a_play_during_kata_analyze_is_answered_after_the_stream_then_genmove_pl
     head, *lines = answers[0].split("\n")
     assert head == "=" and len(lines) >= 2
     for line in lines:  # floats in [0, 1], at most three moves, every field Lizzie and Sabaki read
-        groups = line.split("info ")[1:]
+        groups = info_groups(line)
         assert 1 <= len(groups) <= 3
-        fields = dict(zip(groups[0].split()[::2], groups[0].split()[1::2]))
-        assert set(fields) == {"move", "visits", "winrate", "prior", "lcb", "order", "pv"}
+        fields = groups[0]
+        assert set(fields) == {"move", "visits", "winrate", "prior", "lcb", "order", "pv"}  # no heads, no scoreLead
         assert 0.0 <= float(fields["winrate"]) <= 1.0 and 0.0 <= float(fields["lcb"]) <= float(fields["winrate"])
     assert answers[1] == "="  # the play, answered after the analysis ended, nothing interleaved
     assert answers[2].startswith("= ") and len(answers) == 3
@@ -117,7 +136,7 @@ def test_minmoves_and_maxmoves_bound_the_moves_of_a_line():
     ([], AnalyzeRequest(None, 1.0)),
     (["10"], AnalyzeRequest(None, 0.1)),
     (["w", "50", "minmoves", "5", "maxmoves", "8"], AnalyzeRequest(-1, 0.5, 5, 8)),
-    (["B", "interval", "20", "ownership", "true", "avoid", "b", "D4,E5", "1"], AnalyzeRequest(1, 0.2)),
+    (["B", "interval", "20", "ownership", "true", "avoid", "b", "D4,E5", "1"], AnalyzeRequest(1, 0.2, ownership=True)),
     (["b", "0"], AnalyzeRequest(1, 0.01)),
 ])
 def test_analysis_arguments(args, request_):
@@ -130,6 +149,8 @@ def test_bad_analysis_arguments_are_one_failure_and_the_engine_goes_on():
                                                           "not 'soon'\n\n"
     assert engine.handle("kata-analyze minmoves") == "? syntax error: 'minmoves' needs a value\n\n"
     assert engine.handle("kata-genmove_analyze 10") == "? syntax error: missing color\n\n"
+    assert engine.handle("kata-analyze ownership yes") == "? syntax error: ownership must be true or false, " \
+                                                          "not 'yes'\n\n"
     assert engine.handle("name") == "= dpv\n\n"
 
 
@@ -151,3 +172,70 @@ def test_dpv_gtp_streams_kata_analyze_over_a_pipe_until_a_play_arrives():
     assert all(line.startswith("info move ") for line in analysis.splitlines())
     assert (play, quit_, end) == ("=", "=", "")  # stdout carries GTP frames only
     assert {"lz-analyze", "kata-analyze", "lz-genmove_analyze", "kata-genmove_analyze"} <= set(listed[2:].split())
+
+
+PLAIN = NetConfig(blocks=2, channels=8, exits=[1, 2], value_hidden=16)
+AUX = dataclasses.replace(PLAIN, ownership_head=True, score_head=True)
+
+
+def _evaluator(cfg: NetConfig) -> Evaluator:
+    torch.manual_seed(0)
+    return Evaluator(DPVNet(cfg).eval())
+
+
+def test_position_estimates_are_the_deepest_exits_heads_with_the_score_in_points():
+    evaluator = _evaluator(AUX)
+    board = Board(9)
+    board.play(40)
+    planes = np.stack([Board(9).planes(), board.planes()])
+    estimates = evaluator.position_estimates(planes)
+    with torch.inference_mode():
+        out = evaluator.model.exit_outputs(torch.from_numpy(planes), 1)
+    assert estimates.ownership.shape == (2, 81) and np.allclose(estimates.ownership, out.ownership.numpy())
+    assert np.allclose(estimates.score, out.score.numpy() * 81)
+    plain = _evaluator(PLAIN).position_estimates(planes)
+    assert plain.ownership is None and plain.score is None
+
+
+def test_kata_analyze_reports_score_lead_per_move_and_the_roots_ownership_from_the_heads():
+    evaluator = _evaluator(AUX)
+    engine = GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=16))
+    engine.handle("play b E5")
+    *_, last = engine.handle("kata-analyze w 1 ownership true").split("\n")[1:-2]
+    groups = info_groups(last)
+    white_to_play = engine.board.copy()
+    children = []
+    for group in groups:
+        child = white_to_play.copy()
+        child.play(gtp_to_action(group["move"], 9))
+        children.append(child.planes())
+    leads = -evaluator.position_estimates(np.stack(children)).score  # the opponent moves in the child
+    assert [float(g["scoreLead"]) for g in groups] == pytest.approx(leads.tolist(), rel=1e-3, abs=1e-3)
+    root = evaluator.position_estimates(white_to_play.planes()[None]).ownership[0]
+    assert groups[-1]["ownership"] == pytest.approx(root.tolist(), abs=1e-3)
+    assert len(groups[-1]["ownership"]) == 81
+    lz = info_groups(engine.handle("lz-analyze w 1 ownership true").split("\n")[1])
+    assert all("scoreLead" not in g and "ownership" not in g for g in lz)  # lz-analyze as Leela Zero defines it
+    headless = GtpEngine(MctsPlayer(_evaluator(PLAIN), [1.0, 2.0], simulations=16))
+    plain = info_groups(headless.handle("kata-analyze b 1 ownership true").split("\n")[1])
+    assert plain and all("scoreLead" not in g and "ownership" not in g for g in plain)
+
+
+def test_the_pv_follows_the_most_visited_replies_and_is_playable():
+    engine = GtpEngine(MctsPlayer(CountingEvaluator(), [1.0], simulations=200))
+    groups = info_groups(engine.handle("lz-analyze b 1").split("\n")[-3])
+    best = groups[0]
+    assert best["pv"][0] == best["move"] and len(best["pv"]) > 1
+    board = engine.board.copy()
+    for vertex in best["pv"]:  # a sequence of legal moves, alternating colours from the root
+        board.play(gtp_to_action(vertex, 9))
+
+
+def test_version_passes_lizzies_check_and_names_dpv():
+    import dpv
+
+    engine = GtpEngine(MctsPlayer(CountingEvaluator(), [1.0], simulations=4))
+    version = engine.handle("version")[2:-2]
+    first = version.split(" ")[0]  # Lizzie 0.7.4: the second dot-field of the first word, an int >= 15
+    assert int(first.split(".")[1]) >= 15
+    assert f"dpv-{dpv.__version__}" in version and engine.handle("name") == "= dpv\n\n"
