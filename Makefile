@@ -25,9 +25,10 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# Everything, as CI runs it.
-test: setup
-	$(BIN)/python -m pytest -q --durations=15 tests
+# Everything, as CI runs it: the unit tests on every core (test-fast), then the e2e tier in one process
+# (its tests share module fixtures and the session's Ray, and each loads the cores by itself).
+test: test-fast
+	$(BIN)/python -m pytest -q -m e2e --durations=15 tests
 
 # The inner loop: the unit tests, without the e2e tier that tests/conftest.py marks (Ray, Redis,
 # GNU Go, pip install, subprocess runs), in under a minute.
