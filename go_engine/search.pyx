@@ -28,7 +28,9 @@ one evaluation. Terminal leaves are scored by the board (the sign of the Tromp-T
 from the mover's view), cost no FLOPs and are not sent to the evaluator.
 
 Exit policies, per game and colour: fixed exit k; dynamic `tau = tau0 + alpha * r` (eq. 6.5)
-with r = spent / budget when the leaf is selected; threshold (alpha = 0). The evaluator decides
+with r per leaf = min(1, (spent + lower costs of the leaves already in flight) / budget) when
+the leaf is selected: the budget certainly consumed once the step's earlier leaves are answered,
+so r rises from leaf to leaf within a step and never falls between steps; threshold (alpha = 0). The evaluator decides
 the exit with c = max_j p_j (eq. 6.4) and "exit if c >= tau" (eq. 6.6).
 
 Gumbel root (`SearchConfig.root = "gumbel"`; Danihelka et al., ICLR 2022, "Policy improvement by
@@ -801,7 +803,7 @@ cdef class BatchedSearch:
         cdef int g, c, k, attempt, length, i, slot, n = 0
         cdef int32_t leaf, root_child
         cdef uint8_t flags
-        cdef double lower, upper, in_flight, score, value, r
+        cdef double lower, upper, in_flight, in_flight_lower, score, value, r
         cdef float tau
         cdef bint progressed
         self.path_used = 0
@@ -816,6 +818,7 @@ cdef class BatchedSearch:
             else:
                 lower, upper = self.slot_flops_min[c], self.slot_flops_max[c]
             in_flight = 0.0
+            in_flight_lower = 0.0
             progressed = False
             for attempt in range(self.leaves_per_tree):
                 if (self.sims[g] >= self.sim_cap[g]
@@ -867,7 +870,7 @@ cdef class BatchedSearch:
                 if k >= 0:
                     tau = 0.0
                 else:
-                    r = min(1.0, self.spent[g] / self.budget[g])
+                    r = min(1.0, (self.spent[g] + in_flight_lower) / self.budget[g])
                     tau = <float>(self.tau0[c] + self.alpha[c] * r)      # eq. 6.5
                 thresholds[n] = tau
                 fixed[n] = k
@@ -881,6 +884,7 @@ cdef class BatchedSearch:
                     board_evaluator.c_evaluate(scratch, tau, k, &out_priors[n * A],
                                                &out_values[n], &out_exits[n])
                 in_flight += upper
+                in_flight_lower += lower
                 n += 1
             if not progressed:
                 self.searching[g] = 0

@@ -23,7 +23,8 @@ class ExitPolicy:
     - ``fixed``: always exit ``exit`` (negative values count from the deepest, -1 = deepest).
     - ``dynamic``: each leaf leaves at the first exit whose confidence ``c = max_j p_j``
       (eq. 6.4) reaches ``tau = tau0 + alpha * r`` (eq. 6.5, 6.6), where ``r`` in [0, 1] is the
-      fraction of this move's FLOPs budget already spent when the leaf is selected.
+      fraction of this move's FLOPs budget consumed when the leaf is evaluated, per leaf: the
+      FLOPs spent plus the least the leaves already in flight in the same step will cost.
     - ``threshold``: the fixed-threshold ablation of Table 6.3, i.e. ``dynamic`` with alpha = 0.
     """
 

@@ -166,6 +166,24 @@ def test_dynamic_threshold_rises_with_spent_budget_and_never_overshoots_by_an_ev
     assert len(set(used.tolist())) > 1        # shallow exits early, deep ones late
 
 
+def test_r_is_per_leaf_rising_across_the_leaves_of_a_move_and_at_most_one():
+    # tau0 = 0, alpha = 1: each leaf's threshold is its r (eq. 6.5); the leaves of one step each
+    # count the cheapest exit's FLOPs for the leaves in flight before them
+    evaluator = ConfidenceEvaluator([0.3, 0.5, 0.7, 0.9])
+    search = BatchedSearch(1, config=SearchConfig(leaves_per_tree=8), exit_flops=FLOPS,
+                           players=Player(40, ExitPolicy.dynamic(0.0, 1.0)))
+    search.search(evaluator)
+    budget = 40 * FLOPS[-1]
+    spent = 0.0
+    for call in evaluator.calls:
+        r = call["thresholds"].astype(np.float64)
+        np.testing.assert_allclose(r, np.minimum(1.0, (spent + FLOPS[0] * np.arange(len(r))) / budget), rtol=1e-6)
+        spent += float(np.dot(np.bincount(call["exits"], minlength=4), FLOPS))
+    rs = np.concatenate([c["thresholds"] for c in evaluator.calls])
+    assert max(len(c["thresholds"]) for c in evaluator.calls) == 8
+    assert np.all(np.diff(rs) > 0) and rs[0] == 0.0 and rs[-1] <= 1.0
+
+
 def test_threshold_policy_keeps_tau_constant():
     evaluator = ConfidenceEvaluator([0.3, 0.5, 0.7, 0.9])
     search = BatchedSearch(1, exit_flops=FLOPS, players=Player(20, ExitPolicy.threshold(0.6)))
