@@ -12,7 +12,9 @@ a crash serves the current best network: the driver promotes by replacing the ch
 (best.pt) and the store's `best_version` before it sends the new weights. The forward runs on
 the inference backend `backend` (dpv.nets.backends: "auto" takes the fastest one that passes the
 correctness gate, gated on replays of the store's latest games when it holds some, else on
-random-policy games); new weights rebuild it.
+random-policy games); new weights rebuild it, and a backend other than torch fp32 is gated again on
+them before it answers (dpv.nets.backends.choice.regate: torch fp32 answers while it fails; a
+restarted server gates the promoted weights it loaded too).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from dpv.selfplay.messages import ServerStats
 from dpv.selfplay.packing import unpack_mask, unpack_planes
 
 if TYPE_CHECKING:
+    from dpv.nets.evaluator import Evaluator
     from dpv.selfplay.store import GameStore
     from go_engine import Board
 
@@ -83,7 +86,7 @@ class InferenceServer:
                  prefix: str = "dpv", name: str = "server-0", backend: str = "torch-fp32") -> None:
         import torch
 
-        from dpv.nets.backends.choice import choose_backend
+        from dpv.nets.backends.choice import FACTORIES, REFERENCE, choose_backend
         from dpv.nets.checkpoint import load_checkpoint
         from dpv.nets.evaluator import Evaluator
         from dpv.selfplay.state import RunState
@@ -95,8 +98,12 @@ class InferenceServer:
         boards = stored_boards(state.store) if state and backend != "torch-fp32" else []
         chosen = choose_backend(model, self.device, threads, backend, boards or None,
                                 "replays of the store's latest games" if boards else "random-policy games")
-        self.evaluator = Evaluator(model, backend=chosen)
-        cfg = self.evaluator.model.config
+        self._state = state
+        self._reference = Evaluator(model, backend=chosen if chosen.name == REFERENCE
+                                    else FACTORIES[REFERENCE](model, torch.device(self.device), threads))
+        self._candidate = None if chosen.name == REFERENCE else Evaluator(model, backend=chosen)
+        self.evaluator = self._candidate or self._reference
+        cfg = model.config
         self.shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
         self.num_actions = cfg.num_actions
         self.max_batch = max_batch
@@ -105,6 +112,8 @@ class InferenceServer:
         if state:
             state.count_start(name)
             self.version = state.best_version
+            if self.version > 0 and self._candidate is not None:  # restarted after a promotion
+                self.evaluator = self._gated(self.version)
         self._pending: list[_Request] = []
         self._pending_rows = 0
         self._arrival: asyncio.Event | None = None
@@ -148,14 +157,26 @@ class InferenceServer:
         """The counters since this process started."""
         return ServerStats(**self._stats, evals_per_exit=self._evals_per_exit.tolist(),
                            batch_size_counts=self._batch_sizes.tolist(), queue_wait_counts=self._queue_waits.tolist(),
-                           version=self.version, device=self.device, uptime_s=time.perf_counter() - self._started)
+                           version=self.version, device=self.device, uptime_s=time.perf_counter() - self._started,
+                           backend=self.evaluator.backend.name)
 
     def _swap(self) -> None:
         state_dict, version = self._weights
         self._weights = None
-        self.evaluator.load_state_dict(state_dict)
+        if self._candidate is None:
+            self.evaluator.load_state_dict(state_dict)
+        else:
+            self._candidate.load_state_dict(state_dict)
+            self.evaluator = self._gated(version)
         self.version = version
         self._stats["swaps"] += 1
+
+    def _gated(self, version: int) -> Evaluator:
+        """The candidate backend gated again on the weights of `version`, or torch fp32 where it fails."""
+        from dpv.nets.backends.choice import regate
+
+        boards = stored_boards(self._state.store) if self._state else []
+        return regate(self._reference, self._candidate, boards or None, "replays of the store's latest games", version)
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()

@@ -66,6 +66,8 @@ class ServerStats:
     """Torch device of the network ("cpu", "cuda")."""
     uptime_s: float
     """Seconds since the server's process started (it goes down when Ray restarted the server)."""
+    backend: str = "torch-fp32"
+    """Inference backend that runs the server's forwards (dpv.nets.backends.BackendName)."""
 
     @property
     def mean_batch(self) -> float:

@@ -2,6 +2,7 @@
 bounds, the gate and the auto choice reject a broken one, unavailable ones are skipped."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import typing
@@ -13,13 +14,16 @@ import torch
 from dpv.config import ConfigError, read_config_file
 from dpv.nets.backends import BACKEND_NAMES, BackendChoice, choice
 from dpv.nets.backends.base import BackendUnavailable
-from dpv.nets.backends.choice import FACTORIES, choose_backend
+from dpv.nets.backends.choice import FACTORIES, choose_backend, regate
 from dpv.nets.backends.gate import BOUNDS, board_inputs, gate
 from dpv.nets.backends.positions import random_game_boards, replay_boards
 from dpv.nets.backends.torch_backend import TorchBackend
+from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import NetConfig
 from dpv.nets.evaluator import Evaluator
 from dpv.nets.model import DPVNet
+from dpv.selfplay.inference import InferenceServer
+from dpv.selfplay.packing import pack_planes
 
 CFG = NetConfig(blocks=3, channels=8, exits=[1, 2, 3], value_hidden=16)
 CPU = torch.device("cpu")
@@ -107,6 +111,50 @@ def test_new_weights_rebuild_the_backend(name, inputs):
     evaluator.load_state_dict(_model(1).state_dict())
     np.testing.assert_allclose(evaluator.evaluate(planes, exit=2)[0], Evaluator(_model(1)).evaluate(planes, exit=2)[0],
                                rtol=1e-4, atol=1e-6)
+
+
+def test_promoted_weights_are_gated_again_before_the_backend_answers(tmp_path, monkeypatch, quick, inputs, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # a fresh cache: gated at start
+    monkeypatch.setattr(choice, "GATE_S", 0.0)  # on the fewest positions (256)
+    save_checkpoint(tmp_path / "best.pt", _model(0))
+    server = InferenceServer(str(tmp_path / "best.pt"), "cpu", backend="folded-fp32")
+    planes, _ = inputs
+    n = len(planes)
+
+    async def promote_and_evaluate():
+        await server.set_weights(_model(1).state_dict(), 1)  # a second network's weights
+        return await server.evaluate(pack_planes(planes), np.ones(n, np.float32), None, np.full(n, 2)), \
+            await server.stats()
+
+    (priors, values, _, version), stats = asyncio.run(promote_and_evaluate())
+    expected, expected_values, _ = Evaluator(_model(1)).evaluate(planes, exit=2)
+    np.testing.assert_allclose(priors, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(values, expected_values, atol=1e-5)
+    assert version == 1 and (stats.swaps, stats.backend) == (1, "folded-fp32")
+    lines = [line for line in capsys.readouterr().err.splitlines() if "gated again" in line]
+    assert len(lines) == 1 and lines[0].startswith("dpv: inference backend folded-fp32 gated again on the weights "
+                                                   "of v1 (") and "passed the gate on 256 positions" in lines[0]
+
+
+def test_a_backend_that_fails_on_new_weights_falls_back_to_fp32():
+    """bf16 (emulated here) passes on the untrained network; on one whose policy logits carry an
+    offset of 1,000 (softmax ignores it, bf16 rounds such logits to steps of 4) it fails the gate,
+    and torch fp32 answers instead."""
+    model = _model(0)
+    reference, bf16 = Evaluator(model), Evaluator(model, backend=_backend("torch-bf16", model))
+    boards = random_game_boards(256, seed=9)
+    log = io.StringIO()
+    assert regate(reference, bf16, boards, "test", 0, log=log) is bf16
+    offset = _model(1).state_dict()
+    for key in offset:
+        if ".policy." in key and key.endswith("bias") and len(offset[key]) == CFG.num_actions:
+            offset[key] = offset[key] + 1000.0
+    bf16.load_state_dict(offset)
+    assert regate(reference, bf16, boards, "test", 1, log=log) is reference
+    passed, failed = log.getvalue().splitlines()
+    assert passed.startswith("dpv: inference backend torch-bf16 gated again on the weights of v0")
+    assert failed.startswith("dpv: inference backend torch-bf16 falls back to torch-fp32 on the weights of v1 (")
+    assert "FAILED the gate on 256 positions (test)" in failed
 
 
 class Broken(TorchBackend):

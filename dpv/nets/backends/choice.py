@@ -9,9 +9,9 @@ round) and gated fastest first until one passes, and the result is cached. A nam
 gated before use (its verdict cached too). A backend that is not available or fails the gate is
 skipped with one line on stderr and never used; torch fp32, the reference, is always there.
 
-A verdict holds for the weights it was made on (the first server's) and is not made again after
-a promotion: fp32 backends stay within ~1e-7 of torch whatever the weights, while bf16 errors grow
-with sharper policies, so delete the cache file after training to gate a bf16 backend again.
+A cached verdict holds for the weights it was made on. New weights (a promotion) are checked by
+`regate`: the backend, rebuilt over them, is gated again on REGATE_POSITIONS positions before it
+answers, and torch fp32 answers instead when it fails (bf16 errors grow with sharper policies).
 """
 from __future__ import annotations
 
@@ -53,6 +53,10 @@ ROUNDS = 3
 ROUND_S = 0.2
 GATE_S = 6.0
 """Seconds the reference may spend on the gate's positions; their number is scaled to fit (256..4096)."""
+REGATE_POSITIONS = 256
+"""Positions a backend is gated on again after new weights (`regate`)."""
+REGATE_SEARCHES = 16
+"""Of those, how many are also searched (the same-move share)."""
 
 
 def cache_path() -> Path:
@@ -210,3 +214,28 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
     measured = f", {speed:.2f}x torch-fp32 measured on this machine" if speed else ""
     print(f"dpv: inference backend {chosen.name}{measured} ({verdicts.get(chosen.name, 'the reference')})", file=log)
     return chosen
+
+
+def regate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board] | None, source: str, version: int,
+           bounds: GateBounds = BOUNDS, log: TextIO | None = None) -> Evaluator:
+    """The evaluator to answer with once new weights (model `version`) are in the candidate's
+    model and its backend was rebuilt over them (`Evaluator.load_state_dict`): the candidate when
+    it passes the gate again against `reference` (torch fp32 over the same model) on
+    REGATE_POSITIONS positions spread over `boards` (described by `source`; random-policy games
+    when None), else `reference`. Either way one line on `log` (stderr by default)."""
+    log = log or sys.stderr
+    start = time.perf_counter()
+    if boards:
+        positions = list(boards[::max(1, len(boards) // REGATE_POSITIONS)][:REGATE_POSITIONS])
+    else:
+        positions = random_game_boards(REGATE_POSITIONS, reference.model.config.board_size)
+        source = "random-policy games"
+    result = gate(reference, candidate, positions, source, bounds, searches=REGATE_SEARCHES)
+    name, took = candidate.backend.name, time.perf_counter() - start
+    if result.passed:
+        print(f"dpv: inference backend {name} gated again on the weights of v{version} ({took:.1f} s): "
+              f"{result.summary()}", file=log)
+        return candidate
+    print(f"dpv: inference backend {name} falls back to {reference.backend.name} on the weights of v{version} "
+          f"({took:.1f} s): {result.summary()}", file=log)
+    return reference
