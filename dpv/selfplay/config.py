@@ -170,9 +170,12 @@ class BufferSection:
 @dataclass
 class LearnerSection:
     """Learner (6.3.1): starts after `min_games` games, then trains `steps` SGD steps per
-    `games_per_cycle` new games (paper: 3,000; 1,000 per 500). `exit_schedule: multi-step`
-    is the thesis's multi-step variant: self-play uses exit i in interval i of
-    `total_steps` steps (dpv.nets.schedule)."""
+    `games_per_cycle` new games (paper: 3,000; 1,000 per 500). With `samples_per_position`
+    (KataGo's cap on samples per datum) the games are no trigger: a cycle of `steps` steps
+    starts once the stored positions allow it (learner steps x batch_size <= ratio x positions
+    stored), and self-play pauses while the learner is a whole cycle behind.
+    `exit_schedule: multi-step` is the thesis's multi-step variant: self-play uses exit i in
+    interval i of `total_steps` steps (dpv.nets.schedule)."""
 
     min_games: int = 64
     games_per_cycle: int = 32
@@ -184,9 +187,13 @@ class LearnerSection:
     threads: int = 1
     exit_schedule: Literal["fixed", "multi-step"] = "fixed"
     total_steps: int | None = None
+    samples_per_position: float | None = None
+    """Training samples per stored self-play position (None: `steps` per `games_per_cycle` games)."""
 
     def __post_init__(self) -> None:
         _check([
+            (self.samples_per_position is None or self.samples_per_position > 0,
+             f"'learner.samples_per_position' must be > 0, got {self.samples_per_position}"),
             (self.min_games >= 1, f"'learner.min_games' must be >= 1, got {self.min_games}"),
             (self.games_per_cycle >= 1, f"'learner.games_per_cycle' must be >= 1, got {self.games_per_cycle}"),
             (self.steps >= 1, f"'learner.steps' must be >= 1, got {self.steps}"),

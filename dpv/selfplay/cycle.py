@@ -1,11 +1,14 @@
 """The training cycle of a self-play run as a pure state machine: train -> gate -> promote,
 the multi-step exit switches and the run's limits. No Ray, no Redis, no torch.
 
-The driver feeds it what happened (`tick` with the games stored and the time run, `trained`
-with the learner's answer, `gated` with the gating match's) and carries out the actions it
-returns, in order:
+The driver feeds it what happened (`tick` with the games and positions stored and the time
+run, `trained` with the learner's answer, `gated` with the gating match's) and carries out the
+actions it returns, in order:
 
     waiting --(games >= min_games and games_per_cycle new games)--> Train
+    (with learner.samples_per_position r: games >= min_games and the positions P allow a cycle,
+     (step + steps) x batch_size <= r x P; while the learner is busy and P already allow the
+     next cycle: PauseSelfPlay, then ResumeSelfPlay once they no longer do)
     training --trained(result)--> Trained, [SwitchExit], Gate
     gating --gated(result)--> [Promote], Gated --> waiting
     a limit (max games, max hours) --> StopWorkers, once; no new cycle starts after it
@@ -89,7 +92,18 @@ class StopWorkers:
     """A limit is reached: the workers finish the games in hand and return."""
 
 
-Action = Train | Trained | SwitchExit | Gate | Promote | Gated | StopWorkers
+@dataclass(frozen=True)
+class PauseSelfPlay:
+    """Self-play is a whole cycle ahead of the learner (learner.samples_per_position): the
+    workers finish the games in hand and wait."""
+
+
+@dataclass(frozen=True)
+class ResumeSelfPlay:
+    """The learner caught up: the workers start new games again."""
+
+
+Action = Train | Trained | SwitchExit | Gate | Promote | Gated | StopWorkers | PauseSelfPlay | ResumeSelfPlay
 
 
 class Phase(enum.Enum):
@@ -118,24 +132,49 @@ class Cycle:
         self.best_version = best_version
         self.phase = Phase.WAITING
         self.stopping = False
+        self.paused = False
+        """Whether self-play waits for the learner (learner.samples_per_position)."""
         self._due_games = 0  # games stored when the cycle in flight became due
 
-    def tick(self, games: int, elapsed_s: float) -> list[Action]:
-        """`games` are stored, `elapsed_s` seconds have run: a training cycle when one is due,
-        then the stop when a limit is reached."""
+    def tick(self, games: int, elapsed_s: float, positions: int) -> list[Action]:
+        """`games` of `positions` positions are stored, `elapsed_s` seconds have run: a training
+        cycle when one is due, self-play paused or resumed (a fixed sample ratio), then the stop
+        when a limit is reached."""
         actions: list[Action] = []
-        if self.phase is Phase.WAITING and not self.stopping and self._due(games):
+        if self.phase is Phase.WAITING and not self.stopping and self._due(games, positions):
             self.phase = Phase.TRAINING
             self._due_games = games
             actions.append(Train(self.learner.steps, games))
+        ahead = self._ahead(positions)
+        if ahead != self.paused:
+            self.paused = ahead
+            actions.append(PauseSelfPlay() if ahead else ResumeSelfPlay())
         if not self.stopping and self.limits.reached(games, elapsed_s):
             self.stopping = True
             actions.append(StopWorkers())
         return actions
 
-    def _due(self, games: int) -> bool:
+    def _due(self, games: int, positions: int) -> bool:
         lcfg = self.learner
-        return games >= lcfg.min_games and (self.cycle_games == 0 or games - self.cycle_games >= lcfg.games_per_cycle)
+        if games < lcfg.min_games:
+            return False
+        if lcfg.samples_per_position is not None:
+            return self._allowed_steps(positions) >= self.step + lcfg.steps
+        return self.cycle_games == 0 or games - self.cycle_games >= lcfg.games_per_cycle
+
+    def _allowed_steps(self, positions: int) -> int:
+        """Learner steps `positions` stored positions allow at the sample ratio."""
+        lcfg = self.learner
+        return int(lcfg.samples_per_position * positions // lcfg.batch_size)
+
+    def _ahead(self, positions: int) -> bool:
+        """Whether self-play is to wait: a sample ratio is set, the learner is busy (training
+        or gating) and the stored positions already allow the cycle after the one in flight."""
+        lcfg = self.learner
+        if lcfg.samples_per_position is None or self.phase is Phase.WAITING:
+            return False
+        in_flight = lcfg.steps if self.phase is Phase.TRAINING else 0
+        return self._allowed_steps(positions) >= self.step + in_flight + lcfg.steps
 
     def trained(self, result: TrainResult, games: int) -> list[Action]:
         """The learner finished the cycle in flight (`games` stored now): record it, switch

@@ -35,7 +35,20 @@ from dpv.config import to_dict
 from dpv.progress import Progress
 from dpv.selfplay.actors import RestartWatch, RunActors
 from dpv.selfplay.config import SelfPlayConfig
-from dpv.selfplay.cycle import Cycle, Gate, Gated, Limits, Phase, Promote, StopWorkers, SwitchExit, Train, Trained
+from dpv.selfplay.cycle import (
+    Cycle,
+    Gate,
+    Gated,
+    Limits,
+    PauseSelfPlay,
+    Phase,
+    Promote,
+    ResumeSelfPlay,
+    StopWorkers,
+    SwitchExit,
+    Train,
+    Trained,
+)
 from dpv.selfplay.errors import RunError
 from dpv.selfplay.lock import RunLock
 from dpv.selfplay.messages import GatingRecord, Placement, TrainingCycle, WorkerCounters
@@ -207,6 +220,7 @@ class Driver:
         if not self.resume:
             self.initial_model()
         self.state.stop = False
+        self.state.paused = False
         self.team = RunActors.start(self.cfg, self.dir, self.store.url, plan(self.cfg, gpus))
         self.team.wait_started()
         if not self.resume:
@@ -216,7 +230,8 @@ class Driver:
         runs = [self.call(f"worker-{i}", w.run.remote) for i, w in enumerate(self.team.workers)]
         self.events.log("start", config=to_dict(self.cfg), resume=self.resume, metrics_url=url)
         while True:
-            self.carry_out(self.cycle.tick(self.store.num_games(), time.perf_counter() - self.start))
+            self.carry_out(self.cycle.tick(self.store.num_games(), time.perf_counter() - self.start,
+                                           self.store.num_positions()))
             self.poll_calls()
             self.read_new_games()
             self.stats.poll()
@@ -261,6 +276,10 @@ class Driver:
                     self.summary.gating.append(record)
                     self.events.log("gating", **dataclasses.asdict(record))
                     plot_gating(self.summary.gating, self.cfg.gating.threshold, self.dir.gating_plot)
+                case PauseSelfPlay():
+                    self.state.paused = True
+                case ResumeSelfPlay():
+                    self.state.paused = False
                 case StopWorkers():
                     self.state.stop = True
                     self.summary.throughput = self.throughput()  # self-play rates, before the tail

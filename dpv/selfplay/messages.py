@@ -26,7 +26,9 @@ class WorkerCounters:
     wait_s: float = 0.0
     """Pipeline-seconds spent waiting for the server's answers."""
     wall_s: float = 0.0
-    """Pipeline-seconds of wall time (the waiting share is wait_s / wall_s)."""
+    """Pipeline-seconds of wall time (the waiting share is wait_s / wall_s), pauses left out."""
+    paused_s: float = 0.0
+    """Pipeline-seconds spent paused, waiting for the learner (a fixed sample ratio)."""
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> WorkerCounters:

@@ -11,6 +11,9 @@ names a key.
   add stores the game once.
 - `P:stop` (int): 1 once the driver reached a limit (0 at each start); workers then finish the
   game in hand and return.
+- `P:paused` (int): 1 while self-play waits for the learner (a fixed sample ratio,
+  learner.samples_per_position; driver, 0 at each start); workers finish the games in hand and
+  start no new one until it is 0 again.
 - `P:best_version` (int): version of best.pt, 0 then +1 per promotion (driver); a starting
   server reads it, and so does the driver on resume.
 - `P:selfplay_exit` (int): the exit that answers self-play leaves: `search.exit` at the start,
@@ -21,7 +24,7 @@ names a key.
   sees a restart as a start beyond the first of its session.
 - `P:quarantine` (hash): game id -> why its record does not decode (dpv.selfplay.records
   RecordError); the buffer and the driver skip those games, the metrics count them.
-- `P:worker:<i>` (hash): worker i's counters games, positions, evals, wait_s, wall_s, added
+- `P:worker:<i>` (hash): worker i's counters games, positions, evals, wait_s, wall_s, paused_s, added
   every few seconds; the driver (rates) and the metrics read them.
 """
 from __future__ import annotations
@@ -59,6 +62,15 @@ class RunState:
     @stop.setter
     def stop(self, value: bool) -> None:
         self._set("stop", int(value))
+
+    @property
+    def paused(self) -> bool:
+        """Whether self-play waits for the learner (workers start no new game)."""
+        return self._get("paused") == 1
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._set("paused", int(value))
 
     @property
     def best_version(self) -> int:

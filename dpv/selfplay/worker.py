@@ -6,7 +6,10 @@ thread: while one waits for the server's answer (Ray releases the GIL), another 
 backs up leaves, so the worker's CPU and the server overlap. With one pipeline the worker is
 strictly sequential and, with a fixed seed, reproducible. Every leaf is answered at one exit,
 the self-play exit (the deepest by default, thesis 6.2.2), read from the run state at the start
-of each game so the multi-step schedule (6.3.1) can change it. No torch import.
+of each game so the multi-step schedule (6.3.1) can change it. While the run state's pause flag
+is set (a fixed sample ratio, learner.samples_per_position, self-play ahead of the learner) a
+pipeline finishes the games in hand, starts no new one and sleeps, counting `paused_s`.
+No torch import.
 
 A move's policy target is the search's visit distribution (MoveResult.pi) under PUCT and the
 improved policy (MoveResult.improved_policy) under a Gumbel root (search.root: gumbel), whose
@@ -41,6 +44,7 @@ from dpv.selfplay.state import RunState
 from dpv.selfplay.store import GameStore
 
 STATS_INTERVAL_S = 2.0
+PAUSE_POLL_S = 0.2  # a paused worker looks at the run state's pause flag this often
 
 
 class ServerEvaluator:
@@ -188,8 +192,24 @@ class SelfPlayWorker:
         full = [search.players(g)[0] for g in range(search.num_games)]  # each game's full-search player
         full_search = [True] * search.num_games
         games = [_Game() for _ in range(search.num_games)]
+        idle: list[int] = []  # finished games not started again yet (self-play may be paused)
         last = time.perf_counter()
         while not self._stop():
+            if idle and not self.state.paused:
+                for game in idle:
+                    search.reset(game)
+                    full[game] = self._player()
+                    search.set_players(game, full[game], full[game])
+                idle = []
+            if not search.active_games():  # paused, every game in hand finished: wait for the learner
+                time.sleep(PAUSE_POLL_S)
+                now = time.perf_counter()
+                with self._lock:
+                    totals["paused_s"] += now - last
+                    self._pending_stats["paused_s"] += now - last
+                last = now
+                self._flush_stats()
+                continue
             if cap is not None:
                 for g in search.active_games():
                     full_search[g] = bool(rng.random() < cap.full_share)
@@ -201,9 +221,7 @@ class SelfPlayWorker:
                 if r.game_over:
                     self._finish(search, r.game, g, r.resigned, evaluator.version, seed, totals)
                     games[r.game] = _Game()
-                    search.reset(r.game)
-                    full[r.game] = self._player()
-                    search.set_players(r.game, full[r.game], full[r.game])
+                    idle.append(r.game)
                     if self._stop():
                         break
             now = time.perf_counter()

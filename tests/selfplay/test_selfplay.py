@@ -161,6 +161,45 @@ def test_worker_plays_at_the_run_exit(tiny_server, tmp_path):
     assert all(g.evals_per_exit[0] == 0 and g.evals_per_exit[1] > 0 for g in deepest)
 
 
+def test_a_paused_worker_finishes_the_games_in_hand_then_waits(tiny_server, tmp_path):
+    import threading
+
+    from dpv.selfplay.worker import SelfPlayWorker
+
+    redis_server = EmbeddedRedis(tmp_path / "redis")
+    try:
+        state = RunState.connect(redis_server.url)
+        state.paused = True
+        worker = SelfPlayWorker(0, tiny().search, 2, 1, 9, redis_server.url, "dpv", tiny_server, 0)
+        totals = []
+        thread = threading.Thread(target=lambda: totals.append(worker.run()), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while state.worker_counters(0).paused_s == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state.store.num_games() == 2  # the two games in hand, no new one
+        state.paused = False
+        while state.store.num_games() < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        state.stop = True
+        thread.join(60)
+        assert totals and totals[0].games >= 4 and totals[0].paused_s > 0
+    finally:
+        redis_server.close()
+
+
+def test_a_fixed_sample_ratio_run_trains_at_the_ratio(ray_session, tmp_path):
+    from dpv.selfplay.launch import launch
+
+    ratio, batch, steps = 2.0, 16, 5
+    cfg = tiny(learner={"samples_per_position": ratio, "min_games": 6})
+    summary = launch(cfg, tmp_path / "run", max_games=36, quiet=True)
+    samples = summary.learner_step * batch
+    in_hand = cfg.worker.games * cfg.search.max_moves  # games finished after the pause came
+    assert len(summary.cycles) >= 3 and all(c.step % steps == 0 for c in summary.cycles)
+    assert ratio * summary.positions - 2 * steps * batch - ratio * in_hand <= samples <= ratio * summary.positions
+
+
 def test_learner_checkpoints_each_cycle_and_resumes(local_run, tmp_path):
     import ray
 
