@@ -9,6 +9,8 @@ failure, from a malformed line to an illegal move, is answered with a GTP failur
 Handicap (dpv.gtp.handicap): `fixed_handicap`, `place_free_handicap` and `set_free_handicap`
 put black stones on an empty board (as black moves with white passes between them, which
 `undo` does not take back); white plays next, and komi stays what the controller set.
+`final_status_list dead|alive|seki` judges the stones by random playouts of the board
+(dpv.gtp.status).
 
 Beyond the standard commands: `time_settings` / `time_left` (the player is given a share of
 the time left per move, dpv.gtp.clock), `kgs-genmove_cleanup` (no pass while dead stones may
@@ -37,6 +39,7 @@ from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, PositionEstimat
 from dpv.gtp.clock import Clock
 from dpv.gtp.handicap import HandicapError, check_free_handicap, fixed_handicap, free_handicap
 from dpv.gtp.players import RESIGN, Player
+from dpv.gtp.status import STATUSES, final_status, playout_ownership
 from dpv.play.lines import LineQueue, read_lines
 from dpv.sgf import SgfError, format_score, read_sgf_file
 from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
@@ -126,6 +129,7 @@ class GtpEngine:
             "fixed_handicap": lambda args: self.cmd_handicap(args, fixed_handicap, "fixed_handicap"),
             "place_free_handicap": lambda args: self.cmd_handicap(args, free_handicap, "place_free_handicap"),
             "set_free_handicap": self.cmd_set_free_handicap,
+            "final_status_list": self.cmd_final_status_list,
         }
         if hasattr(player, "think"):  # a searching player can show its analysis
             for prefix, kata in (("lz", False), ("kata", True)):
@@ -388,6 +392,14 @@ class GtpEngine:
             setup += [self.size * self.size, action] if setup else [action]
         self._reset(setup)
         self.setup_length = len(setup)
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        """final_status_list dead|alive|seki: the stones of that status, one chain a line
+        (dpv.gtp.status, from random playouts of the board)."""
+        if len(args) != 1 or args[0].lower() not in STATUSES:
+            raise GtpFailure("syntax error: final_status_list dead|alive|seki")
+        chains = final_status(self.board, playout_ownership(self.board))[args[0].lower()]
+        return "\n".join(" ".join(format_vertex(point, self.size) for point in chain) for chain in chains)
 
     def cmd_undo(self, args: list[str]) -> str:
         if len(self.moves) <= self.setup_length:
