@@ -128,8 +128,9 @@ def test_every_command_reads_its_config_through_the_preset_lookup(argv, tmp_path
 def test_a_non_editable_install_ships_the_presets(tmp_path):
     """`pip install --target` of a copy of the checkout (its tracked and unignored files, as a
     clone has them): the presets lie inside the installed package, equal to configs/, a name
-    finds them from another directory, and every command module and go_engine import from the
-    install. Builds go_engine, so it is slow (e2e)."""
+    finds them from another directory, models/ is installed as dpv/models where the shipped network
+    is looked up, and every command module and go_engine import from the install. Builds
+    go_engine, so it is slow (e2e)."""
     source, target, cwd = tmp_path / "src", tmp_path / "site", tmp_path / "cwd"
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split("\0")
@@ -137,16 +138,24 @@ def test_a_non_editable_install_ships_the_presets(tmp_path):
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+    parallel = f"--config-settings=--build-option=build_ext -j{os.cpu_count() or 1}"  # go_engine's extensions at once
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", parallel,
                     "--target", str(target), str(source)], check=True, capture_output=True, timeout=900)
     shipped = target / "dpv" / "presets"
     assert sorted(p.name for p in shipped.glob("*.yaml")) == sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
     for path in shipped.glob("*.yaml"):
         assert path.read_bytes() == (ROOT / "configs" / path.name).read_bytes()
     cwd.mkdir()
-    code = ("import dpv.cli, dpv.config, dpv.nets, go_engine; dpv.cli.build_parser(); go_engine.Board(9); "
-            "print(go_engine.__file__); print(dpv.config.resolve_config_path('local')); "
-            "print(dpv.nets.load_net_config('net-tiny').channels)")
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    models = target / "dpv" / "models"  # the shipped networks and their cards, equal to models/
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        p.name for p in (ROOT / "models").iterdir() if p.suffix in (".pt", ".md"))
+    for path in models.iterdir():
+        assert path.read_bytes() == (ROOT / "models" / path.name).read_bytes()
+    code = ("import dpv.cli, dpv.config, dpv.nets, dpv.play.networks, go_engine; dpv.cli.build_parser(); "
+            "go_engine.Board(9); print(go_engine.__file__); print(dpv.config.resolve_config_path('local')); "
+            "print(dpv.nets.load_net_config('net-tiny').channels); print(dpv.play.networks.shipped_network_path())")
+    env = {key: value for key, value in os.environ.items() if key != "DPV_MODELS_DIR"}
+    env["PYTHONPATH"] = str(target)
     out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [str(target / "go_engine" / "__init__.py"), str(shipped / "local.yaml"), "32"]
+    assert out.stdout.split() == [str(target / "go_engine" / "__init__.py"), str(shipped / "local.yaml"), "32",
+                                  str(models / "dpv-four.pt")]
