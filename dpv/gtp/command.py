@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 PLAYERS = ("mcts", "random")
+DEFAULT_SIMULATIONS = 100.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,8 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "else a fresh tiny network; 'rollout': random playouts, no network)")
     parser.add_argument("--exit", default="-1", help="exit policy: K (fixed exit, -1 = deepest), dynamic:TAU0,ALPHA "
                         "or threshold:TAU")
-    parser.add_argument("--sims", type=float, default=100,
-                        help="budget per move in full-network simulations (default 100)")
+    parser.add_argument("--sims", type=float, default=None,
+                        help="budget per move in full-network simulations (default 100; with --ms-per-move "
+                        "the analysis cap, 100000: the time decides)")
+    parser.add_argument("--ms-per-move", type=float, default=None, metavar="M",
+                        help="think M milliseconds per move (less when the game's time control allows less)")
     parser.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: the search's batches are small)")
@@ -37,20 +41,26 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--size must be in {MIN_SIZE}..{MAX_SIZE}, not {args.size}")
     if not math.isfinite(args.komi):
         raise ValueError(f"--komi must be a finite number, not {args.komi}")
+    if args.ms_per_move is not None and not 0 < args.ms_per_move < math.inf:
+        raise ValueError(f"--ms-per-move must be a positive number, not {args.ms_per_move}")
     if args.player == "random":
         player = RandomPlayer(seed=args.seed)
     else:
         from dpv.gtp.players import mcts_player
         from dpv.play.networks import ROLLOUT
+        from dpv.play.player import MAX_ANALYSIS_VISITS
 
-        if not (1 <= args.sims < math.inf) or args.threads < 1:
+        sims = args.sims if args.sims is not None else (
+            DEFAULT_SIMULATIONS if args.ms_per_move is None else float(MAX_ANALYSIS_VISITS))
+        if not (1 <= sims < math.inf) or args.threads < 1:
             raise ValueError("--sims and --threads must be at least 1 (and --sims finite)")
         if args.checkpoint != ROLLOUT:  # random playouts need no torch
             import torch
 
             torch.set_num_threads(args.threads)
-        player = mcts_player(args.checkpoint, args.exit, args.sims, device=args.device, seed=args.seed or 0)
+        player = mcts_player(args.checkpoint, args.exit, sims, device=args.device, seed=args.seed or 0)
         if player.board_size not in (None, args.size):
             raise ValueError(f"the network plays {player.board_size}x{player.board_size}, not --size {args.size}")
-    GtpEngine(player, size=args.size, komi=args.komi).serve()
+    move_seconds = None if args.ms_per_move is None else args.ms_per_move / 1000
+    GtpEngine(player, size=args.size, komi=args.komi, move_seconds=move_seconds).serve()
     return 0

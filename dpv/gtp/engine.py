@@ -12,8 +12,9 @@ put black stones on an empty board (as black moves with white passes between the
 `final_status_list dead|alive|seki` judges the stones by random playouts of the board
 (dpv.gtp.status).
 
-Beyond the standard commands: `time_settings` / `time_left` (the player is given a share of
-the time left per move, dpv.gtp.clock), `kgs-genmove_cleanup` (no pass while dead stones may
+Beyond the standard commands: `time_settings`, `kgs-time_settings` and `time_left` (the
+player is given a share of the time left per move, dpv.gtp.clock; `move_seconds` fixes it
+lower), `kgs-genmove_cleanup` (no pass while dead stones may
 remain), and for players that search (MctsPlayer) the analysis commands of Leela Zero and
 KataGo (dpv.gtp.analysis), which Lizzie and Sabaki display: `lz-analyze` / `kata-analyze`
 search the position, writing an `info` line every INTERVAL centiseconds, until the next
@@ -93,9 +94,11 @@ class GtpEngine:
     `clock` (seconds) measures the analysis interval and the time spent on moves."""
 
     def __init__(self, player: Player, size: int = 9, komi: float = 7.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, move_seconds: float | None = None) -> None:
         self.player = player
         self.now = clock
+        self.move_seconds = move_seconds
+        """A fixed think time per move (`--ms-per-move`), within what the time control allows; None: none."""
         self.input: LineQueue | None = None
         """The input lines while `serve` / `run` runs (analysis stops when one is waiting)."""
         self.size = size
@@ -125,6 +128,7 @@ class GtpEngine:
             "is_legal": self.cmd_is_legal,
             "time_settings": self.cmd_time_settings,
             "time_left": self.cmd_time_left,
+            "kgs-time_settings": self.cmd_kgs_time_settings,
             "kgs-genmove_cleanup": lambda args: self.cmd_genmove(args, cleanup=True),
             "fixed_handicap": lambda args: self.cmd_handicap(args, fixed_handicap, "fixed_handicap"),
             "place_free_handicap": lambda args: self.cmd_handicap(args, free_handicap, "place_free_handicap"),
@@ -259,8 +263,12 @@ class GtpEngine:
         return self._played(colour, board, action, started)
 
     def _allowance(self, colour: int, board: Board) -> float | None:
-        """Seconds `colour` may spend on its move (None: no limit)."""
-        return self.clock.allowance(colour, self._moves_left(board))
+        """Seconds `colour` may spend on its move (None: no limit): the clock's allowance, and
+        at most `move_seconds`."""
+        allowance = self.clock.allowance(colour, self._moves_left(board))
+        if self.move_seconds is None:
+            return allowance
+        return self.move_seconds if allowance is None else min(allowance, self.move_seconds)
 
     def _played(self, colour: int, board: Board, action: int, started: float) -> str:
         """Charge the move to `colour`'s clock, play it on `board` and keep it; its vertex."""
@@ -278,6 +286,29 @@ class GtpEngine:
         stones = _parse_number(args[2], int, "byo-yomi stones")
         try:
             self.clock.set(main, byo, stones)
+        except ValueError as err:
+            raise GtpFailure(f"syntax error: {err}") from None
+        return ""
+
+    def cmd_kgs_time_settings(self, args: list[str]) -> str:
+        """kgs-time_settings none | absolute MAIN | byoyomi MAIN PERIOD_TIME PERIODS |
+        canadian MAIN BYO_YOMI_TIME STONES (dpv.gtp.clock)."""
+        usage = "syntax error: kgs-time_settings none|absolute MAIN|byoyomi MAIN TIME PERIODS|canadian MAIN TIME STONES"
+        system = args[0].lower() if args else ""
+        wanted = {"none": 1, "absolute": 2, "byoyomi": 4, "canadian": 4}.get(system)
+        if wanted is None or len(args) != wanted:
+            raise GtpFailure(usage)
+        numbers = [_parse_number(text, kind, what) for text, kind, what in
+                   zip(args[1:], (float, float, int), ("main time", "byo-yomi time", "byo-yomi count"))]
+        try:
+            if system == "none":
+                self.clock.set_unlimited()
+            elif system == "byoyomi":
+                self.clock.set_japanese(*numbers)
+            elif system == "absolute":
+                self.clock.set(numbers[0], 0.0, 0)
+            else:
+                self.clock.set(*numbers)
         except ValueError as err:
             raise GtpFailure(f"syntax error: {err}") from None
         return ""
