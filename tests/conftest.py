@@ -22,8 +22,9 @@ E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url", "cluster_redis"})
 
 # Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed
 # (faults); self-play games on the real search into an embedded Redis (policy targets, the
-# buffer's ownership and score targets).
-E2E_FILES = frozenset({"test_selfplay_faults.py", "test_policy_targets.py", "test_buffer_aux_targets.py"})
+# buffer's ownership and score targets); Lizzie under Xvfb with `dpv gtp` as its engine.
+E2E_FILES = frozenset({"test_selfplay_faults.py", "test_policy_targets.py", "test_buffer_aux_targets.py",
+                       "test_gtp_lizzie.py"})
 
 # Tests that start such a system, a process pool or a `dpv` subprocess themselves and take
 # seconds (file name -> test names, parameters left out).
