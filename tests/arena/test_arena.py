@@ -15,7 +15,6 @@ from dpv.cli import main
 from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import load_net_config
 from dpv.nets.model import DPVNet
-from dpv.play.networks import default_network
 from dpv.play.settings import SearchSettings
 from dpv.sgf import read_sgf_file
 from go_engine import Board
@@ -23,9 +22,12 @@ from go_engine import Board
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory) -> str:
-    """A freshly initialised tiny network, saved the way `dpv arena` saves one."""
-    folder = tmp_path_factory.mktemp("net")
-    return default_network(None, folder / "fresh.pt", runs=folder / "no-runs", quiet=True)
+    """A freshly initialised net-tiny network (three exits: the tests below count them), seeded as
+    `dpv arena` seeds a fresh one; not the default network, which may be the shipped one."""
+    path = tmp_path_factory.mktemp("net") / "fresh.pt"
+    torch.manual_seed(0)
+    save_checkpoint(path, DPVNet(load_net_config("net-tiny")), extra={"fresh": True})
+    return str(path)
 
 
 def arena_json(capsys, *argv: str) -> dict:

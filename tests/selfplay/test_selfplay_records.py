@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from dpv.config import ConfigError, from_dict
+from dpv.nets.config import load_net_config
 from dpv.selfplay.config import SelfPlayConfig, load_selfplay_config
 from dpv.selfplay.messages import WorkerCounters
 from dpv.selfplay.packing import pack_mask, pack_planes, unpack_mask, unpack_planes
@@ -111,7 +112,7 @@ def test_bad_config_names_the_key(data, key):
 def test_presets_load():
     local = load_selfplay_config("configs/local.yaml")
     paper = load_selfplay_config("configs/selfplay-9x9.yaml")
-    assert local.net.blocks == 6 and local.net.board_size == 9
+    assert local.net == load_net_config("net-four") and local.net.exits == [2, 3, 4, 5]  # the four-exit preset
     assert paper.net.exits == [6, 9, 12, 15] and paper.search.simulations == 200
     assert (paper.learner.min_games, paper.learner.games_per_cycle, paper.learner.steps) == (3000, 500, 1000)
     assert local.search.playout_cap is None and paper.search.playout_cap is None  # off: today's runs
