@@ -30,7 +30,9 @@ from the mover's view), cost no FLOPs and are not sent to the evaluator.
 Exit policies, per game and colour: fixed exit k; dynamic `tau = tau0 + alpha * r` (eq. 6.5)
 with r per leaf = min(1, (spent + lower costs of the leaves already in flight) / budget) when
 the leaf is selected: the budget certainly consumed once the step's earlier leaves are answered,
-so r rises from leaf to leaf within a step and never falls between steps; threshold (alpha = 0). The evaluator decides
+so r rises from leaf to leaf within a step and never falls between steps; threshold (alpha = 0);
+depth (the search fixes each leaf's exit: the shallow one for leaves at most max_depth plies
+below the root while r < share, the deepest for the rest; budgeted as the threshold kinds). The evaluator decides
 the exit with c = max_j p_j (eq. 6.4) and "exit if c >= tau" (eq. 6.6).
 
 Gumbel root (`SearchConfig.root = "gumbel"`; Danihelka et al., ICLR 2022, "Policy improvement by
@@ -79,7 +81,11 @@ Evaluator calling convention (Python callable or object)::
     fixed_exit  int32   [n]            k >= 0: answer at exit k (thresholds[i] is then 0 and is
                                        ignored); -1: answer at the first exit whose confidence
                                        reaches thresholds[i], else at the deepest exit
-    legal       bool    [n, N*N + 1]   legal moves of each leaf
+    legal       bool    [n, N*N + 1]   the moves the exit confidence is taken over (eq. 6.4):
+                                       the leaf's legal (with sensible_moves: sensible) moves,
+                                       or every action for a player whose ExitPolicy has
+                                       confidence "all"; the priors are renormalised over the
+                                       legal (sensible) moves either way
     ->
     priors      float32 [n, N*N + 1]   non-negative; the search keeps the legal entries and
                                        renormalises them (all zero: uniform over legal moves)
@@ -104,7 +110,7 @@ import numpy as np
 
 from go_engine.board cimport Board, NUM_PLANES
 from go_engine.board import Board as PyBoard
-from go_engine.search_types import DYNAMIC, GUMBEL, ExitPolicy, MoveResult, Player, SearchConfig
+from go_engine.search_types import CONFIDENCE_ALL, DEPTH, DYNAMIC, GUMBEL, ExitPolicy, MoveResult, Player, SearchConfig
 
 cnp.import_array()
 
@@ -250,7 +256,7 @@ cdef class BatchedSearch:
     cdef readonly int num_games, board_size, num_actions, num_exits, leaves_per_tree
     cdef readonly double komi
     cdef object config, _boards, _players, _searched, _np_rng
-    cdef object _planes, _thresholds, _fixed, _legal, _out_priors, _out_values, _out_exits
+    cdef object _planes, _thresholds, _fixed, _legal, _exit_mask, _out_priors, _out_values, _out_exits
     cdef Board _scratch
     cdef int _max_moves
     cdef double c_puct, fpu_reduction, fpu_absolute
@@ -274,6 +280,10 @@ cdef class BatchedSearch:
     cdef double* tau0
     cdef double* alpha
     cdef double* player_sims
+    cdef int* depth_exit          # the depth kind's shallow exit; -1: another kind
+    cdef int* depth_max           # the depth kind's deepest ply (below the root) for the shallow exit
+    cdef double* depth_share      # the depth kind's share of the budget for the shallow exit
+    cdef uint8_t* conf_all        # 1: the exit confidence is over all actions (eq. 6.4), 0: legal ones
     cdef double* slot_flops       # [2 * num_games * MAX_EXITS]: the player's FLOPs of each exit
     cdef int* slot_exits          # the player's number of exits
     cdef double* slot_flops_min
@@ -340,6 +350,7 @@ cdef class BatchedSearch:
         self._thresholds = np.zeros(self.capacity, np.float32)
         self._fixed = np.zeros(self.capacity, np.int32)
         self._legal = np.zeros((self.capacity, self.num_actions), np.bool_)
+        self._exit_mask = np.zeros((self.capacity, self.num_actions), np.bool_)
         self._out_priors = np.zeros((self.capacity, self.num_actions), np.float32)
         self._out_values = np.zeros(self.capacity, np.float32)
         self._out_exits = np.zeros(self.capacity, np.int32)
@@ -361,6 +372,10 @@ cdef class BatchedSearch:
         self.tau0 = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.alpha = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.player_sims = <double*>calloc_or_raise(2 * num_games, sizeof(double))
+        self.depth_exit = <int*>calloc_or_raise(2 * num_games, sizeof(int))
+        self.depth_max = <int*>calloc_or_raise(2 * num_games, sizeof(int))
+        self.depth_share = <double*>calloc_or_raise(2 * num_games, sizeof(double))
+        self.conf_all = <uint8_t*>calloc_or_raise(2 * num_games, 1)
         self.slot_flops = <double*>calloc_or_raise(2 * num_games * MAX_EXITS, sizeof(double))
         self.slot_exits = <int*>calloc_or_raise(2 * num_games, sizeof(int))
         self.slot_flops_min = <double*>calloc_or_raise(2 * num_games, sizeof(double))
@@ -412,6 +427,7 @@ cdef class BatchedSearch:
         free(self.gumbel_buf); free(self.gumbel_ready); free(self.considered); free(self.phase_target)
         free(self.root_gumbel); free(self.cand); free(self.cand_flops); free(self.cand_visits)
         free(self.leaf_slot); free(self.leaf_charge)
+        free(self.depth_exit); free(self.depth_max); free(self.depth_share); free(self.conf_all)
 
     # ------------------------------------------------------------------ games and players
 
@@ -433,7 +449,11 @@ cdef class BatchedSearch:
             self.slot_exits[2 * game + c] = table.size
             self.slot_flops_min[2 * game + c] = table.min()
             self.slot_flops_max[2 * game + c] = table.max()
-            self.fixed_exit[2 * game + c] = k
+            self.fixed_exit[2 * game + c] = -1 if policy.kind == DEPTH else k
+            self.depth_exit[2 * game + c] = k if policy.kind == DEPTH else -1
+            self.depth_max[2 * game + c] = policy.max_depth
+            self.depth_share[2 * game + c] = policy.share
+            self.conf_all[2 * game + c] = policy.confidence == CONFIDENCE_ALL
             self.tau0[2 * game + c] = policy.tau0
             self.alpha[2 * game + c] = policy.alpha if policy.kind == DYNAMIC else 0.0
             self.player_sims[2 * game + c] = player.simulations
@@ -792,6 +812,7 @@ cdef class BatchedSearch:
         cdef float* thresholds = <float*>cnp.PyArray_DATA(self._thresholds)
         cdef int32_t* fixed = <int32_t*>cnp.PyArray_DATA(self._fixed)
         cdef unsigned char* legal = <unsigned char*>cnp.PyArray_DATA(self._legal)
+        cdef unsigned char* exit_mask = <unsigned char*>cnp.PyArray_DATA(self._exit_mask)
         cdef float* out_priors = <float*>cnp.PyArray_DATA(self._out_priors)
         cdef float* out_values = <float*>cnp.PyArray_DATA(self._out_values)
         cdef int* out_exits = <int*>cnp.PyArray_DATA(self._out_exits)
@@ -800,7 +821,7 @@ cdef class BatchedSearch:
         cdef Board scratch = self._scratch
         cdef Board root_board
         cdef Node* nodes
-        cdef int g, c, k, attempt, length, i, slot, n = 0
+        cdef int g, c, k, leaf_exit, attempt, length, i, slot, n = 0
         cdef int32_t leaf, root_child
         cdef uint8_t flags
         cdef double lower, upper, in_flight, in_flight_lower, score, value, r
@@ -867,21 +888,29 @@ cdef class BatchedSearch:
                 self.leaf_path_off[n] = <int32_t>self.path_used
                 self.leaf_path_len[n] = length
                 self.path_used += length
-                if k >= 0:
-                    tau = 0.0
-                else:
+                tau = 0.0
+                leaf_exit = k
+                if k < 0:
                     r = min(1.0, (self.spent[g] + in_flight_lower) / self.budget[g])
-                    tau = <float>(self.tau0[c] + self.alpha[c] * r)      # eq. 6.5
+                    if self.depth_exit[c] >= 0:    # the depth kind: the place in the tree decides
+                        leaf_exit = (self.depth_exit[c] if length - 1 <= self.depth_max[c] and r < self.depth_share[c]
+                                     else self.slot_exits[c] - 1)
+                    else:
+                        tau = <float>(self.tau0[c] + self.alpha[c] * r)      # eq. 6.5
                 thresholds[n] = tau
-                fixed[n] = k
+                fixed[n] = leaf_exit
                 if self.sensible_moves:
                     scratch.c_sensible_mask(&legal[n * A])
                 else:
                     scratch.c_legal_mask(&legal[n * A])
+                if self.conf_all[c]:
+                    memset(&exit_mask[n * A], 1, A)
+                else:
+                    memcpy(&exit_mask[n * A], &legal[n * A], A)
                 if board_evaluator is None:
                     scratch.c_write_planes(&planes[n * plane_size])
                 else:
-                    board_evaluator.c_evaluate(scratch, tau, k, &out_priors[n * A],
+                    board_evaluator.c_evaluate(scratch, tau, leaf_exit, &out_priors[n * A],
                                                &out_values[n], &out_exits[n])
                 in_flight += upper
                 in_flight_lower += lower
@@ -893,7 +922,7 @@ cdef class BatchedSearch:
     def _evaluate(self, evaluator, int n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Call the evaluator (or the mover's one of a pair) on the n rows; validated outputs."""
         planes, thresholds = self._planes[:n], self._thresholds[:n]
-        fixed, legal = self._fixed[:n], self._legal[:n]
+        fixed, legal = self._fixed[:n], self._exit_mask[:n]
         if isinstance(evaluator, tuple):
             if len(evaluator) != 2:
                 raise ValueError("a pair of evaluators is (black_evaluator, white_evaluator)")

@@ -12,8 +12,11 @@ import numpy as np
 FIXED = "fixed"
 DYNAMIC = "dynamic"
 THRESHOLD = "threshold"
+DEPTH = "depth"
 PUCT = "puct"
 GUMBEL = "gumbel"
+CONFIDENCE_LEGAL = "legal"
+CONFIDENCE_ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -26,20 +29,38 @@ class ExitPolicy:
       fraction of this move's FLOPs budget consumed when the leaf is evaluated, per leaf: the
       FLOPs spent plus the least the leaves already in flight in the same step will cost.
     - ``threshold``: the fixed-threshold ablation of Table 6.3, i.e. ``dynamic`` with alpha = 0.
+    - ``depth``: the exit by the leaf's place in the tree, not by confidence (thesis 6.2.3's
+      argument: a node near the root is corrected by its descendants' values, a leaf deep in the
+      tree or late in the search is not): a leaf at most ``max_depth`` plies below the root,
+      selected while less than ``share`` of the move's budget is consumed (r as above), is
+      answered by exit ``exit`` (the shallow one); every other leaf by the deepest exit.
+
+    ``confidence`` is the distribution whose largest probability is c (eq. 6.4):
+    ``"legal"``, the policy renormalised over the moves the search may expand (legal, or
+    sensible with `SearchConfig.sensible_moves`); ``"all"``, the softmax over every action,
+    as the equation reads. It matters to the threshold kinds only.
     """
 
     kind: str = FIXED
     exit: int = -1
     tau0: float = 0.0
     alpha: float = 0.0
+    confidence: str = CONFIDENCE_LEGAL
+    max_depth: int = 0
+    share: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in (FIXED, DYNAMIC, THRESHOLD):
-            raise ValueError(f"exit policy kind must be one of fixed, dynamic, threshold; got {self.kind!r}")
+        if self.kind not in (FIXED, DYNAMIC, THRESHOLD, DEPTH):
+            raise ValueError(f"exit policy kind must be one of fixed, dynamic, threshold, depth; got {self.kind!r}")
         if self.kind == THRESHOLD and self.alpha != 0.0:
             raise ValueError("a threshold exit policy has alpha = 0; use kind='dynamic' for alpha != 0")
         if not (math.isfinite(self.tau0) and math.isfinite(self.alpha)):
             raise ValueError(f"tau0 and alpha must be finite, got {self.tau0}, {self.alpha}")
+        if self.confidence not in (CONFIDENCE_LEGAL, CONFIDENCE_ALL):
+            raise ValueError(f"exit confidence must be 'legal' or 'all', got {self.confidence!r}")
+        if self.max_depth < 0 or not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"a depth exit policy needs max_depth >= 0 and share in [0, 1], "
+                             f"got {self.max_depth}, {self.share}")
 
     @classmethod
     def fixed(cls, exit: int = -1) -> ExitPolicy:
@@ -47,18 +68,25 @@ class ExitPolicy:
         return cls(FIXED, exit=exit)
 
     @classmethod
-    def dynamic(cls, tau0: float, alpha: float) -> ExitPolicy:
+    def dynamic(cls, tau0: float, alpha: float, confidence: str = CONFIDENCE_LEGAL) -> ExitPolicy:
         """Budget-adaptive threshold tau = tau0 + alpha * r (eq. 6.5)."""
-        return cls(DYNAMIC, tau0=tau0, alpha=alpha)
+        return cls(DYNAMIC, tau0=tau0, alpha=alpha, confidence=confidence)
 
     @classmethod
-    def threshold(cls, tau: float) -> ExitPolicy:
+    def threshold(cls, tau: float, confidence: str = CONFIDENCE_LEGAL) -> ExitPolicy:
         """Fixed confidence threshold tau (alpha = 0)."""
-        return cls(THRESHOLD, tau0=tau)
+        return cls(THRESHOLD, tau0=tau, confidence=confidence)
+
+    @classmethod
+    def depth(cls, max_depth: int, share: float = 1.0, exit: int = 0) -> ExitPolicy:
+        """Exit `exit` for leaves at most `max_depth` plies below the root selected before
+        `share` of the budget is consumed, the deepest exit for the others."""
+        return cls(DEPTH, exit=exit, max_depth=max_depth, share=share)
 
     def resolved_exit(self, num_exits: int) -> int:
-        """The fixed exit as an index in [0, num_exits), or -1 for the threshold kinds."""
-        if self.kind != FIXED:
+        """The fixed exit (for ``depth``: the shallow one) as an index in [0, num_exits), or -1
+        for the threshold kinds."""
+        if self.kind not in (FIXED, DEPTH):
             return -1
         k = self.exit + num_exits if self.exit < 0 else self.exit
         if not 0 <= k < num_exits:

@@ -11,9 +11,10 @@ grids plays the best exit at the tuning budget for `tune_games` games, and the b
 is then measured on fresh games (another seed). A match whose `match.json` is already in the
 run directory is read instead of played again, so an interrupted study resumes with `--out`.
 With `grid_quantiles` (the default) the tau0 and tau grids are quantiles of the shallowest
-exit's confidence c = max_j p_j (eq. 6.4, over legal moves) on positions of the Table 6.2
-games, so that they suit any network; alpha is absolute. Writes study.md, study.json and
-study.png.
+exit's confidence c = max_j p_j (eq. 6.4) on positions of the Table 6.2 games, taken over the
+moves play takes it over (the sensible moves with `match.search.sensible_moves`, else the legal
+ones; every action with `confidence: all`), so that they suit any network; alpha is absolute.
+Writes study.md, study.json and study.png.
 """
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ class StudyConfig:
     grid_quantiles: bool = True
     """tau0_grid and threshold_grid are quantiles of the exit-0 confidence (see above), not
     thresholds."""
+    confidence: str = "legal"
+    """The confidence of the tuned policies (go_engine.ExitPolicy.confidence): "legal", over the
+    moves the search expands, or "all", the softmax over every action (eq. 6.4 as it reads)."""
     match: MatchConfig = field(default_factory=MatchConfig)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,7 @@ class StudyConfig:
              "the tuning grids must not be empty"),
             (not self.grid_quantiles or all(0 <= q <= 1 for q in self.tau0_grid + self.threshold_grid),
              "with grid_quantiles, tau0_grid and threshold_grid hold quantiles in [0, 1]"),
+            (self.confidence in ("legal", "all"), "confidence must be 'legal' or 'all'"),
         ]
         for ok, message in checks:
             if not ok:
@@ -259,14 +264,16 @@ class ExitStudy:
         sims = self.result.tune_budget()
         best = str(self.result.best_exit.get(sims, len(self.flops) - 1))
         tau0s, taus = self.config.tau0_grid, self.config.threshold_grid
+        suffix = "/all" if self.config.confidence == "all" else ""
         if self.config.grid_quantiles:
             wanted = sorted(set(tau0s + taus))
-            values = dict(zip(wanted, exit_confidence_quantiles(self.network, self.games, wanted, self.config.match)))
+            values = dict(zip(wanted, exit_confidence_quantiles(self.network, self.games, wanted, self.config.match,
+                                                                self.config.confidence)))
             self.result.confidence_quantiles = {f"{q:g}": round(v, 4) for q, v in values.items()}
             tau0s, taus = [values[q] for q in tau0s], [values[q] for q in taus]
         candidates = {
-            "dynamic": [f"dynamic:{t:.3g},{a:g}" for t in tau0s for a in self.config.alpha_grid],
-            "threshold": [f"threshold:{t:.3g}" for t in taus],
+            "dynamic": [f"dynamic:{t:.3g},{a:g}{suffix}" for t in tau0s for a in self.config.alpha_grid],
+            "threshold": [f"threshold:{t:.3g}{suffix}" for t in taus],
         }
         for kind, policies in candidates.items():
             policies = list(dict.fromkeys(policies))  # equal quantiles give one candidate
@@ -322,14 +329,16 @@ def save_study(result: StudyResult, out: Path, plot: bool = True) -> None:
 
 
 def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: list[float], match: MatchConfig,
-                              max_positions: int = 4096) -> list[float]:
-    """Quantiles of the shallowest exit's confidence c = max_j p_j over legal moves (eq. 6.4)
-    on the positions of `games` (at most `max_positions`, evenly spaced)."""
+                              confidence: str = "legal", max_positions: int = 4096) -> list[float]:
+    """Quantiles of the shallowest exit's confidence c = max_j p_j (eq. 6.4) on the positions of
+    `games` (at most `max_positions`, evenly spaced), over the moves the search passes to the exit
+    decision: the sensible moves under `match.search.sensible_moves`, else the legal ones, or
+    (`confidence` "all") every action."""
     import numpy as np
     import torch
 
     from dpv.nets.checkpoint import load_checkpoint
-    from dpv.nets.model import confidence
+    from dpv.nets.model import confidence as exit_confidence
     from go_engine import Board
 
     positions = [(g, n) for g, moves in enumerate(games) for n in range(len(moves))]
@@ -342,7 +351,7 @@ def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: l
         for n, action in enumerate(moves):
             if (g, n) in chosen:
                 planes.append(board.planes())
-                legal.append(board.legal_actions())
+                legal.append(board.sensible_actions() if match.search.sensible_moves else board.legal_actions())
             board.play(action)
     device = match.device
     model = load_checkpoint(network, device=device).model.eval()
@@ -350,8 +359,8 @@ def exit_confidence_quantiles(network: str, games: list[list[int]], quantiles: l
     with torch.inference_mode():
         for i in range(0, len(planes), 512):
             x = torch.from_numpy(np.stack(planes[i:i + 512]).astype(np.float32)).to(device)
-            mask = torch.from_numpy(np.stack(legal[i:i + 512])).to(device)
-            conf.append(confidence(model.forward_exit(x, 0)[0], mask).cpu().numpy())
+            mask = None if confidence == "all" else torch.from_numpy(np.stack(legal[i:i + 512])).to(device)
+            conf.append(exit_confidence(model.forward_exit(x, 0)[0], mask).cpu().numpy())
     return [float(v) for v in np.quantile(np.concatenate(conf), quantiles)]
 
 

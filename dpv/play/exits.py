@@ -1,7 +1,10 @@
 """Exit policies in text form, shared by `dpv arena`, `dpv gtp`, `dpv study exits` and `dpv demo`:
 `k` or `exit=k` (fixed exit k, -1 = deepest), `dynamic:TAU0,ALPHA` (the budget-adaptive
 threshold tau = tau0 + alpha * r, eq. 6.5) and `threshold:TAU` (alpha = 0, the ablation of
-Table 6.3)."""
+Table 6.3), each of these two with an optional `/all` (the confidence of eq. 6.4 over every
+action) or `/legal` (over the moves the search expands, the default); `depth:D,S[,K]` (exit K,
+default 0, for leaves at most D plies below the root selected before share S of the budget is
+spent, the deepest exit for the others: go_engine.ExitPolicy.depth)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -9,24 +12,35 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from go_engine import ExitPolicy
 
+FORMS = "k, dynamic:TAU0,ALPHA[/all], threshold:TAU[/all] or depth:D,S[,K]"
+
 
 def parse_exit_policy(text: str) -> ExitPolicy:
-    """An ExitPolicy from "k" / "exit=k" (fixed exit k), "dynamic:TAU0,ALPHA" or "threshold:TAU";
-    anything else is a one-line ValueError."""
+    """An ExitPolicy from "k" / "exit=k" (fixed exit k), "dynamic:TAU0,ALPHA", "threshold:TAU"
+    (either with "/all" or "/legal") or "depth:D,S[,K]"; anything else is a one-line ValueError."""
     from go_engine import ExitPolicy
 
     body = text.strip()
     if body.startswith("exit="):
         body = body[len("exit="):]
     kind, _, values = body.partition(":")
+    values, _, confidence = values.partition("/")
     try:
-        if kind == "dynamic":
-            tau0, alpha = (float(v) for v in values.split(","))
-            return ExitPolicy.dynamic(tau0, alpha)
-        if kind == "threshold":
-            return ExitPolicy.threshold(float(values))
+        if kind in ("dynamic", "threshold"):
+            confidence = confidence or "legal"
+            if kind == "dynamic":
+                tau0, alpha = (float(v) for v in values.split(","))
+                return ExitPolicy.dynamic(tau0, alpha, confidence)
+            return ExitPolicy.threshold(float(values), confidence)
+        if confidence:
+            raise ValueError
+        if kind == "depth":
+            depth, share, *shallow = values.split(",")
+            if len(shallow) > 1:
+                raise ValueError
+            return ExitPolicy.depth(int(depth), float(share), int(shallow[0]) if shallow else 0)
         if values:
             raise ValueError
         return ExitPolicy.fixed(int(kind))
     except ValueError:
-        raise ValueError(f"bad exit policy '{text}': use k, dynamic:TAU0,ALPHA or threshold:TAU") from None
+        raise ValueError(f"bad exit policy '{text}': use {FORMS}") from None

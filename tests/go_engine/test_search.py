@@ -184,6 +184,53 @@ def test_r_is_per_leaf_rising_across_the_leaves_of_a_move_and_at_most_one():
     assert np.all(np.diff(rs) > 0) and rs[0] == 0.0 and rs[-1] <= 1.0
 
 
+def test_confidence_all_sends_every_action_to_the_exit_decision_and_keeps_the_legal_priors():
+    board = board_after(5, [12, 6, 18])
+    legal_count = int(board.legal_actions().sum())
+    for confidence, width in (("legal", legal_count), ("all", 26)):
+        evaluator = ConfidenceEvaluator([0.3, 0.9], num_actions=26)
+        result = search_one(board, evaluator, player=Player(10, ExitPolicy.dynamic(0.5, 0.0, confidence)),
+                            exit_flops=FLOPS[:2])
+        assert {int(mask.sum()) for mask in evaluator.legal_seen[:1]} == {width}
+        assert int(np.count_nonzero(result.pi)) <= legal_count and result.pi[6] == 0   # 6 is occupied
+    with pytest.raises(ValueError, match="confidence"):
+        ExitPolicy.threshold(0.5, confidence="some")
+
+
+class StoneCountEvaluator(ConfidenceEvaluator):
+    """ConfidenceEvaluator that also records the stones on each leaf's board (its depth below an
+    empty root while nothing is captured)."""
+
+    def __init__(self, confidence: list[float]):
+        super().__init__(confidence)
+        self.stones: list[np.ndarray] = []
+
+    def __call__(self, planes, thresholds, fixed_exit=None, legal=None):
+        self.stones.append((planes[:, 0] + planes[:, 8]).sum(axis=(1, 2)).astype(int))
+        return super().__call__(planes, thresholds, fixed_exit, legal)
+
+
+def test_depth_policy_answers_shallow_leaves_early_in_the_search_at_the_shallow_exit():
+    sims, budget = 60, 60 * FLOPS[-1]
+    evaluator = StoneCountEvaluator([0.3, 0.5, 0.7, 0.9])
+    config = SearchConfig(leaves_per_tree=1, sensible_moves=True, temperature_moves=0)   # r = spent / budget
+    search = BatchedSearch(1, config=config, exit_flops=FLOPS, players=Player(sims, ExitPolicy.depth(1, 0.5)))
+    result = search.search(evaluator)[0]
+    exits = np.concatenate([c["exits"] for c in evaluator.calls])
+    fixed = np.concatenate([c["fixed"] for c in evaluator.calls])
+    depth = np.concatenate(evaluator.stones)
+    spent = np.concatenate([[0.0], np.cumsum(np.asarray(FLOPS)[exits])])[:-1]
+    assert np.array_equal(fixed, exits) and set(exits.tolist()) == {0, 3}
+    # a leaf leaves at exit 0 only within one ply of the root, and only in the first half of the budget
+    shallow = (depth <= 1) & (spent < 0.5 * budget)
+    assert np.array_equal(exits == 0, shallow)
+    assert np.any(~shallow & (depth <= 1)) and np.any(~shallow & (depth > 1))   # both reasons for the deep exit
+    assert result.evals_per_exit.tolist() == np.bincount(exits, minlength=4).tolist()
+    assert budget - FLOPS[0] < result.flops <= budget + FLOPS[-1]
+    with pytest.raises(ValueError, match="max_depth"):
+        ExitPolicy.depth(-1)
+
+
 def test_threshold_policy_keeps_tau_constant():
     evaluator = ConfidenceEvaluator([0.3, 0.5, 0.7, 0.9])
     search = BatchedSearch(1, exit_flops=FLOPS, players=Player(20, ExitPolicy.threshold(0.6)))
