@@ -125,7 +125,7 @@ def compare_backends(args: argparse.Namespace) -> int:
 
     from dpv.nets.backends import BACKEND_NAMES
     from dpv.nets.backends.choice import REFERENCE, build_backend, measure
-    from dpv.nets.backends.gate import board_inputs, gate
+    from dpv.nets.backends.gate import board_inputs, bounds_for, gate
     from dpv.nets.backends.positions import random_game_boards
     from dpv.nets.checkpoint import load_checkpoint
     from dpv.nets.config import load_net_config
@@ -169,7 +169,8 @@ def compare_backends(args: argparse.Namespace) -> int:
                          for n, r in rates.items()]
                 print(f"| {'dynamic' if k < 0 else k} | {b} | " + " | ".join(cells) + " |")
         if args.gate:
-            gates += [gate(reference, e, boards, source).summary() for n, e in evaluators.items() if n != REFERENCE]
+            gates += [gate(reference, e, boards, source, bounds_for(n)).summary() for n, e in evaluators.items()
+                      if n != REFERENCE]
     for line in gates:
         print(line)
     return 0

@@ -15,7 +15,7 @@ from dpv.config import ConfigError, read_config_file
 from dpv.nets.backends import BACKEND_NAMES, BackendChoice, choice
 from dpv.nets.backends.base import BackendUnavailable
 from dpv.nets.backends.choice import FACTORIES, choose_backend, regate
-from dpv.nets.backends.gate import BOUNDS, board_inputs, gate
+from dpv.nets.backends.gate import BOUNDS, board_inputs, bounds_for, gate
 from dpv.nets.backends.positions import random_game_boards, replay_boards
 from dpv.nets.backends.torch_backend import TorchBackend
 from dpv.nets.checkpoint import save_checkpoint
@@ -87,23 +87,24 @@ def test_every_backend_gives_fp32_priors_and_values_within_the_gate(name, inputs
     reference = Evaluator(_model())
     model = _model()
     candidate = Evaluator(model, backend=_backend(name, model))
+    bounds = bounds_for(name)
     for k in range(CFG.num_exits):
         p, v, _ = reference.evaluate(planes, exit=k)
         q, w, e = candidate.evaluate(planes, exit=k)
         assert (e == k).all() and q.dtype == np.float32 and w.shape == (n,)
-        assert _kl(p, q) <= BOUNDS.max_kl and np.abs(v - w).max() <= BOUNDS.max_value_error
+        assert _kl(p, q) <= bounds.max_kl and np.abs(v - w).max() <= bounds.max_value_error
     thresholds = np.full(n, np.median(reference.evaluate(planes, exit=0)[0].max(1)), np.float32)
     p, v, e = reference(planes, thresholds, legal)
     q, w, f = candidate(planes, thresholds, legal)
     assert len(np.unique(e)) > 1  # rows leave at several exits
     same = e == f
-    assert same.mean() >= BOUNDS.min_same_exit
-    assert _kl(p[same], q[same]) <= BOUNDS.max_kl and np.abs(v[same] - w[same]).max() <= BOUNDS.max_value_error
+    assert same.mean() >= bounds.min_same_exit
+    assert _kl(p[same], q[same]) <= bounds.max_kl and np.abs(v[same] - w[same]).max() <= bounds.max_value_error
     mixed = np.where(np.arange(n) % 2 == 0, -1, np.arange(n) % CFG.num_exits)  # fixed and dynamic rows in one call
     np.testing.assert_array_equal(candidate(planes, thresholds, legal, mixed)[2][mixed >= 0], mixed[mixed >= 0])
 
 
-@pytest.mark.parametrize("name", ["folded-fp32", "onnx-fp32"])
+@pytest.mark.parametrize("name", ["folded-fp32", "onnx-fp32", "openvino-fp32"])
 def test_new_weights_rebuild_the_backend(name, inputs):
     planes, _ = inputs
     model = _model(0)
@@ -111,6 +112,16 @@ def test_new_weights_rebuild_the_backend(name, inputs):
     evaluator.load_state_dict(_model(1).state_dict())
     np.testing.assert_allclose(evaluator.evaluate(planes, exit=2)[0], Evaluator(_model(1)).evaluate(planes, exit=2)[0],
                                rtol=1e-4, atol=1e-6)
+
+
+def test_new_weights_quantize_the_int8_backend_again(inputs):
+    planes, _ = inputs
+    model = _model(0)
+    evaluator = Evaluator(model, backend=_backend("openvino-int8", model))
+    evaluator.load_state_dict(_model(1).state_dict())
+    q = evaluator.evaluate(planes, exit=2)[0]
+    new, old = Evaluator(_model(1)).evaluate(planes, exit=2)[0], Evaluator(_model(0)).evaluate(planes, exit=2)[0]
+    assert _kl(new, q) <= bounds_for("openvino-int8").max_kl < _kl(old, q)
 
 
 def test_promoted_weights_are_gated_again_before_the_backend_answers(tmp_path, monkeypatch, quick, inputs, capsys):

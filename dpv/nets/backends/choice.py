@@ -3,7 +3,7 @@
 `choose_backend(model, device, threads, "auto")` takes the fastest backend that passes the
 correctness gate (dpv.nets.backends.gate) against torch fp32: on a machine seen before, the
 speed ranking and gate verdicts come from the cache (`cache_path()`, keyed by the CPU or GPU
-model, torch and onnxruntime versions, device, threads and network shape); otherwise every
+model, torch, onnxruntime and openvino versions, device, threads and network shape); otherwise every
 available backend is timed at the deepest exit (batches 64 and 256, interleaved rounds, best
 round) and gated fastest first until one passes, and the result is cached. A named backend is
 gated before use (its verdict cached too). A backend that is not available or fails the gate is
@@ -15,6 +15,7 @@ answers, and torch fp32 answers instead when it fails (bf16 errors grow with sha
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
@@ -29,8 +30,9 @@ import torch
 
 from dpv.nets.backends import BACKEND_NAMES
 from dpv.nets.backends.base import BackendUnavailable, InferenceBackend
-from dpv.nets.backends.gate import BOUNDS, GateBounds, board_inputs, gate
+from dpv.nets.backends.gate import GateBounds, board_inputs, bounds_for, gate
 from dpv.nets.backends.onnx_backend import OnnxBackend
+from dpv.nets.backends.openvino_backend import OpenvinoBackend, OpenvinoInt8Backend
 from dpv.nets.backends.positions import random_game_boards
 from dpv.nets.backends.torch_backend import torch_backend
 from dpv.nets.evaluator import Evaluator
@@ -41,10 +43,13 @@ Factory = Callable[[DPVNet, torch.device, int], InferenceBackend]
 """Builds a backend over (model, device, threads); raises BackendUnavailable."""
 
 REFERENCE = "torch-fp32"
+RUNTIMES: dict[str, Factory] = {"onnx-fp32": OnnxBackend, "openvino-fp32": OpenvinoBackend,
+                                "openvino-int8": OpenvinoInt8Backend}
+"""The backends on another runtime than torch, over the exported network."""
 FACTORIES: dict[str, Factory] = {
     **{name: (lambda model, device, threads, name=name: torch_backend(name, model, device))
-       for name in BACKEND_NAMES if name != "onnx-fp32"},
-    "onnx-fp32": OnnxBackend,
+       for name in BACKEND_NAMES if name not in RUNTIMES},
+    **RUNTIMES,
 }
 """Every backend by name (dpv.nets.backends.BackendName)."""
 
@@ -64,6 +69,13 @@ def cache_path() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dpv" / "backends.json"
 
 
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
 def machine_key(model: DPVNet, device: torch.device, threads: int) -> str:
     """What a measured choice holds for: the processor, library versions, threads and network shape."""
     if device.type == "cuda":
@@ -73,13 +85,9 @@ def machine_key(model: DPVNet, device: torch.device, threads: int) -> str:
         names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
                  if line.startswith("model name")] if info.exists() else []
         chip = names[0] if names else platform.processor() or platform.machine()
-    try:
-        import onnxruntime
-        ort = onnxruntime.__version__
-    except ImportError:
-        ort = "none"
+    runtimes = " | ".join(f"{package} {_version(package)}" for package in ("onnxruntime", "openvino"))
     c = model.config
-    return (f"{chip} | {device.type} | torch {torch.__version__} | onnxruntime {ort} | {threads} threads | "
+    return (f"{chip} | {device.type} | torch {torch.__version__} | {runtimes} | {threads} threads | "
             f"net {c.board_size}x{c.board_size} {c.input_planes} planes {c.blocks}x{c.channels} exits {c.exits} "
             f"heads {c.policy_head_channels},{c.value_head_channels},{c.value_hidden}")
 
@@ -169,9 +177,10 @@ def _speeds(reference: Evaluator, evaluators: Mapping[str, Evaluator], model: DP
 def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: int = 1, requested: str = "auto",
                    boards: Sequence[Board] | None = None, source: str = "random-policy games", *,
                    cache: Path | None = None, factories: Mapping[str, Factory] = FACTORIES,
-                   bounds: GateBounds = BOUNDS, log: TextIO | None = None) -> InferenceBackend:
+                   bounds: GateBounds | None = None, log: TextIO | None = None) -> InferenceBackend:
     """The backend to run `model` on (see the module docstring): `requested` by name, or "auto".
-    The gate runs on `boards` (described by `source`), else on positions of random-policy games.
+    The gate runs on `boards` (described by `source`), else on positions of random-policy games,
+    with `bounds` (None: each backend's own, `gate.bounds_for`).
     A skipped backend is one line on `log` (stderr by default), and so is the choice."""
     log = log or sys.stderr
     device = torch.device(device)
@@ -203,7 +212,7 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
             if "positions" not in entry:  # the reference's rate sizes the gate
                 entry["positions"] = _speeds(reference, {}, model, boards, threads)["positions"]
             positions = _boards(boards, entry["positions"], model.config.board_size)
-            result = gate(reference, Evaluator(model, backend=backend), positions, source, bounds)
+            result = gate(reference, Evaluator(model, backend=backend), positions, source, bounds or bounds_for(name))
             passed[name], verdicts[name] = result.passed, result.summary()
         if passed[name]:
             chosen = backend
@@ -217,12 +226,13 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
 
 
 def regate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board] | None, source: str, version: int,
-           bounds: GateBounds = BOUNDS, log: TextIO | None = None) -> Evaluator:
+           bounds: GateBounds | None = None, log: TextIO | None = None) -> Evaluator:
     """The evaluator to answer with once new weights (model `version`) are in the candidate's
     model and its backend was rebuilt over them (`Evaluator.load_state_dict`): the candidate when
     it passes the gate again against `reference` (torch fp32 over the same model) on
     REGATE_POSITIONS positions spread over `boards` (described by `source`; random-policy games
-    when None), else `reference`. Either way one line on `log` (stderr by default)."""
+    when None) with `bounds` (None: the backend's own), else `reference`. Either way one line on
+    `log` (stderr by default)."""
     log = log or sys.stderr
     start = time.perf_counter()
     if boards:
@@ -230,8 +240,9 @@ def regate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board] |
     else:
         positions = random_game_boards(REGATE_POSITIONS, reference.model.config.board_size)
         source = "random-policy games"
-    result = gate(reference, candidate, positions, source, bounds, searches=REGATE_SEARCHES)
-    name, took = candidate.backend.name, time.perf_counter() - start
+    name = candidate.backend.name
+    result = gate(reference, candidate, positions, source, bounds or bounds_for(name), searches=REGATE_SEARCHES)
+    took = time.perf_counter() - start
     if result.passed:
         print(f"dpv: inference backend {name} gated again on the weights of v{version} ({took:.1f} s): "
               f"{result.summary()}", file=log)

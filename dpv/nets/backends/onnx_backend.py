@@ -19,22 +19,39 @@ from dpv.nets.backends.base import BackendUnavailable, InferenceBackend
 from dpv.nets.model import DPVNet, early_exit, fold_batchnorm
 
 
-def _require_packages() -> None:
-    for package, why in (("onnxruntime", "the runtime"), ("onnx", "torch.onnx.export")):
+def require_packages(*packages: tuple[str, str]) -> None:
+    """Raise `BackendUnavailable` naming the first of `packages` ((name, what it is for) pairs) that
+    is not installed."""
+    for package, why in packages:
         try:
             __import__(package)
         except ImportError:
-            raise BackendUnavailable(f"{package} is not installed ({why}; pip install onnxruntime onnx)") from None
+            names = " ".join(name for name, _ in packages)
+            raise BackendUnavailable(f"{package} is not installed ({why}; pip install {names})") from None
+
+
+def export_onnx(module: nn.Module, example: Tensor) -> bytes:
+    """`module` as an ONNX model with one input "x" and one output "y", dynamic in the batch size."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(module.eval(), (example,), buffer, dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+    return buffer.getvalue()
 
 
 class OnnxBackend(InferenceBackend):
-    """`model` through ONNX Runtime on the CPU with `threads` intra-op threads."""
+    """`model` through ONNX Runtime on the CPU with `threads` intra-op threads. Subclasses run
+    the same exported pieces on another runtime (`_open`)."""
+
+    name = "onnx-fp32"
+    packages = (("onnxruntime", "the runtime"), ("onnx", "torch.onnx.export"))
+    """What the backend needs installed: (package, what for)."""
 
     def __init__(self, model: DPVNet, device: torch.device, threads: int = 1) -> None:
         if device.type != "cpu":
-            raise BackendUnavailable(f"runs on the CPU only (the installed onnxruntime), not {device.type}")
-        _require_packages()
-        self.name = "onnx-fp32"
+            raise BackendUnavailable(f"runs on the CPU only, not {device.type}")
+        require_packages(*self.packages)
         self.device = device
         self.model = model.eval()
         self.threads = threads
@@ -43,28 +60,35 @@ class OnnxBackend(InferenceBackend):
     def reload(self) -> None:
         """Fold and export the current weights, and open one session per piece."""
         net = fold_batchnorm(self.model)
-        cfg = net.config
-        planes = torch.zeros(2, cfg.input_planes, cfg.board_size, cfg.board_size)
-        features = torch.zeros(2, cfg.channels, cfg.board_size, cfg.board_size)
         stages = [nn.Sequential(net.stem, net.stages[0]), *net.stages[1:]]
-        self.stages = [self._piece(stage, planes if k == 0 else features) for k, stage in enumerate(stages)]
-        self.policies = [self._piece(head.policy, features) for head in net.heads]
-        self.values = [self._piece(head.value, features) for head in net.heads]
+        self.stages, self.policies, self.values = [], [], []
+        h = self.sample_planes()
+        for stage, head in zip(stages, net.heads):
+            self.stages.append(self._piece(stage, h))
+            with torch.no_grad():
+                h = stage(h)
+            self.policies.append(self._piece(head.policy, h))
+            self.values.append(self._piece(head.value, h))
 
-    def _piece(self, module: nn.Module, example: Tensor) -> Callable[[Tensor], Tensor]:
-        """`module` exported and opened as a session, as a function of CPU tensors."""
+    def sample_planes(self) -> Tensor:
+        """Input planes the pieces are exported with (only their shape matters here): the
+        activations they give are each piece's example input."""
+        cfg = self.model.config
+        return torch.zeros(2, cfg.input_planes, cfg.board_size, cfg.board_size)
+
+    def _piece(self, module: nn.Module, inputs: Tensor) -> Callable[[Tensor], Tensor]:
+        """`module` exported (with example `inputs`) and opened on the runtime, as a function of CPU tensors."""
+        return self._open(export_onnx(module, inputs[:2]))
+
+    def _open(self, onnx_model: bytes) -> Callable[[Tensor], Tensor]:
+        """An ONNX Runtime session over `onnx_model`, as a function of CPU tensors."""
         import onnxruntime as ort
 
-        buffer = io.BytesIO()
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(module.eval(), (example,), buffer, dynamo=False, input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(onnx_model, options, providers=["CPUExecutionProvider"])
 
         def run(x: Tensor) -> Tensor:
             return torch.from_numpy(session.run(None, {"x": np.ascontiguousarray(x.numpy(), np.float32)})[0])
