@@ -1,6 +1,7 @@
 """Builds the Cython extensions of go_engine and lists the packages, with the top-level configs/
-folder shipped inside the wheel as dpv/presets (dpv.config finds presets by name there); the
-rest of the metadata lives in pyproject.toml."""
+folder shipped inside the wheel as dpv/presets (dpv.config finds presets by name there) and
+models/ as dpv/models (dpv.play.networks finds the shipped network there); the rest of the
+metadata lives in pyproject.toml."""
 from pathlib import Path
 
 import numpy
@@ -27,8 +28,8 @@ extensions = [
 ]
 
 setup(
-    packages=[*find_namespace_packages(include=["dpv*", "go_engine*"]), "dpv.presets"],
-    package_dir={"dpv.presets": "configs"},
-    package_data={"go_engine": ["*.pxd", "*.pyx"], "dpv.presets": ["*.yaml"]},
+    packages=[*find_namespace_packages(include=["dpv*", "go_engine*"]), "dpv.presets", "dpv.models"],
+    package_dir={"dpv.presets": "configs", "dpv.models": "models"},
+    package_data={"go_engine": ["*.pxd", "*.pyx"], "dpv.presets": ["*.yaml"], "dpv.models": ["*.pt", "*.md"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
 )

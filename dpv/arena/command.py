@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seconds the opponent may take to answer a command, a move included (default 60); "
                           "an opponent that dies or falls silent ends the match, keeping the games played")
     parser.add_argument("--checkpoint", help="network of the players whose spec names none "
-                        "(default: the newest runs/**/best.pt, else a fresh tiny network)")
+                        "(default: the newest runs/**/best.pt, else the shipped network, else a fresh one)")
     add_match_options(parser)
     parser.add_argument("--sims", type=float, default=100,
                         help="budget per move in full-network simulations (default 100)")
@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exits = studies.add_parser("exits", help="Tables 6.2 and 6.3: shallow exits and dynamic exits at equal budgets")
     exits.add_argument("--config", help="a study config (configs/study-exits.yaml); flags below override it")
     exits.add_argument("--checkpoint",
-                       help="the network studied (default: the newest runs/**/best.pt, else a fresh tiny network)")
+                       help="the network studied (default: the newest runs/**/best.pt, else the shipped network, "
+                            "else a fresh one)")
     exits.add_argument("--sims", help="budgets in full-network simulations, e.g. 100,200")
     exits.add_argument("--games", type=int, help="games per table cell (500 in the thesis)")
     exits.add_argument("--tune-games", type=int, help="games per candidate when tuning tau0 / alpha / tau")

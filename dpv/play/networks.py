@@ -1,6 +1,8 @@
 """Networks a program plays with: a checkpoint becomes the search's evaluator and its FLOPs per
 exit (cached per process), the `rollout` pseudo checkpoint needs no file, and
-`default_network` finds the network a command plays with when none is named.
+`default_network` finds the network a command plays with when none is named: the newest
+`runs/**/best.pt`, else the shipped network (`models/` of the repository, installed as the
+`dpv.models` package data; `DPV_MODELS_DIR` points the lookup at another folder), else a fresh one.
 
 torch is imported only when a network is loaded or created.
 """
@@ -15,9 +17,15 @@ ROLLOUT = "rollout"
 """A checkpoint name that needs no file: MCTS with one random playout per leaf and uniform
 priors (go_engine.RolloutEvaluator), a network-free baseline; its one "exit" costs 1 FLOP."""
 
-DEFAULT_NET = "net-tiny"
+DEFAULT_NET = "net-four"
 """The network config (a preset name, dpv.config.resolve_config_path) of a fresh network when
-no checkpoint is found."""
+no checkpoint is found, and the preset the shipped network must have."""
+
+SHIPPED_NETWORK = "dpv-four.pt"
+"""File name of the shipped network in the models folder (`models_dir`)."""
+
+MODELS_DIR_ENV = "DPV_MODELS_DIR"
+"""Environment variable naming another models folder (tests, a network being prepared)."""
 
 _EVALUATORS: dict[tuple[str, float, str], tuple[Any, list[float]]] = {}
 
@@ -59,13 +67,43 @@ def newest_best_checkpoint(runs: str | Path = "runs") -> Path | None:
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
+def models_dir() -> Path:
+    """The folder of the shipped networks: `$DPV_MODELS_DIR` if set, else `dpv/models/` in an
+    installed wheel (setup.py maps the repository's `models/` there), else the source checkout's
+    `models/` beside the package (editable installs import dpv from the checkout)."""
+    if os.environ.get(MODELS_DIR_ENV):
+        return Path(os.environ[MODELS_DIR_ENV])
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "models"
+    return installed if installed.is_dir() else package.parent / "models"
+
+
+def shipped_network_path() -> Path:
+    """Where the shipped network lies (it may be absent)."""
+    return models_dir() / SHIPPED_NETWORK
+
+
+def check_shipped_network(path: str | Path) -> None:
+    """Load the shipped network at `path` into a `DEFAULT_NET` network: a truncated file, another
+    format or another preset is a one-line CheckpointError (a ValueError) naming the file."""
+    from dpv.nets.checkpoint import CheckpointError, load_checkpoint
+    from dpv.nets.config import load_net_config
+    from dpv.nets.model import DPVNet
+
+    try:
+        load_checkpoint(path, model=DPVNet(load_net_config(DEFAULT_NET)))
+    except CheckpointError as err:
+        raise CheckpointError(f"the shipped network is not a usable {DEFAULT_NET} network: {err}") from None
+
+
 def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | Path = "runs",
                     net_config: str = DEFAULT_NET, seed: int = 0, quiet: bool = False) -> str:
     """The checkpoint a command plays with: `checkpoint` if given (it must exist, or be
-    `rollout`), else the newest `best.pt` under `runs`, else a freshly initialised network of
-    `net_config` (a preset name or a path; seeded) saved to `fresh_path`, so that every worker plays the same weights
-    (callers pass a path of their run directory or of a private temporary directory). Says
-    which on stderr unless `quiet`."""
+    `rollout`), else the newest `best.pt` under `runs`, else the shipped network
+    (`shipped_network_path`; checked by `check_shipped_network`), else a freshly initialised
+    network of `net_config` (a preset name or a path; seeded) saved to `fresh_path`, so that
+    every worker plays the same weights (callers pass a path of their run directory or of a
+    private temporary directory). Says which on stderr unless `quiet`."""
     if checkpoint == ROLLOUT:
         chosen, why = checkpoint, "MCTS with random playouts, no network"
     elif checkpoint:
@@ -74,6 +112,9 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
         chosen, why = checkpoint, "as given"
     elif (best := newest_best_checkpoint(runs)) is not None:
         chosen, why = str(best), f"the newest best.pt under {runs}/"
+    elif (shipped := shipped_network_path()).is_file():
+        check_shipped_network(shipped)
+        chosen, why = str(shipped), f"the shipped network: no best.pt under {runs}/"
     else:
         import torch
 
@@ -84,7 +125,7 @@ def default_network(checkpoint: str | None, fresh_path: str | Path, runs: str | 
         torch.manual_seed(seed)
         save_checkpoint(fresh_path, DPVNet(load_net_config(net_config)), extra={"fresh": True})
         chosen = str(fresh_path)
-        why = f"a freshly initialised (untrained) {net_config} network: no best.pt under {runs}/"
+        why = f"a freshly initialised (untrained) {net_config} network: no best.pt under {runs}/, no {shipped}"
     if not quiet:
         print(f"network: {chosen} ({why})", file=sys.stderr)
     return chosen
