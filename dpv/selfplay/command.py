@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-hours", type=float, help="stop after this many hours")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     parser.add_argument("--workers", type=int, help="self-play workers (overrides worker.workers)")
+    parser.add_argument("--init-from", metavar="PATH", help="start from the weights of this checkpoint (a run's "
+                        "best.pt, models/dpv-four.pt), fresh buffer; its lineage goes to RUN/lineage.json")
     parser.set_defaults(run=run)
 
 
@@ -41,11 +43,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-hours must be a finite number > 0, got {args.max_hours}")
     if args.resume and not args.run_dir:
         raise ValueError("--resume needs --run-dir (the run to continue)")
+    if args.init_from:
+        from dpv.selfplay.init_from import read_origin
+
+        if args.resume:
+            raise ValueError("--init-from starts a run; --resume continues one from its own weights: pass one")
+        read_origin(args.init_from, cfg.net, args.config)
     run_dir = Path(args.run_dir or Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     from dpv.selfplay.launch import launch
 
     print(f"dpv launch selfplay: {args.config} -> {run_dir}", file=sys.stderr)
-    summary = launch(cfg, run_dir, args.address, args.max_games, args.max_hours, args.resume)
+    summary = launch(cfg, run_dir, args.address, args.max_games, args.max_hours, args.resume,
+                     init_from=args.init_from)
     t = summary.throughput
     print(f"{summary.games} games, {summary.positions} positions in {summary.seconds / 60:.1f} min: "
           f"{t.games_per_h:.0f} games/h, {t.positions_per_s:.1f} positions/s, {t.evals_per_s:,.0f} "

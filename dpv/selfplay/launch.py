@@ -50,6 +50,7 @@ from dpv.selfplay.cycle import (
     Trained,
 )
 from dpv.selfplay.errors import RunError
+from dpv.selfplay.init_from import write_initial
 from dpv.selfplay.lock import RunLock
 from dpv.selfplay.messages import GatingRecord, Placement, TrainingCycle, WorkerCounters
 from dpv.selfplay.metrics import MetricsSnapshot, RunMetrics
@@ -112,8 +113,10 @@ class Driver:
     """One self-play run: starts the actors, carries out the cycle's actions, reports, stops."""
 
     def __init__(self, cfg: SelfPlayConfig, run_dir: Path, resume: bool = False,
-                 max_games: int | None = None, max_hours: float | None = None, quiet: bool = False) -> None:
+                 max_games: int | None = None, max_hours: float | None = None, quiet: bool = False,
+                 init_from: str | None = None) -> None:
         self.cfg = cfg
+        self.init_from = init_from
         self.dir = RunDir(run_dir)
         self.resume = resume
         self.quiet = quiet
@@ -187,14 +190,9 @@ class Driver:
         return dict(self.watch.seen)
 
     def initial_model(self) -> None:
-        """Write the random initial network (checkpoints/initial.pt) as best.pt, version 0."""
-        import torch
-
-        from dpv.nets.checkpoint import save_checkpoint
-        from dpv.nets.model import DPVNet
-
-        torch.manual_seed(self.cfg.seed)
-        save_checkpoint(self.dir.initial, DPVNet(self.cfg.net), 0)
+        """Write the initial network (checkpoints/initial.pt: random, or --init-from's weights) as
+        best.pt, version 0."""
+        write_initial(self.dir.root, self.dir.initial, self.cfg.net, self.cfg.seed, self.init_from)
         self.dir.promote(self.dir.initial)
         self.state.best_version = 0
         self.state.selfplay_exit = self.cfg.search.exit
@@ -448,10 +446,12 @@ class Driver:
 
 
 def launch(cfg: SelfPlayConfig, run_dir: str | Path, address: str | None = None, max_games: int | None = None,
-           max_hours: float | None = None, resume: bool = False, quiet: bool = False) -> RunSummary:
+           max_hours: float | None = None, resume: bool = False, quiet: bool = False,
+           init_from: str | None = None) -> RunSummary:
     """Run self-play with `cfg` in `run_dir` on the Ray at `address` (a local Ray is started
     when none is running and no address is given), holding the run directory's lock; every
-    check that needs no actor comes first (a RunError, one line)."""
+    check that needs no actor comes first (a RunError, one line). `init_from`: a checkpoint whose
+    weights are version 0 (dpv.selfplay.init_from)."""
     check_address(address)
     check_metrics_host(cfg.metrics)
     run_dir = Path(run_dir)
@@ -463,7 +463,7 @@ def launch(cfg: SelfPlayConfig, run_dir: str | Path, address: str | None = None,
         RunDir(run_dir).prepare(resume)
         if resume:
             check_resume(cfg, RunDir(run_dir))
-        driver = Driver(cfg, run_dir, resume, max_games, max_hours, quiet)
+        driver = Driver(cfg, run_dir, resume, max_games, max_hours, quiet, init_from)
         try:
             own_ray = start_ray(address, cfg.worker.workers)
         except BaseException:

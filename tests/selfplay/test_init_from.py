@@ -1,0 +1,73 @@
+"""`dpv launch selfplay --init-from`: version 0 is the source's weights, the lineage is recorded and
+chained across runs, and a checkpoint of another net config is a one-line error naming both."""
+from __future__ import annotations
+
+import json
+
+import torch
+import yaml
+
+from dpv.cli import main
+from dpv.nets.checkpoint import load_checkpoint, save_checkpoint
+from dpv.nets.config import NetConfig
+from dpv.nets.model import DPVNet
+from dpv.selfplay.init_from import LINEAGE_FILE, write_initial
+from dpv.selfplay.rundir import RunDir
+
+NET = NetConfig(blocks=2, channels=8, exits=[1, 2], value_hidden=16)
+
+
+def trained_run(root, step: int, games: int):
+    """A run directory whose best.pt is a network at `step` that had seen `games` games."""
+    run = RunDir(root)
+    run.checkpoints.mkdir(parents=True)
+    torch.manual_seed(step)
+    save_checkpoint(run.best, DPVNet(NET), step, extra={"games": games})
+    return run
+
+
+def same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+
+
+def test_version_0_is_the_source_and_the_lineage_chains(tmp_path):
+    first = trained_run(tmp_path / "first", step=300, games=1200)
+    second = RunDir(tmp_path / "second")
+    second.checkpoints.mkdir(parents=True)
+    write_initial(second.root, second.initial, NET, seed=0, init_from=str(first.best))
+    initial = load_checkpoint(second.initial)
+    assert initial.step == 0 and same_weights(initial, load_checkpoint(first.best))
+    lineage = json.loads((second.root / LINEAGE_FILE).read_text())["lineage"]
+    assert lineage == [{"source": str(first.best.resolve()), "steps": 300, "games": 1200, "cpu_hours": None}]
+    assert initial.extra["lineage"] == lineage
+    save_checkpoint(second.best, initial.model, 40, extra={"games": 96})  # the second run trained on
+    third = RunDir(tmp_path / "third")
+    third.checkpoints.mkdir(parents=True)
+    write_initial(third.root, third.initial, NET, seed=0, init_from=str(second.best))
+    chained = json.loads((third.root / LINEAGE_FILE).read_text())["lineage"]
+    assert chained == [*lineage, {"source": str(second.best.resolve()), "steps": 40, "games": 96, "cpu_hours": None}]
+
+
+def test_without_init_from_version_0_is_random_and_no_lineage(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.checkpoints.mkdir(parents=True)
+    write_initial(run.root, run.initial, NET, seed=3, init_from=None)
+    torch.manual_seed(3)
+    expected = DPVNet(NET).state_dict().values()
+    assert all(torch.equal(x, y) for x, y in zip(load_checkpoint(run.initial).model.state_dict().values(), expected))
+    assert not (run.root / LINEAGE_FILE).exists()
+
+
+def test_another_net_config_is_one_line_naming_both(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = trained_run(tmp_path / "first", step=10, games=64).best
+    config = tmp_path / "wider.yaml"
+    config.write_text(yaml.safe_dump({"net": {"blocks": 2, "channels": 16, "exits": [1, 2], "value_hidden": 16}}))
+    assert main(["launch", "selfplay", "--config", str(config), "--init-from", str(source),
+                 "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"--init-from {source} does not fit the net of {config}" in err
+    assert "'channels' is 8 in the checkpoint, 16 in the network" in err
+    assert not (tmp_path / "run").exists()
+    assert main(["launch", "selfplay", "--config", str(config), "--init-from", str(tmp_path / "none.pt")]) == 2
+    assert "\n" not in capsys.readouterr().err.strip()
