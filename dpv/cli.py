@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "dpv.vision.train.command",
     "dpv.selfplay.command",
     "dpv.rating.command",
+    "dpv.modelcard",
 ]
 
 

@@ -2,7 +2,7 @@
 any GTP v2 program), refereed by dpv.play.referee.
 
 Our player is an `MctsPlayer` (dpv.play.player) in the worker's process, seated as a
-`SearchSeat`; the opponent is a subprocess per chunk of games behind a `GtpSeat`, reused across
+`SearchSeat` that times its moves; the opponent is a subprocess per chunk of games behind a `GtpSeat`, reused across
 them with `clear_board`. Both sides generate moves the `kgs-genmove_cleanup` way when they
 can, so that games are played out until the dead stones are captured and the referee's area
 score agrees with the engines' `final_score`. Our player samples its first
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,34 @@ def play_external_games(a: PlayerSpec, opponent: str, config: MatchConfig, timeo
     return ExternalChunk(outcomes)
 
 
+class TimedSearchSeat(SearchSeat):
+    """A SearchSeat that also times each of its moves: `seconds` maps the move numbers it played
+    to their think time on `clock` (the report's seconds per move)."""
+
+    def __init__(self, player: MctsPlayer, name: str = "dpv", clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(player, name)
+        self.clock = clock
+        self.seconds: dict[int, float] = {}
+
+    def new_game(self, size: int, komi: float) -> None:
+        """A fresh board and no move times."""
+        super().new_game(size, komi)
+        self.seconds = {}
+
+    def genmove(self, colour: int) -> int:
+        """The search's move (SearchSeat.genmove), timed."""
+        number, start = self.board.move_count, self.clock()
+        action = super().genmove(colour)
+        self.seconds[number] = self.clock() - start
+        return action
+
+
 def _play_one(a: PlayerSpec, evaluator: Any, flops: list[float], player: SearchPlayer, theirs: GtpSeat,
               config: MatchConfig, index: int) -> GameOutcome:
     """Game `index` of our search (A, as `player` over `evaluator`) against the engine's seat."""
     mcts = MctsPlayer(evaluator, flops, player.simulations, player.exit_policy, settings=config.search,
                       seed=config.seed * 1_000_003 + index, name=a.label)
-    ours = SearchSeat(mcts, name="dpv")
+    ours = TimedSearchSeat(mcts, name="dpv")
     colour = a_colour_of(index)
     black, white = (ours, theirs) if colour == 1 else (theirs, ours)
     result = play_game(black, white, size=config.board_size, komi=config.komi, max_moves=config.max_moves)
@@ -83,7 +106,7 @@ def _play_one(a: PlayerSpec, evaluator: Any, flops: list[float], player: SearchP
     totals = PlayerTotals(budget_flops=mcts.budget_flops)
     comments: list[str | None] = [None] * len(result.moves)
     for number, search in ours.searches.items():
-        totals.add_move(search.flops, search.simulations, search.evals_per_exit.tolist())
+        totals.add_move(search.flops, search.simulations, search.evals_per_exit.tolist(), ours.seconds[number])
         comments[number] = (f"dpv: value {search.root_value:+.3f}, {search.simulations} simulations, "
                             f"{search.flops:.3g} FLOPs, evaluations per exit {search.evals_per_exit.tolist()}")
     return GameOutcome(index=index, a_colour=colour, winner=result.winner, score=score, moves=result.moves,

@@ -28,10 +28,14 @@ class PlayerTotals:
     evals_per_exit: list[int] = field(default_factory=list)
     budget_flops: float = 0.0
     """The player's budget per move (FLOPs); 0 for an external engine."""
+    seconds: float = 0.0
+    """Seconds the player thought over its moves; 0 where not timed (the batched games of a
+    network-vs-network match search both players' moves together)."""
 
-    def add_move(self, flops: float, simulations: int, evals_per_exit: Sequence[int]) -> None:
-        """Count one move's search."""
+    def add_move(self, flops: float, simulations: int, evals_per_exit: Sequence[int], seconds: float = 0.0) -> None:
+        """Count one move's search (`seconds`: its think time, where timed)."""
         self.moves += 1
+        self.seconds += seconds
         self.flops += flops
         self.max_flops = max(self.max_flops, flops)
         self.simulations += simulations
@@ -42,6 +46,7 @@ class PlayerTotals:
     def merge(self, other: PlayerTotals) -> None:
         """Add another game's totals."""
         self.moves += other.moves
+        self.seconds += other.seconds
         self.flops += other.flops
         self.max_flops = max(self.max_flops, other.max_flops)
         self.simulations += other.simulations
@@ -59,6 +64,7 @@ class PlayerTotals:
             "max_flops_per_move": self.max_flops if self.moves else None,
             "budget_flops_per_move": self.budget_flops or None,
             "simulations_per_move": self.simulations / self.moves if self.moves else None,
+            "seconds_per_move": self.seconds / self.moves if self.moves and self.seconds else None,
             "evaluations_per_exit": self.evals_per_exit,
             "exit_histogram": [e / total_evals for e in self.evals_per_exit] if total_evals else [],
         }
