@@ -84,6 +84,8 @@ class RunSummary:
     throughput: Throughput | None = None
     actor_rss_mib: dict[str, float] = field(default_factory=dict)
     server_versions: list[int] = field(default_factory=list)
+    server_backends: list[str] = field(default_factory=list)
+    """Inference backend of each server (ServerStats.backend), as last polled."""
     placement: dict[str, Placement] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
@@ -94,9 +96,12 @@ class RunSummary:
 
 
 def progress_text(summary: RunSummary, rates: Throughput, phase: Phase) -> str:
-    """The progress line: games, rates, learner step, last losses and gating, what is running."""
+    """The progress line: games, rates, learner step, the servers' backends, last losses and
+    gating, what is running."""
     text = (f"games {summary.games}  {rates.positions_per_s:.1f} pos/s  {rates.evals_per_s:,.0f} evals/s  "
             f"batch {rates.mean_batch:.0f}  wait {rates.wait_share:.0%}  step {summary.learner_step}")
+    if summary.server_backends:
+        text += "  " + ",".join(dict.fromkeys(summary.server_backends))
     if summary.cycles:
         last = summary.cycles[-1]
         text += "  loss p " + "/".join(f"{v:.2f}" for v in last.policy_loss)
@@ -402,6 +407,7 @@ class Driver:
             return
         self._shown = now
         rates = self.throughput()
+        self.summary.server_backends = [s.backend for s in self.stats.servers.values()]
         if not self.quiet:
             self.progress.update(progress_text(self.summary, rates, self.cycle.phase))
         if now - self._logged >= LOG_PROGRESS_S:
@@ -419,6 +425,7 @@ class Driver:
         self.summary.seconds = time.perf_counter() - self.start
         self.stats.refresh()
         self.summary.server_versions = [s.version for s in self.stats.server_totals()]
+        self.summary.server_backends = [s.backend for s in self.stats.server_totals()]
         self.check_restarts()
         self.summary.restarts = self.restarts
         for name, actor in self.actors.items():
