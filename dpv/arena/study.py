@@ -6,9 +6,11 @@ same computation budget (`sims x FLOPs(deepest)` per move, equal-flops), at each
 `sims`. Table 6.3: at equal budgets, the dynamic exit with the budget-adaptive threshold
 `tau = tau0 + alpha * r` (eq. 6.5) and the fixed threshold (alpha = 0) each play the single
 best exit of Table 6.2's equal-budget row (the deepest exit counts as 50%). tau0 / alpha and
-the fixed tau are tuned first ("through self-play evaluation", 6.3.2): every candidate of the
-grids plays the best exit at the tuning budget for `tune_games` games, and the best candidate
-is then measured on fresh games (another seed). A match whose `match.json` is already in the
+the fixed tau are tuned first ("through self-play evaluation", 6.3.2) by successive halving
+(dpv.arena.tuner) against the best exit at the tuning budget: each kind's grid gets `tune_games`
+games per candidate in all, and the rounds give them to the candidates still in the running;
+the best candidate is then measured on fresh games (another seed). `policies` (e.g. a depth
+policy) join Table 6.3 as they are, untuned. A match whose `match.json` is already in the
 run directory is read instead of played again, so an interrupted study resumes with `--out`.
 With `grid_quantiles` (the default) the tau0 and tau grids are quantiles of the shallowest
 exit's confidence c = max_j p_j (eq. 6.4) on positions of the Table 6.2 games, taken over the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from dpv.arena.match import MatchConfig, prepare_out, run_dir, run_match
 from dpv.arena.report import MatchReport, write_json
 from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
+from dpv.arena.tuner import minimum_budget, successive_halving
 from dpv.config import load_config
 from dpv.play.networks import default_network, network_flops
 
@@ -49,7 +53,10 @@ class StudyConfig:
     games: int = 100
     """Games per table cell (500 in the thesis)."""
     tune_games: int = 20
-    """Games per candidate when tuning."""
+    """Games per candidate of a grid: its tuning budget is tune_games x candidates games, spent by
+    successive halving (the better candidates play more of them)."""
+    policies: list[str] = field(default_factory=list)
+    """More exit policies (text form, dpv.play.exits) played against the best exit in Table 6.3."""
     tune_sims: float | None = None
     """Budget at which tau0 / alpha / tau are tuned (None: the first of `sims`)."""
     tau0_grid: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
@@ -73,6 +80,9 @@ class StudyConfig:
             (not self.grid_quantiles or all(0 <= q <= 1 for q in self.tau0_grid + self.threshold_grid),
              "with grid_quantiles, tau0_grid and threshold_grid hold quantiles in [0, 1]"),
             (self.confidence in ("legal", "all"), "confidence must be 'legal' or 'all'"),
+            (all(self.tune_games * n >= minimum_budget(n)
+                 for n in (len(self.tau0_grid) * len(self.alpha_grid), len(self.threshold_grid))),
+             "tune_games is too small for successive halving over these grids (one game per candidate and round)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -144,6 +154,9 @@ class StudyResult:
     best_exit: dict[float, int] = field(default_factory=dict)
     table_6_3: dict[float, dict[str, Cell]] = field(default_factory=dict)
     tuning: dict[str, list[Cell]] = field(default_factory=dict)
+    """Per kind, each candidate's games over all its halving rounds (grid order)."""
+    tuning_games: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per kind, the tuning's "budget" and the games "spent"."""
     tuned: dict[str, str] = field(default_factory=dict)
     confidence_quantiles: dict[str, float] = field(default_factory=dict)
     """Quantile -> exit-0 confidence on the Table 6.2 positions (grid_quantiles)."""
@@ -181,19 +194,21 @@ class StudyResult:
                           for i, c in enumerate(rows["equal-flops"]))
                       for sims, rows in sorted(self.table_6_2.items()))]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
-                  f"Tuned at {self.tune_budget():g} simulations, {cfg.tune_games} games per candidate: "
+                  f"Tuned at {self.tune_budget():g} simulations by successive halving ("
+                  + ", ".join(f"{kind}: {g['spent']} of {g['budget']} games" for kind, g in self.tuning_games.items())
+                  + "): "
                   f"dynamic `{self.tuned.get('dynamic', '-')}`, fixed threshold `{self.tuned.get('threshold', '-')}`"
                   + (" (grids from quantiles of the exit-0 confidence on Table 6.2 positions: "
                      + ", ".join(f"q{float(q):g} = {c:.3f}" for q, c in self.confidence_quantiles.items()) + ")"
                      if self.confidence_quantiles else "") + ".", "",
-                  "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |",
-                  "|---|---|---|---|"]
+                  "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |"
+                  + "".join(f" `{p}` |" for p in cfg.policies), "|---|---|---|---|" + "---|" * len(cfg.policies)]
         for sims, row in sorted(self.table_6_3.items()):
-            lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | {row['dynamic'].text()} "
-                         f"| {row['threshold'].text()} |")
+            lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | " + " | ".join(
+                row[kind].text() for kind in ["dynamic", "threshold", *cfg.policies] if kind in row) + " |")
         lines += ["", "Thesis: " + "; ".join(f"{s} simulations: dynamic {v['dynamic']}%, w/o dynamic threshold "
                                              f"{v['threshold']}%" for s, v in THESIS_TABLE_6_3.items()), "",
-                  "Tuning (each candidate against the best exit):", "",
+                  "Tuning (each candidate against the best exit, all its halving rounds):", "",
                   "| candidate | win rate | games |", "|---|---|---|"]
         for cells in self.tuning.values():
             lines += [f"| {c.player} | {c.text()} | {c.games} |" for c in cells]
@@ -215,7 +230,7 @@ class StudyResult:
             "table_6_3": {f"{s:g}": {kind: c.to_dict() for kind, c in row.items()}
                           for s, row in self.table_6_3.items()},
             "tuning": {kind: [c.to_dict() for c in cells] for kind, cells in self.tuning.items()},
-            "tuned": self.tuned, "confidence_quantiles": self.confidence_quantiles,
+            "tuning_games": self.tuning_games, "tuned": self.tuned, "confidence_quantiles": self.confidence_quantiles,
             "thesis": {"table_6_2": THESIS_TABLE_6_2, "table_6_3": THESIS_TABLE_6_3},
         }
 
@@ -277,18 +292,28 @@ class ExitStudy:
         }
         for kind, policies in candidates.items():
             policies = list(dict.fromkeys(policies))  # equal quantiles give one candidate
-            cells = [self.match(p, best, sims, "equal-flops", self.config.tune_games,
-                                f"tune-{p.replace(':', '-').replace(',', '-')}") for p in policies]
-            self.result.tuning[kind] = cells
-            self.result.tuned[kind] = max(cells, key=lambda c: c.rate).player
+            rounds: list[tuple[str, Cell]] = []
+            outcome = successive_halving(policies, self.config.tune_games * len(policies),
+                                         partial(self._tuning_match, best, sims, rounds))
+            self.result.tuning[kind] = [pooled([r for p, r in rounds if p == policy], policy) for policy in policies]
+            self.result.tuning_games[kind] = {"budget": outcome.budget, "spent": outcome.games_spent}
+            self.result.tuned[kind] = outcome.best
+
+    def _tuning_match(self, best: str, sims: float, log: list[tuple[str, Cell]], policy: str, games: int,
+                      round: int) -> tuple[float, int]:
+        """One tuning round's match of `policy` against the best exit, logged in `log`."""
+        cell = self.match(policy, best, sims, "equal-flops", games, f"tune-r{round}-{folder_name(policy)}")
+        log.append((policy, cell))
+        return cell.wins, cell.games
 
     def table_6_3(self, sims: float) -> None:
         """Table 6.3's row at `sims`: the tuned dynamic and fixed-threshold policies against
         the best exit, on fresh games."""
         best = str(self.result.best_exit[sims])
         self.result.table_6_3[sims] = {
-            kind: self.match(self.result.tuned[kind], best, sims, "equal-flops", self.config.games,
-                             f"t63-sims{sims:g}-{kind}") for kind in ("dynamic", "threshold")}
+            kind: self.match(policy, best, sims, "equal-flops", self.config.games, f"t63-sims{sims:g}-{name}")
+            for kind, policy, name in [(k, self.result.tuned[k], k) for k in ("dynamic", "threshold")]
+            + [(p, p, folder_name(p)) for p in self.config.policies]}
 
     def run(self) -> None:
         """Both tables, budget by budget, the tuning budget first: an interrupted study has
@@ -314,10 +339,29 @@ def run_exit_study(config: StudyConfig, checkpoint: str | None = None, out: str 
         raise ValueError(f"{source}: the exit study needs a network with at least two exits")
     cells = len(config.sims) * (2 * (len(study.flops) - 1) + 2) * config.games
     tuning = (len(config.tau0_grid) * len(config.alpha_grid) + len(config.threshold_grid)) * config.tune_games
+    cells += len(config.sims) * len(config.policies) * config.games
     print(f"dpv study exits: {cells + tuning} games ({cells} in the tables, {tuning} tuning), results in {out}/",
           file=sys.stderr)
     study.run()
     return study.result
+
+
+def folder_name(policy: str) -> str:
+    """An exit-policy spec as a directory name."""
+    return policy.replace(":", "-").replace(",", "-").replace("/", "-")
+
+
+def pooled(cells: list[Cell], player: str) -> Cell:
+    """One cell of `player`'s matches `cells` (its tuning rounds): points and games summed, the
+    per-move figures weighted by games."""
+    games = sum(c.games for c in cells)
+
+    def mean(values: list[float]) -> float:
+        return sum(v * c.games for v, c in zip(values, cells)) / games if games else 0.0
+
+    return Cell(player, cells[0].opponent if cells else "", sum(c.wins for c in cells), games,
+                mean([c.flops_per_move for c in cells]), mean([c.simulations_per_move for c in cells]),
+                mean([c.opponent_simulations_per_move for c in cells]))
 
 
 def save_study(result: StudyResult, out: Path, plot: bool = True) -> None:

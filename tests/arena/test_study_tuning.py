@@ -1,0 +1,40 @@
+"""dpv.arena.study without matches: the tuning budget's check and Table 6.3's extra policies."""
+from __future__ import annotations
+
+import pytest
+
+from dpv.arena.study import Cell, StudyConfig, StudyResult, load_study_config, pooled
+from dpv.play.exits import parse_exit_policy
+
+
+def cell(player: str, wins: float, games: int) -> Cell:
+    return Cell(player, "0", wins, games, 1e9, 100.0, 40.0)
+
+
+def test_table_6_3_shows_the_extra_policies_and_the_games_the_tuning_spent():
+    config = StudyConfig(sims=[100], policies=["depth:1,0.5"])
+    result = StudyResult("net.pt", [1.0, 2.0], config, best_exit={100: 0}, tuned={"dynamic": "dynamic:0.3,0.2"},
+                         tuning_games={"dynamic": {"budget": 120, "spent": 118}})
+    result.table_6_3[100] = {"dynamic": cell("dynamic:0.3,0.2", 30, 50), "threshold": cell("threshold:0.4", 20, 50),
+                             "depth:1,0.5": cell("depth:1,0.5", 35, 50)}
+    text = result.markdown()
+    assert "| `depth:1,0.5` |" in text and "| 100 | exit 0 | 60.0% [46%, 72%] n=50 | 40.0% [28%, 54%] n=50 | " in text
+    assert "70.0% [56%, 81%] n=50 |" in text and "dynamic: 118 of 120 games" in text
+    assert result.to_dict()["tuning_games"] == {"dynamic": {"budget": 120, "spent": 118}}
+
+
+def test_pooled_rounds_sum_the_games_and_weight_the_per_move_figures():
+    rounds = [Cell("p", "0", 3, 4, 1.0, 10.0, 5.0), Cell("p", "0", 1.5, 12, 2.0, 30.0, 5.0)]
+    total = pooled(rounds, "p")
+    assert (total.wins, total.games, total.flops_per_move, total.simulations_per_move) == (4.5, 16, 1.75, 25.0)
+
+
+def test_tune_games_must_give_successive_halving_a_game_per_candidate_and_round():
+    with pytest.raises(ValueError, match="tune_games"):
+        StudyConfig(tune_games=1, tau0_grid=[0.2, 0.4], alpha_grid=[0.1, 0.2])    # 4 candidates need 6
+    assert StudyConfig(tune_games=2, tau0_grid=[0.2, 0.4], alpha_grid=[0.1, 0.2]).tune_games == 2
+
+
+def test_the_study_preset_names_policies_that_parse():
+    config = load_study_config("configs/study-exits.yaml")
+    assert config.policies and all(parse_exit_policy(p).kind == "depth" for p in config.policies)
