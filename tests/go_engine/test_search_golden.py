@@ -78,6 +78,9 @@ CASES: dict[str, tuple[int, int, list[int], dict[str, Any], list[float], Player,
     "dynamic-3-exits-l1": (2, 9, [20, 60], dict(leaves_per_tree=1, temperature_moves=0),
                            [2.0, 3.0, 4.0], Player(30, ExitPolicy.threshold(0.047)),
                            Player(30, ExitPolicy.dynamic(0.044, 0.01))),
+    "depth-and-confidence-all-l8": (2, 9, [40], dict(leaves_per_tree=8, temperature_moves=0, sensible_moves=True),
+                                    [2.0, 3.0, 4.0], Player(40, ExitPolicy.depth(1, 0.5)),
+                                    Player(40, ExitPolicy.dynamic(0.03, 0.02, "all"))),
 }
 
 
