@@ -8,9 +8,11 @@ import torch
 import yaml
 
 from dpv.cli import main
+from dpv.config import from_dict
 from dpv.nets.checkpoint import load_checkpoint, save_checkpoint
 from dpv.nets.config import NetConfig
 from dpv.nets.model import DPVNet
+from dpv.selfplay.config import SelfPlayConfig
 from dpv.selfplay.init_from import LINEAGE_FILE, write_initial
 from dpv.selfplay.rundir import RunDir
 
@@ -71,3 +73,21 @@ def test_another_net_config_is_one_line_naming_both(tmp_path, capsys, monkeypatc
     assert not (tmp_path / "run").exists()
     assert main(["launch", "selfplay", "--config", str(config), "--init-from", str(tmp_path / "none.pt")]) == 2
     assert "\n" not in capsys.readouterr().err.strip()
+
+
+def test_a_run_started_from_a_checkpoint_plays_its_weights(ray_session, tmp_path):
+    """A real short run on the session's Ray (e2e): its version 0 and best.pt are the source's weights."""
+    from dpv.selfplay.launch import launch
+
+    source = trained_run(tmp_path / "first", step=300, games=1200).best
+    cfg = from_dict(SelfPlayConfig, {
+        "net": {"board_size": 9, "blocks": 2, "channels": 8, "exits": [1, 2], "value_hidden": 16},
+        "search": {"simulations": 4, "max_moves": 20, "leaves_per_tree": 2},
+        "server": {"device": "cpu"}, "worker": {"workers": 1, "games": 3, "pipelines": 1},
+        "learner": {"min_games": 1000, "device": "cpu"}, "metrics": {"port": None}}, source="test")
+    run = RunDir(tmp_path / "second")
+    summary = launch(cfg, run.root, max_games=3, quiet=True, init_from=str(source))
+    assert summary.games >= 3 and summary.best_version == 0
+    for version_0 in (run.initial, run.best):
+        assert same_weights(load_checkpoint(version_0), load_checkpoint(source))
+    assert json.loads((run.root / LINEAGE_FILE).read_text())["lineage"][0]["steps"] == 300
