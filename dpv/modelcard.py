@@ -1,5 +1,6 @@
 """`dpv model-card MODEL --ratings JSON...`: the model card of a shipped network, written from
-the checkpoint's metadata (preset, learner steps, self-play games, CPU-hours, lineage) and the
+the checkpoint's metadata (preset, learner steps, self-play games, CPU-hours, lineage), the run
+directories that trained it (`--runs`: each one's command, config.yaml and summary.json) and the
 JSON files the rating commands wrote: `dpv arena`'s match.json (a strength row each: opponent,
 exit, simulations, wins / games, Wilson 95 % interval, seconds per move) and `dpv rate`'s
 rating.json (the Elo curve of the lineage: its table and a link to rating.png). Every number of
@@ -23,8 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("model-card", help="write a shipped network's model card from its checkpoint "
                                    "and the JSON the rating commands wrote")
     parser.add_argument("model", metavar="MODEL", help="the network (models/dpv-four.pt)")
-    parser.add_argument("--ratings", nargs="+", required=True, metavar="JSON",
+    parser.add_argument("--ratings", nargs="+", default=[], metavar="JSON",
                         help="match.json files of `dpv arena` and rating.json files of `dpv rate`")
+    parser.add_argument("--runs", nargs="+", default=[], metavar="RUN",
+                        help="the run directories of its lineage, oldest first (their commands and configs)")
     parser.add_argument("--out", help="the card (default: MODEL with .md)")
     parser.set_defaults(run=run)
 
@@ -32,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read the checkpoint and the ratings, write the card."""
     out = Path(args.out) if args.out else Path(args.model).with_suffix(".md")
-    card = model_card(Path(args.model), [Path(p) for p in args.ratings], out.parent)
+    card = model_card(Path(args.model), [Path(p) for p in args.ratings], out.parent, [Path(r) for r in args.runs])
     try:
         out.write_text(card)
     except OSError as err:
@@ -102,6 +105,27 @@ def network_section(model: Path) -> list[str]:
     return lines
 
 
+def training_section(runs: list[Path], card_dir: Path) -> list[str]:
+    """A row per run directory: the command that ran it, its config, and the games, learner
+    steps and hours its summary.json records (a run without one is a one-line ValueError)."""
+    from dpv.selfplay.init_from import LINEAGE_FILE
+
+    if not runs:
+        return []
+    lines = ["## Training", "", "The self-play runs that trained it, oldest first:", "",
+             "| command | started from | games | learner steps | hours |", "|---|---|---:|---:|---:|"]
+    for run in runs:
+        summary = read_json(run / "summary.json")
+        config = Path(os.path.relpath(run / "config.yaml", card_dir)).as_posix()
+        command, start = f"dpv launch selfplay --config {run / 'config.yaml'}", "random weights"
+        if (run / LINEAGE_FILE).is_file():
+            start = read_json(run / LINEAGE_FILE)["lineage"][-1]["source"]
+            command += f" --init-from {start}"
+        lines.append(f"| `{command}` ([config]({config})) | {start} | {summary['games']} | "
+                     f"{summary['learner_step']} | {summary['seconds'] / 3600:.2f} |")
+    return [*lines, ""]
+
+
 def strength_section(matches: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     """The strength table, a row per match.json."""
     if not matches:
@@ -136,9 +160,10 @@ def elo_section(ratings: list[tuple[Path, dict[str, Any]]], card_dir: Path) -> l
     return lines
 
 
-def model_card(model: Path, rating_files: list[Path], card_dir: Path) -> str:
-    """The card's Markdown: the network, then a strength row per match.json and the Elo
-    curve of each rating.json (a file that is neither is a one-line ValueError)."""
+def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list[Path] | None = None) -> str:
+    """The card's Markdown: the network, the runs that trained it, a strength row per
+    match.json and the Elo curve of each rating.json (a file that is neither is a one-line
+    ValueError)."""
     head = network_section(model)
     matches, ratings = [], []
     for path in rating_files:
@@ -149,6 +174,7 @@ def model_card(model: Path, rating_files: list[Path], card_dir: Path) -> str:
             matches.append((path, data))
         else:
             raise ValueError(f"{path}: neither a dpv arena match.json nor a dpv rate rating.json")
-    lines = [*head, *strength_section(matches), *elo_section(ratings, card_dir),
+    lines = [*head, *training_section(runs or [], card_dir), *strength_section(matches),
+             *elo_section(ratings, card_dir),
              f"Written by `dpv model-card {model.name} --ratings ...` from the files named above.", ""]
     return "\n".join(lines)

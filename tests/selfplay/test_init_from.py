@@ -91,3 +91,8 @@ def test_a_run_started_from_a_checkpoint_plays_its_weights(ray_session, tmp_path
     for version_0 in (run.initial, run.best):
         assert same_weights(load_checkpoint(version_0), load_checkpoint(source))
     assert json.loads((run.root / LINEAGE_FILE).read_text())["lineage"][0]["steps"] == 300
+    card = tmp_path / "card.md"  # the card of a network of this run names the command that ran it
+    assert main(["model-card", str(run.best), "--runs", str(run.root), "--out", str(card)]) == 0
+    games = json.loads(run.summary.read_text())["games"]
+    command = f"dpv launch selfplay --config {run.config} --init-from {source.resolve()}"
+    assert f"| `{command}` ([config](second/config.yaml)) | {source.resolve()} | {games} | 0 |" in card.read_text()
