@@ -53,9 +53,8 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "dpv_server_queue_wait_seconds": ("histogram", "Seconds a request waited in an inference server's "
                                                    "queue before its forward began.", ("server",)),
     "dpv_server_forward_seconds": ("counter", "Seconds an inference server spent in forwards.", ("server",)),
-    "dpv_server_model_version": ("gauge", "Model version an inference server answers with.", ("server",)),
-    "dpv_server_backend": ("gauge", "Inference backend that runs a server's forwards (1 for the one in use).",
-                           ("server", "backend")),
+    "dpv_server_model_version": ("gauge", "Model version an inference server answers with; its backend label "
+                                          "names the inference backend that runs the forwards.", ("server", "backend")),
     "dpv_buffer_games": ("gauge", "Games in the replay buffer's window.", ()),
     "dpv_buffer_positions": ("gauge", "Positions in the replay buffer's window.", ()),
     "dpv_buffer_bytes": ("gauge", "Bytes of the encoded games in the replay buffer's window.", ()),
@@ -233,8 +232,7 @@ class RunMetrics:
             out.histogram("dpv_server_queue_wait_seconds", QUEUE_WAIT_BOUNDS, stats.queue_wait_counts,
                           stats.queue_s, server)
             out.add("dpv_server_forward_seconds", stats.forward_s, server)
-            out.add("dpv_server_model_version", stats.version, server)
-            out.add("dpv_server_backend", 1, server, stats.backend)
+            out.add("dpv_server_model_version", stats.version, server, stats.backend)
 
     @staticmethod
     def _add_cycle(out: _Families, run: MetricsSnapshot) -> None:

@@ -133,6 +133,8 @@ def test_final_metrics_agree_with_the_servers_learner_and_gating(metrics_run):
     assert value(final, "dpv_server_queue_wait_seconds_sum") >= 0
     assert value(final, "dpv_model_version") == summary.best_version == summary.promotions >= 1
     assert value(final, "dpv_server_model_version", server="0") == summary.best_version
+    backend = summary.server_backends[0]  # the server's backend, in summary.json and as the version's label
+    assert value(final, "dpv_server_model_version", server="0", backend=backend) == summary.best_version
     assert value(final, "dpv_learner_steps_total") == summary.learner_step > 0
     assert value(final, "dpv_learner_cycles_total") == len(summary.cycles)
     last = summary.cycles[-1]
