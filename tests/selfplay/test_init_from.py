@@ -76,7 +76,8 @@ def test_another_net_config_is_one_line_naming_both(tmp_path, capsys, monkeypatc
 
 
 def test_a_run_started_from_a_checkpoint_plays_its_weights(ray_session, tmp_path):
-    """A real short run on the session's Ray (e2e): its version 0 and best.pt are the source's weights."""
+    """A real short run on the session's Ray (e2e): its version 0 and best.pt are the source's weights;
+    the model card of its best.pt reads the run's command and a real `dpv rate` of it."""
     from dpv.selfplay.launch import launch
 
     source = trained_run(tmp_path / "first", step=300, games=1200).best
@@ -91,8 +92,16 @@ def test_a_run_started_from_a_checkpoint_plays_its_weights(ray_session, tmp_path
     for version_0 in (run.initial, run.best):
         assert same_weights(load_checkpoint(version_0), load_checkpoint(source))
     assert json.loads((run.root / LINEAGE_FILE).read_text())["lineage"][0]["steps"] == 300
+    rate = tmp_path / "rate"  # and reads its Elo row from the rating.json of a real `dpv rate`
+    assert main(["rate", str(run.root), "--anchor", "rollout", "--games", "2", "--sims", "2", "--checkpoints", "best",
+                 "--workers", "0", "--max-moves", "20", "--out", str(rate)]) == 0
     card = tmp_path / "card.md"  # the card of a network of this run names the command that ran it
-    assert main(["model-card", str(run.best), "--runs", str(run.root), "--out", str(card)]) == 0
+    assert main(["model-card", str(run.best), "--runs", str(run.root), "--ratings", str(rate / "rating.json"),
+                 "--out", str(card)]) == 0
+    rated = json.loads((rate / "rating.json").read_text())["runs"][0]["checkpoints"][-1]
+    text = card.read_text()
+    assert f"| {rated['name']} | {rated['step']} | " in text and "](rate/rating.png)" in text
+    assert f" | {rated['elo']:.0f} | {rated['se']:.0f} |" in text
     games = json.loads(run.summary.read_text())["games"]
     command = f"dpv launch selfplay --config {run.config} --init-from {source.resolve()}"
-    assert f"| `{command}` ([config](second/config.yaml)) | {source.resolve()} | {games} | 0 |" in card.read_text()
+    assert f"| `{command}` ([config](second/config.yaml)) | {source.resolve()} | {games} | 0 |" in text
