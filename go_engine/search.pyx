@@ -74,13 +74,16 @@ self-atari case). PUCT keeps the exploration of the tree the thesis's results we
 
 Evaluator calling convention (Python callable or object)::
 
-    priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed_exit, legal=legal)
+    priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed_exit, legal=legal[, vote=vote])
 
     planes      float32 [n, 17, N, N]  AlphaGo Zero features of the leaf (board.pyx)
     thresholds  float32 [n]            tau of each leaf (meaningful where fixed_exit == -1)
     fixed_exit  int32   [n]            k >= 0: answer at exit k (thresholds[i] is then 0 and is
                                        ignored); -1: answer at the first exit whose confidence
                                        reaches thresholds[i], else at the deepest exit
+    vote        bool    [n]            only passed when a leaf of the batch votes (ExitPolicy.vote):
+                                       answer those leaves with the mean policy logits of the
+                                       exits they passed
     legal       bool    [n, N*N + 1]   the moves the exit confidence is taken over (eq. 6.4):
                                        the leaf's legal (with sensible_moves: sensible) moves,
                                        or every action for a player whose ExitPolicy has
@@ -256,7 +259,7 @@ cdef class BatchedSearch:
     cdef readonly int num_games, board_size, num_actions, num_exits, leaves_per_tree
     cdef readonly double komi
     cdef object config, _boards, _players, _searched, _np_rng
-    cdef object _planes, _thresholds, _fixed, _legal, _exit_mask, _out_priors, _out_values, _out_exits
+    cdef object _planes, _thresholds, _fixed, _legal, _exit_mask, _vote, _out_priors, _out_values, _out_exits
     cdef Board _scratch
     cdef int _max_moves
     cdef double c_puct, fpu_reduction, fpu_absolute
@@ -284,6 +287,7 @@ cdef class BatchedSearch:
     cdef int* depth_max           # the depth kind's deepest ply (below the root) for the shallow exit
     cdef double* depth_share      # the depth kind's share of the budget for the shallow exit
     cdef uint8_t* conf_all        # 1: the exit confidence is over all actions (eq. 6.4), 0: legal ones
+    cdef uint8_t* slot_vote       # 1: collaborative exits (ExitPolicy.vote)
     cdef double* slot_flops       # [2 * num_games * MAX_EXITS]: the player's FLOPs of each exit
     cdef int* slot_exits          # the player's number of exits
     cdef double* slot_flops_min
@@ -351,6 +355,7 @@ cdef class BatchedSearch:
         self._fixed = np.zeros(self.capacity, np.int32)
         self._legal = np.zeros((self.capacity, self.num_actions), np.bool_)
         self._exit_mask = np.zeros((self.capacity, self.num_actions), np.bool_)
+        self._vote = np.zeros(self.capacity, np.bool_)
         self._out_priors = np.zeros((self.capacity, self.num_actions), np.float32)
         self._out_values = np.zeros(self.capacity, np.float32)
         self._out_exits = np.zeros(self.capacity, np.int32)
@@ -376,6 +381,7 @@ cdef class BatchedSearch:
         self.depth_max = <int*>calloc_or_raise(2 * num_games, sizeof(int))
         self.depth_share = <double*>calloc_or_raise(2 * num_games, sizeof(double))
         self.conf_all = <uint8_t*>calloc_or_raise(2 * num_games, 1)
+        self.slot_vote = <uint8_t*>calloc_or_raise(2 * num_games, 1)
         self.slot_flops = <double*>calloc_or_raise(2 * num_games * MAX_EXITS, sizeof(double))
         self.slot_exits = <int*>calloc_or_raise(2 * num_games, sizeof(int))
         self.slot_flops_min = <double*>calloc_or_raise(2 * num_games, sizeof(double))
@@ -428,6 +434,7 @@ cdef class BatchedSearch:
         free(self.root_gumbel); free(self.cand); free(self.cand_flops); free(self.cand_visits)
         free(self.leaf_slot); free(self.leaf_charge)
         free(self.depth_exit); free(self.depth_max); free(self.depth_share); free(self.conf_all)
+        free(self.slot_vote)
 
     # ------------------------------------------------------------------ games and players
 
@@ -454,6 +461,7 @@ cdef class BatchedSearch:
             self.depth_max[2 * game + c] = policy.max_depth
             self.depth_share[2 * game + c] = policy.share
             self.conf_all[2 * game + c] = policy.confidence == CONFIDENCE_ALL
+            self.slot_vote[2 * game + c] = policy.vote
             self.tau0[2 * game + c] = policy.tau0
             self.alpha[2 * game + c] = policy.alpha if policy.kind == DYNAMIC else 0.0
             self.player_sims[2 * game + c] = player.simulations
@@ -813,6 +821,7 @@ cdef class BatchedSearch:
         cdef int32_t* fixed = <int32_t*>cnp.PyArray_DATA(self._fixed)
         cdef unsigned char* legal = <unsigned char*>cnp.PyArray_DATA(self._legal)
         cdef unsigned char* exit_mask = <unsigned char*>cnp.PyArray_DATA(self._exit_mask)
+        cdef unsigned char* vote = <unsigned char*>cnp.PyArray_DATA(self._vote)
         cdef float* out_priors = <float*>cnp.PyArray_DATA(self._out_priors)
         cdef float* out_values = <float*>cnp.PyArray_DATA(self._out_values)
         cdef int* out_exits = <int*>cnp.PyArray_DATA(self._out_exits)
@@ -899,6 +908,7 @@ cdef class BatchedSearch:
                         tau = <float>(self.tau0[c] + self.alpha[c] * r)      # eq. 6.5
                 thresholds[n] = tau
                 fixed[n] = leaf_exit
+                vote[n] = self.slot_vote[c]
                 if self.sensible_moves:
                     scratch.c_sensible_mask(&legal[n * A])
                 else:
@@ -923,6 +933,7 @@ cdef class BatchedSearch:
         """Call the evaluator (or the mover's one of a pair) on the n rows; validated outputs."""
         planes, thresholds = self._planes[:n], self._thresholds[:n]
         fixed, legal = self._fixed[:n], self._exit_mask[:n]
+        vote = self._vote[:n] if self._vote[:n].any() else None
         if isinstance(evaluator, tuple):
             if len(evaluator) != 2:
                 raise ValueError("a pair of evaluators is (black_evaluator, white_evaluator)")
@@ -933,18 +944,22 @@ cdef class BatchedSearch:
             for colour, ev in zip((1, -1), evaluator):
                 rows = np.flatnonzero(movers == colour)
                 if rows.size:
-                    p, v, e = self._call(ev, planes[rows], thresholds[rows], fixed[rows], legal[rows])
+                    p, v, e = self._call(ev, planes[rows], thresholds[rows], fixed[rows], legal[rows],
+                                         None if vote is None else vote[rows])
                     priors[rows], values[rows], exits[rows] = p, v, e
         else:
-            priors, values, exits = self._call(evaluator, planes, thresholds, fixed, legal)
+            priors, values, exits = self._call(evaluator, planes, thresholds, fixed, legal, vote)
         self._check_exits(exits, n)
         return priors, values, exits
 
-    def _call(self, evaluator, planes, thresholds, fixed, legal):
+    def _call(self, evaluator, planes, thresholds, fixed, legal, vote):
         if isinstance(evaluator, BoardEvaluator):
             raise TypeError("a BoardEvaluator cannot be one of a pair of evaluators")
         m = planes.shape[0]
-        priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed, legal=legal)
+        if vote is None or not vote.any():
+            priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed, legal=legal)
+        else:
+            priors, values, exits = evaluator(planes, thresholds, fixed_exit=fixed, legal=legal, vote=vote)
         priors = np.ascontiguousarray(priors, dtype=np.float32)
         values = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
         exits = np.ascontiguousarray(exits, dtype=np.int32).reshape(-1)

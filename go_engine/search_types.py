@@ -39,6 +39,11 @@ class ExitPolicy:
     ``"legal"``, the policy renormalised over the moves the search may expand (legal, or
     sensible with `SearchConfig.sensible_moves`); ``"all"``, the softmax over every action,
     as the equation reads. It matters to the threshold kinds only.
+
+    ``vote`` (threshold kinds only): collaborative exits (thesis 7.2.3, ch. 5's logit voting in
+    the search): a leaf answers with the mean policy logits of the exits it passed, all of which
+    its exit decisions computed anyway (no extra FLOPs), and its exit's value. The evaluator is
+    then called with ``vote=`` (bool [n]); `dpv.nets.Evaluator` takes it.
     """
 
     kind: str = FIXED
@@ -48,6 +53,7 @@ class ExitPolicy:
     confidence: str = CONFIDENCE_LEGAL
     max_depth: int = 0
     share: float = 1.0
+    vote: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in (FIXED, DYNAMIC, THRESHOLD, DEPTH):
@@ -58,6 +64,8 @@ class ExitPolicy:
             raise ValueError(f"tau0 and alpha must be finite, got {self.tau0}, {self.alpha}")
         if self.confidence not in (CONFIDENCE_LEGAL, CONFIDENCE_ALL):
             raise ValueError(f"exit confidence must be 'legal' or 'all', got {self.confidence!r}")
+        if self.vote and self.kind not in (DYNAMIC, THRESHOLD):
+            raise ValueError("only the threshold kinds (dynamic, threshold) vote: a fixed exit computes one exit")
         if self.max_depth < 0 or not 0.0 <= self.share <= 1.0:
             raise ValueError(f"a depth exit policy needs max_depth >= 0 and share in [0, 1], "
                              f"got {self.max_depth}, {self.share}")
@@ -68,9 +76,9 @@ class ExitPolicy:
         return cls(FIXED, exit=exit)
 
     @classmethod
-    def dynamic(cls, tau0: float, alpha: float, confidence: str = CONFIDENCE_LEGAL) -> ExitPolicy:
+    def dynamic(cls, tau0: float, alpha: float, confidence: str = CONFIDENCE_LEGAL, vote: bool = False) -> ExitPolicy:
         """Budget-adaptive threshold tau = tau0 + alpha * r (eq. 6.5)."""
-        return cls(DYNAMIC, tau0=tau0, alpha=alpha, confidence=confidence)
+        return cls(DYNAMIC, tau0=tau0, alpha=alpha, confidence=confidence, vote=vote)
 
     @classmethod
     def threshold(cls, tau: float, confidence: str = CONFIDENCE_LEGAL) -> ExitPolicy:

@@ -74,11 +74,15 @@ class Evaluator:
         self.backend.reload()
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray | float,
-                 legal: np.ndarray | None = None, fixed_exit: np.ndarray | None = None) -> Result:
+                 legal: np.ndarray | None = None, fixed_exit: np.ndarray | None = None,
+                 vote: np.ndarray | None = None) -> Result:
         """The search's evaluator contract (go_engine.search): leaf i answers at exit
         `fixed_exit[i]` when that is >= 0, else at the first exit whose confidence reaches
         `thresholds[i]` (eq. 6.4-6.6). Rows of both kinds may share one call (two players with
-        different exit policies); each kind runs as its own sub-batch."""
+        different exit policies); each kind runs as its own sub-batch. A leaf of the dynamic kind
+        whose bool `vote[i]` is set answers with the mean policy logits of the exits it passed
+        (collaborative exits, `dpv.nets.model.early_exit`: no extra FLOPs); fixed-exit leaves
+        ignore it."""
         x = self._planes(planes)
         n = x.shape[0]
         t = torch.as_tensor(np.asarray(thresholds, dtype=np.float32))
@@ -95,26 +99,36 @@ class Evaluator:
             if legal.shape != (n, self.model.config.num_actions):
                 raise ValueError(f"legal must have shape {(n, self.model.config.num_actions)}, got {legal.shape}")
             mask = torch.from_numpy(legal).to(self.device, non_blocking=True)
+        votes = None
+        if vote is not None:
+            vote = np.asarray(vote, dtype=bool)
+            if vote.shape != (n,):
+                raise ValueError(f"vote must have shape [{n}], got {list(vote.shape)}")
+            votes = torch.from_numpy(vote).to(self.device) if vote.any() else None
         kinds = np.unique(fixed)
         with torch.inference_mode():
             if len(kinds) == 1:
-                return self._result(*self._forward(x, t, mask, int(kinds[0])))
+                return self._result(*self._forward(x, t, mask, int(kinds[0]), votes))
             logits = x.new_empty(n, self.model.config.num_actions)
             values = x.new_empty(n)
             exits = torch.empty(n, dtype=torch.int64, device=self.device)
             for kind in kinds:
                 rows = torch.from_numpy(np.flatnonzero(fixed == kind)).to(self.device)
                 sub_mask = None if mask is None else mask.index_select(0, rows)
-                out = self._forward(x.index_select(0, rows), t.index_select(0, rows), sub_mask, int(kind))
+                sub_votes = None if votes is None else votes.index_select(0, rows)
+                out = self._forward(x.index_select(0, rows), t.index_select(0, rows), sub_mask, int(kind), sub_votes)
                 for target, part in zip((logits, values, exits), out):
                     target.index_copy_(0, rows, part.to(target.dtype))
             return self._result(logits, values, exits)
 
     def _forward(self, x: torch.Tensor, thresholds: torch.Tensor, mask: torch.Tensor | None,
-                 fixed_exit: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Logits, values and exits of one sub-batch: at exit `fixed_exit`, or dynamic if -1."""
+                 fixed_exit: int, votes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits, values and exits of one sub-batch: at exit `fixed_exit`, or dynamic if -1 (with
+        the voting rows `votes`, None: none)."""
         if fixed_exit < 0:
-            return self.backend.forward_dynamic(x, thresholds, mask)
+            if votes is None:
+                return self.backend.forward_dynamic(x, thresholds, mask)
+            return self.backend.forward_dynamic(x, thresholds, mask, votes)
         logits, values = self.backend.forward_exit(x, fixed_exit)
         return logits, values, torch.full((x.shape[0],), fixed_exit, dtype=torch.int64, device=x.device)
 

@@ -163,20 +163,21 @@ class DPVNet(nn.Module):
         return h
 
     def forward_dynamic(
-        self, x: Tensor, thresholds: Tensor, legal: Tensor | None = None
+        self, x: Tensor, thresholds: Tensor, legal: Tensor | None = None, vote: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Per-sample early exit (eq. 6.4 and 6.6) over this network's stages and heads: see
         `early_exit`. Returns policy logits [B, A], values [B] and the exit used [B] (int64)."""
         stages = [lambda h: self.stages[0](self.stem(h)), *self.stages[1:]]
         return early_exit(x, thresholds, legal, self.config.num_actions, stages,
-                          [head.policy for head in self.heads], [head.value for head in self.heads])
+                          [head.policy for head in self.heads], [head.value for head in self.heads], vote)
 
 
 Piece = Callable[[Tensor], Tensor]
 
 
 def early_exit(x: Tensor, thresholds: Tensor, legal: Tensor | None, num_actions: int, stages: Sequence[Piece],
-               policies: Sequence[Piece], values: Sequence[Piece]) -> tuple[Tensor, Tensor, Tensor]:
+               policies: Sequence[Piece], values: Sequence[Piece],
+               vote: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Per-sample early exit over a network given as pieces: `stages[k]` maps the features at
     exit k-1 (the input planes for k = 0) to those at exit k, `policies[k]` and `values[k]`
     are exit k's heads. Sample i leaves at the first exit whose confidence (eq. 6.4) is
@@ -186,6 +187,11 @@ def early_exit(x: Tensor, thresholds: Tensor, legal: Tensor | None, num_actions:
     host-device sync reads how many leave. Every inference backend (dpv.nets.backends) runs
     its dynamic forward through this one function.
 
+    Collaborative exits (thesis 7.2.3, ch. 5's logit voting applied to search): a sample whose
+    bool `vote` [B] is set answers with the mean of the policy logits of every exit it passed
+    (0..k, all computed for its exit decisions, so at no extra FLOPs: `dynamic_exit_flops`
+    already charges them); its exit decisions and its value (exit k's) are those without voting.
+
     Returns policy logits [B, A], values [B] and the exit used [B] (int64).
     """
     n = x.shape[0]
@@ -193,31 +199,41 @@ def early_exit(x: Tensor, thresholds: Tensor, legal: Tensor | None, num_actions:
     values_out = x.new_empty(n)
     exit_out = torch.empty(n, dtype=torch.int64, device=x.device)
 
-    def emit(k: int, rows: Tensor, h: Tensor, logits: Tensor) -> None:
+    def emit(k: int, rows: Tensor, h: Tensor, logits: Tensor, summed: Tensor | None, voting: Tensor | None) -> None:
+        if summed is not None and voting is not None:
+            logits = torch.where(voting[:, None], summed / (k + 1), logits.float())
         logits_out.index_copy_(0, rows, logits.to(logits_out.dtype))
         values_out.index_copy_(0, rows, values[k](h).to(values_out.dtype))
         exit_out.index_fill_(0, rows, k)
 
     last = len(stages) - 1
     rows = torch.arange(n, device=x.device)
+    voting = None if vote is None else vote.to(torch.bool)
+    summed = None
     h = x
     for k, stage in enumerate(stages):
         h = stage(h)
         logits = policies[k](h)
+        if voting is not None:
+            summed = logits.float() if summed is None else summed + logits.float()
         if k == last:
-            emit(k, rows, h, logits)
+            emit(k, rows, h, logits, summed, voting)
             break
         conf = confidence(logits, None if legal is None else legal.index_select(0, rows))
         leave = conf >= thresholds.index_select(0, rows)
         leaving = int(leave.sum())
         if leaving == rows.numel():
-            emit(k, rows, h, logits)
+            emit(k, rows, h, logits, summed, voting)
             break
         if leaving:
             order = torch.argsort(~leave, stable=True)  # leaving samples first
             take, order = order[:leaving], order[leaving:]
-            emit(k, rows.index_select(0, take), h.index_select(0, take), logits.index_select(0, take))
+            emit(k, rows.index_select(0, take), h.index_select(0, take), logits.index_select(0, take),
+                 None if summed is None else summed.index_select(0, take),
+                 None if voting is None else voting.index_select(0, take))
             rows, h = rows.index_select(0, order), h.index_select(0, order)
+            if voting is not None and summed is not None:
+                summed, voting = summed.index_select(0, order), voting.index_select(0, order)
     return logits_out, values_out, exit_out
 
 

@@ -231,6 +231,33 @@ def test_depth_policy_answers_shallow_leaves_early_in_the_search_at_the_shallow_
         ExitPolicy.depth(-1)
 
 
+class VoteRecorder(ConfidenceEvaluator):
+    """ConfidenceEvaluator that also takes the search's `vote` rows and records them."""
+
+    def __init__(self, confidence: list[float]):
+        super().__init__(confidence)
+        self.votes: list[np.ndarray | None] = []
+
+    def __call__(self, planes, thresholds, fixed_exit=None, legal=None, vote=None):
+        self.votes.append(None if vote is None else vote.copy())
+        return super().__call__(planes, thresholds, fixed_exit, legal)
+
+
+def test_collaborative_players_leaves_are_sent_with_vote_and_others_without():
+    black = Player(20, ExitPolicy.dynamic(0.4, 0.5, vote=True))
+    white = Player(20, ExitPolicy.dynamic(0.4, 0.5))
+    search = BatchedSearch(2, exit_flops=FLOPS, players=(black, white))
+    search.play(1, 40)                 # game 0: black (voting) searches, game 1: white
+    evaluator = VoteRecorder([0.3, 0.5, 0.7, 0.9])
+    results = {r.game: r for r in search.search(evaluator)}
+    voted = sum(int(v.sum()) for v in evaluator.votes if v is not None)
+    assert voted == results[0].evals_per_exit.sum()
+    assert any(v is not None and not v.all() for v in evaluator.votes)    # a batch shared with white's leaves
+    alone = VoteRecorder([0.3, 0.5, 0.7, 0.9])
+    BatchedSearch(1, exit_flops=FLOPS, players=white).search(alone)
+    assert alone.votes and all(vote is None for vote in alone.votes)
+
+
 def test_threshold_policy_keeps_tau_constant():
     evaluator = ConfidenceEvaluator([0.3, 0.5, 0.7, 0.9])
     search = BatchedSearch(1, exit_flops=FLOPS, players=Player(20, ExitPolicy.threshold(0.6)))

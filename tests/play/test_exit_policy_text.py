@@ -12,6 +12,8 @@ from go_engine import ExitPolicy
     ("dynamic:0.5,0.4/all", ExitPolicy.dynamic(0.5, 0.4, "all")),
     ("dynamic:0.5,0.4/legal", ExitPolicy.dynamic(0.5, 0.4)),
     ("threshold:0.7/all", ExitPolicy.threshold(0.7, "all")),
+    ("collab:0.3,0.2", ExitPolicy.dynamic(0.3, 0.2, vote=True)),
+    ("collab:0.3,0.2/all", ExitPolicy.dynamic(0.3, 0.2, "all", vote=True)),
     ("depth:2,0.5", ExitPolicy.depth(2, 0.5)),
     ("depth:3,1,1", ExitPolicy.depth(3, 1.0, exit=1)),
 ])
@@ -20,7 +22,7 @@ def test_parse_exit_policy_beyond_the_thesis(text, policy):
 
 
 @pytest.mark.parametrize("text", ["dynamic:0.5,0.4/most", "0/all", "depth:2", "depth:2,1.5", "depth:-1,0.5",
-                                  "depth:2,0.5,0,1", "depth:2,0.5/all"])
+                                  "depth:2,0.5,0,1", "depth:2,0.5/all", "collab:0.3"])
 def test_parse_exit_policy_rejects_bad_forms_in_one_line(text):
     with pytest.raises(ValueError, match="bad exit policy") as err:
         parse_exit_policy(text)

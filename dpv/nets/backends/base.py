@@ -39,9 +39,11 @@ class InferenceBackend(ABC):
         """Policy logits [n, A] and values [n] of exit `exit` (0-based)."""
 
     @abstractmethod
-    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None,
+                        vote: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Logits [n, A], values [n] and the exit used [n] (int64): each sample leaves at the
-        first exit whose confidence reaches its threshold (`dpv.nets.model.early_exit`)."""
+        first exit whose confidence reaches its threshold, voting samples answering with the mean
+        logits of the exits they passed (`dpv.nets.model.early_exit`)."""
 
     @abstractmethod
     def reload(self) -> None:

@@ -103,6 +103,8 @@ class OnnxBackend(InferenceBackend):
             h = stage(h)
         return self.policies[exit](h), self.values[exit](h)
 
-    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None,
+                        vote: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """The dynamic exit (eq. 6.4, 6.6) over the sessions."""
-        return early_exit(x, thresholds, legal, self.model.config.num_actions, self.stages, self.policies, self.values)
+        return early_exit(x, thresholds, legal, self.model.config.num_actions, self.stages, self.policies,
+                          self.values, vote)

@@ -41,10 +41,11 @@ class TorchBackend(InferenceBackend):
         with self._autocast():
             return self.net.forward_exit(x.contiguous(memory_format=self.memory_format), exit)
 
-    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward_dynamic(self, x: Tensor, thresholds: Tensor, legal: Tensor | None,
+                        vote: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """The dynamic exit (eq. 6.4, 6.6)."""
         with self._autocast():
-            return self.net.forward_dynamic(x.contiguous(memory_format=self.memory_format), thresholds, legal)
+            return self.net.forward_dynamic(x.contiguous(memory_format=self.memory_format), thresholds, legal, vote)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
