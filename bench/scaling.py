@@ -114,22 +114,11 @@ class CpuSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def _processes(self) -> list[Any]:
-        import psutil
-
-        found: dict[int, Any] = {}
-        for pid in self.roots:
-            try:
-                root = psutil.Process(pid)
-                for p in [root, *root.children(recursive=True)]:
-                    found[p.pid] = p
-            except psutil.NoSuchProcess:
-                continue
-        return list(found.values())
-
     def _read(self) -> None:
+        from dpv.selfplay.stats import process_tree
+
         now, used = time.time(), {}
-        for p in self._processes():
+        for p in process_tree(self.roots):
             try:
                 t = p.cpu_times()
             except Exception:  # exited between the listing and the reading

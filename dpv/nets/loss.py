@@ -44,17 +44,26 @@ def value_loss(value: Tensor, z: Tensor) -> Tensor:
     return (value - z).pow(2).mean()
 
 
-def ownership_loss(ownership: Tensor, target: Tensor) -> Tensor:
+def ownership_loss(ownership: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Squared error between predicted and final ownership [B, N*N] in [-1, 1] (mover's view),
     averaged over the points and the batch (KataGo's per-point loss over b^2, here an MSE, so
-    the term is 0 when the prediction is exact; a BCE on (o+1)/2 never is at a neutral point)."""
-    return (ownership - target).pow(2).mean()
+    the term is 0 when the prediction is exact; a BCE on (o+1)/2 never is at a neutral point).
+    With `mask` [B] (bool) only the masked-in positions count, divided by the batch size B."""
+    return _masked_mean((ownership - target).pow(2).mean(dim=1), mask)
 
 
-def score_loss(score: Tensor, target_points: Tensor, points: int) -> Tensor:
+def score_loss(score: Tensor, target_points: Tensor, points: int, mask: Tensor | None = None) -> Tensor:
     """Squared error between the score head [B] (score / points) and the final score difference
-    `target_points` [B] from the mover's view, scaled by the board's `points`."""
-    return (score - target_points / points).pow(2).mean()
+    `target_points` [B] from the mover's view, scaled by the board's `points`; `mask` as in
+    ownership_loss."""
+    return _masked_mean((score - target_points / points).pow(2), mask)
+
+
+def _masked_mean(per_sample: Tensor, mask: Tensor | None) -> Tensor:
+    """The batch mean of `per_sample` [B], or its sum over `mask` [B] divided by B."""
+    if mask is None:
+        return per_sample.mean()
+    return (per_sample * mask.to(per_sample.dtype)).sum() / len(per_sample)
 
 
 def l2_penalty(model: nn.Module) -> Tensor:
@@ -71,6 +80,7 @@ def deep_supervision_loss(
     ownership: Tensor | None = None,
     score: Tensor | None = None,
     policy_target: Tensor | None = None,
+    aux_target: Tensor | None = None,
 ) -> LossTerms:
     """L = sum_k w_k (L_policy^(k) + L_value^(k)) (eq. 6.3, with eq. 6.1 and 6.2), plus
     cfg.l2 * ||theta||^2 of `model` when given.
@@ -80,7 +90,9 @@ def deep_supervision_loss(
     distributions and `z` [B] the game outcomes from the view of the player to move.
     `policy_target` [B] (bool; None: all) masks the policy term of eq. 6.1 to the positions
     whose search is a policy target (playout cap randomization: the cheap searches' positions
-    give a value target only); the value term (eq. 6.2) and the auxiliary terms use all.
+    give a value target only); the value term (eq. 6.2) uses all. `aux_target` [B] (bool;
+    None: all) masks the auxiliary terms to the positions of played-out games (a resigned
+    game's final board is not area scoring).
 
     Exits that are ExitOutputs with an ownership or score head add, inside the same w_k,
     cfg.ownership_weight * ownership_loss against `ownership` [B, N*N] (the final board's
@@ -91,9 +103,9 @@ def deep_supervision_loss(
     weights = cfg.exit_weights(len(outputs))
     policies = [policy_loss(out[0], pi, policy_target) for out in outputs]
     values = [value_loss(out[1], z) for out in outputs]
-    owned = _aux_terms(outputs, "ownership", ownership, ownership_loss)
+    owned = _aux_terms(outputs, "ownership", ownership, lambda p, t: ownership_loss(p, t, aux_target))
     points = pi.shape[1] - 1
-    scored = _aux_terms(outputs, "score", score, lambda p, t: score_loss(p, t, points))
+    scored = _aux_terms(outputs, "score", score, lambda p, t: score_loss(p, t, points, aux_target))
     total = sum(w * (p + v) for w, p, v in zip(weights, policies, values))
     if owned:
         total = total + cfg.ownership_weight * sum(w * o for w, o in zip(weights, owned))

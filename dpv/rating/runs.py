@@ -7,9 +7,12 @@ when each was written: learner steps, self-play games and hours.
 - Games and time: the `train` line of metrics.jsonl with the checkpoint's step (games stored
   when the driver read the learner's answer, and the line's time). The run's wall-clock hours at
   a line are summed over its sessions (each `start` line opens one; `--resume` adds one).
-- CPU-hours are not recorded by the run: they are its wall-clock hours x the CPUs it held, the
-  actors' Ray CPU requests in summary.json `placement` (one per self-play worker; servers and
-  learner ask for none), else config.yaml's `worker.workers`. `Run.cpu_source` says which.
+- CPU-hours: those the run recorded, the `cpu_s` of its train and progress lines (CPU seconds of
+  its processes in each session, dpv.selfplay.stats.CpuMeter), summed over its sessions. A run
+  that did not record them (an older one, a session without `cpu_s`) falls back to its
+  wall-clock hours x the CPUs it held, the actors' Ray CPU requests in summary.json `placement`
+  (one per self-play worker; servers and learner ask for none), else config.yaml's
+  `worker.workers`. `Run.cpu_source` says which.
 
 No torch import unless best.pt matches no checkpoint file (its step is then read from it).
 """
@@ -48,7 +51,7 @@ class RunCheckpoint:
     wall_hours: float | None
     """The run's wall-clock hours when it was written (None: unknown)."""
     cpu_hours: float | None
-    """wall_hours x the run's CPUs (None: unknown)."""
+    """The run's CPU-hours when it was written: recorded, else wall_hours x its CPUs (None: unknown)."""
     best: bool = False
     """Whether best.pt holds this network."""
 
@@ -125,9 +128,16 @@ def read_run(path: str | Path) -> Run:
     if not files and not run.best.is_file():
         raise ValueError(f"{label}: no checkpoints (checkpoints/initial.pt, checkpoints/step-*.pt or best.pt): "
                          "not a run directory of `dpv launch selfplay`")
-    trained, games, hours = _train_lines(run)
+    trained, games, hours, cpu_hours = _train_lines(run)
     cpus, cpu_source = _cpus(run)
-    checkpoints = [_checkpoint(label, name, f, step, trained, cpus) for step, name, f in files]
+    recorded = cpu_hours is not None and all(cpu is not None for _, _, cpu in trained.values())
+    if recorded:
+        cpu_source = "CPU-hours: recorded by the run (metrics.jsonl cpu_s, its processes' CPU time)"
+    else:
+        trained = {step: (g, h, None if cpus is None else h * cpus) for step, (g, h, _) in trained.items()}
+        cpu_hours = None if cpus is None else hours * cpus
+    trained[0] = (0, 0.0, None if cpu_hours is None else 0.0)  # the initial network: nothing spent
+    checkpoints = [_checkpoint(label, name, f, step, trained) for step, name, f in files]
     if run.best.is_file():
         digest = file_sha256(run.best)
         match = next((i for i, c in enumerate(checkpoints) if c.sha256 == digest), None)
@@ -135,28 +145,31 @@ def read_run(path: str | Path) -> Run:
             from dpv.nets.checkpoint import load_checkpoint
 
             step = load_checkpoint(run.best).step
-            checkpoints.append(_checkpoint(label, "best", run.best, step, trained, cpus, best=True))
+            checkpoints.append(_checkpoint(label, "best", run.best, step, trained, best=True))
             checkpoints.sort(key=lambda c: c.step)
         else:
             checkpoints[match] = replace(checkpoints[match], best=True)
     return Run(path=label, checkpoints=tuple(checkpoints), cpus=cpus, cpu_source=cpu_source,
-               board_size=_board_size(run), spent=(games, hours, None if cpus is None else hours * cpus))
+               board_size=_board_size(run), spent=(games, hours, cpu_hours))
 
 
-def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, tuple[int, float]],
-                cpus: float | None, best: bool = False) -> RunCheckpoint:
-    games, hours = (0, 0.0) if step == 0 else trained.get(step, (None, None))
+def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, tuple[int, float, float | None]],
+                best: bool = False) -> RunCheckpoint:
+    games, hours, cpu_hours = trained.get(step, (None, None, None))
     return RunCheckpoint(run=run, name=name, path=str(path), sha256=file_sha256(path), step=step, selfplay_games=games,
-                         wall_hours=hours, cpu_hours=None if hours is None or cpus is None else hours * cpus, best=best)
+                         wall_hours=hours, cpu_hours=cpu_hours, best=best)
 
 
-def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float]], int, float]:
-    """Learner step -> (games, the run's wall-clock hours) of each `train` line of
-    metrics.jsonl (the last one of a step; a line cut short by a driver that died is skipped),
-    and the games and hours at the last line."""
-    found: dict[int, tuple[int, float]] = {}
+def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float, float | None]], int, float, float | None]:
+    """Learner step -> (games, the run's wall-clock hours, its recorded CPU-hours) of each
+    `train` line of metrics.jsonl (the last one of a step; a line cut short by a driver that
+    died is skipped), and the games, hours and recorded CPU-hours at the last line. CPU-hours
+    are None where a session (this one or an earlier) recorded no `cpu_s`."""
+    found: dict[int, tuple[int, float, float | None]] = {}
     games, earlier = 0, 0.0  # earlier: seconds of the sessions before the current one
+    earlier_cpu: float | None = 0.0  # CPU seconds of those sessions (None: one recorded none)
     start = last = None
+    cpu: float | None = None  # the current session's last cpu_s
     lines = run.events.read_text().splitlines() if run.events.is_file() else []
     for line in lines:
         try:
@@ -167,14 +180,20 @@ def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float]], int, float]
         if kind == "start":
             if start is not None and last is not None:
                 earlier += last - start
-            start = time
+                earlier_cpu = None if earlier_cpu is None or cpu is None else earlier_cpu + cpu
+            start, cpu = time, None
         last = time
+        if isinstance(event.get("cpu_s"), (int, float)):
+            cpu = float(event["cpu_s"])
         if isinstance(event.get("games"), int):
             games = max(games, event["games"])
         if kind == "train" and start is not None and isinstance(event.get("step"), int):
-            found[event["step"]] = (int(event.get("games", 0)), (earlier + time - start) / 3600)
+            recorded = isinstance(event.get("cpu_s"), (int, float)) and earlier_cpu is not None
+            found[event["step"]] = (int(event.get("games", 0)), (earlier + time - start) / 3600,
+                                    (earlier_cpu + cpu) / 3600 if recorded else None)
     hours = (earlier + last - start) / 3600 if start is not None and last is not None else 0.0
-    return found, games, hours
+    cpu_hours = None if earlier_cpu is None or cpu is None else (earlier_cpu + cpu) / 3600
+    return found, games, hours, cpu_hours
 
 
 def _cpus(run: RunDir) -> tuple[float | None, str]:

@@ -11,7 +11,8 @@ game is replayed to its end as well, and the final board gives every position th
 of each point under area scoring (Board.ownership) and the final score (Board.score, komi
 included), both from the view of the player to move (negated for white), the ownership under
 the position's symmetry. A resigned game's final board is the one at resignation, not played
-out: its targets are what that board scores. The buffer reads
+out: its positions are flagged as no auxiliary target (TrainingBatch.aux_target), and the
+learner masks them out of the ownership and score losses. The buffer reads
 new games from the game store itself (the store's list is the source of truth), so a restarted
 buffer rebuilds the same window and no game is lost between a worker's write and the buffer.
 
@@ -129,6 +130,7 @@ class ReplayBuffer:
         policy_target = np.ones(batch_size, bool)
         ownership = np.zeros((batch_size, n * n), np.float32) if aux else None
         score = np.zeros(batch_size, np.float32) if aux else None
+        aux_target = np.ones(batch_size, bool) if aux else None
         i = 0
         while i < batch_size:  # samples are sorted: one replay per game
             gi = int(game_index[i])
@@ -147,11 +149,12 @@ class ReplayBuffer:
                     mover = 1.0 if t % 2 == 0 else -1.0  # black moves first, as in SelfPlayGame.z
                     ownership[row] = mover * transform_planes(owners, k).ravel()
                     score[row] = mover * final_score
+                    aux_target[row] = not game.resigned
             i = j
         index = {} if not with_index else {"game_id": game_index + self._first_id, "move": moves,
                                            "symmetry": symmetries}
         return TrainingBatch(planes=pack_planes(planes), pi=pi, z=z, ownership=ownership, score=score,
-                             policy_target=policy_target, **index)
+                             policy_target=policy_target, aux_target=aux_target, **index)
 
 
 class _DamagedGame(Exception):

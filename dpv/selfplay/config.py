@@ -9,13 +9,16 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from dpv.config import ConfigError, load_config
 from dpv.nets.backends import BackendChoice
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.play.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from go_engine import ExitPolicy
 
 #: Board sizes a self-play run plays on (go_engine's range; the thesis plays 9x9).
 BOARD_SIZES = range(5, 20)
@@ -65,13 +68,16 @@ class PlayoutCap:
 class SearchSection(SearchSettings):
     """The `search:` section: the search settings every program shares (dpv.play.settings:
     c_puct, leaves_per_tree, opening_moves, sensible_moves, noise, resignation, ...), plus
-    self-play's own player and game rules. `exit` is the exit that answers every self-play leaf
-    (-1: the deepest, the thesis's choice, 6.2.2)."""
+    self-play's own player and game rules. `exit` is the exit policy of every self-play leaf
+    (-1: the deepest exit, the thesis's choice, 6.2.2)."""
 
     simulations: float = 32.0
-    """Budget per move in full-network simulations."""
-    exit: int = -1
-    """The self-play exit (the multi-step schedule changes it during a run)."""
+    """Budget per move in full-network simulations (a move's FLOPs budget: simulations x the
+    deepest exit's FLOPs, as the arena's)."""
+    exit: int | str = -1
+    """The self-play exit policy: an exit k (-1 the deepest; the multi-step schedule changes it
+    during a run) or any policy text the arena takes (dpv.play.exits: `k`, `exit=k`,
+    `dynamic:TAU0,ALPHA`, `threshold:TAU`), under the move's FLOPs budget."""
     komi: float = 7.5
     max_moves: int | None = None
     """Move cap of a game (None: the board's, 2 x size^2)."""
@@ -80,6 +86,10 @@ class SearchSection(SearchSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        try:
+            self.exit_policy()
+        except ValueError as err:
+            raise ValueError(f"'search.exit': {err}") from None
         cap = self.playout_cap
         _check([
             (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),
@@ -88,6 +98,19 @@ class SearchSection(SearchSettings):
              f"search.simulations ({self.simulations})"),
             (self.max_moves is None or self.max_moves >= 1, f"'search.max_moves' must be >= 1, got {self.max_moves}"),
         ])
+
+
+    def exit_policy(self) -> ExitPolicy:
+        """The go_engine ExitPolicy of `exit`."""
+        from dpv.play.exits import parse_exit_policy
+
+        return parse_exit_policy(str(self.exit))
+
+    @property
+    def fixed_exit(self) -> int | None:
+        """The exit k of a fixed `exit` policy; None for an adaptive one (dynamic, threshold)."""
+        policy = self.exit_policy()
+        return policy.exit if policy.kind == "fixed" else None
 
 
 @dataclass
@@ -262,9 +285,12 @@ class SelfPlayConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        k = self.search.exit
-        _check([(-self.net.num_exits <= k < self.net.num_exits,
+        k = self.search.fixed_exit
+        _check([(k is None or -self.net.num_exits <= k < self.net.num_exits,
                  f"'search.exit' {k} is out of range for a network with {self.net.num_exits} exits"),
+                (k is not None or self.learner.exit_schedule != "multi-step",
+                 f"'search.exit' {self.search.exit!r} is adaptive: learner.exit_schedule: multi-step needs a fixed "
+                 "exit k"),
                 (self.net.board_size in BOARD_SIZES, f"'net.board_size' must lie in [{BOARD_SIZES.start}, "
                                                      f"{BOARD_SIZES.stop - 1}], got {self.net.board_size}"),
                 (self.seed >= 0, f"'seed' must be >= 0, got {self.seed}")])

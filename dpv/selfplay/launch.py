@@ -60,7 +60,7 @@ from dpv.selfplay.records import RecordError, SelfPlayGame, decode
 from dpv.selfplay.retry import RemoteCall
 from dpv.selfplay.rundir import EventLog, RunDir, file_errors
 from dpv.selfplay.state import RunState
-from dpv.selfplay.stats import GameTally, StatsPoller, Throughput, throughput
+from dpv.selfplay.stats import CpuMeter, GameTally, StatsPoller, Throughput, local_actor_pids, throughput
 from dpv.selfplay.store import EmbeddedRedis, GameStore
 
 POLL_S = 0.5
@@ -71,7 +71,7 @@ LOG_PROGRESS_S = 30.0  # and logged to metrics.jsonl this often
 @dataclass
 class RunSummary:
     """What a run did (summary.json): counts, rates, training cycles, gating results, actors'
-    memory and where each actor ran, restarts of each actor this session."""
+    memory and where each actor ran, restarts of each actor this session, its CPU seconds."""
 
     run_dir: str
     games: int = 0
@@ -88,6 +88,10 @@ class RunSummary:
     """Inference backend of each server (ServerStats.backend), as last polled."""
     placement: dict[str, Placement] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds the run's processes used in this session (dpv.selfplay.stats.CpuMeter)."""
+    selfplay_evals_per_exit: list[int] = field(default_factory=list)
+    """Leaf evaluations of this session's self-play games answered by each exit (the records')."""
 
     @property
     def promotions(self) -> int:
@@ -200,7 +204,8 @@ class Driver:
         write_initial(self.dir.root, self.dir.initial, self.cfg.net, self.cfg.seed, self.init_from)
         self.dir.promote(self.dir.initial)
         self.state.best_version = 0
-        self.state.selfplay_exit = self.cfg.search.exit
+        if self.cfg.search.fixed_exit is not None:  # an adaptive policy has no self-play exit
+            self.state.selfplay_exit = self.cfg.search.fixed_exit
 
     def run(self) -> RunSummary:
         """Play, train, gate and promote until a limit is reached; then stop the workers,
@@ -229,6 +234,8 @@ class Driver:
         if not self.resume:
             self.dir.write_config(self.cfg)  # the run has started: a retry must --resume it
         self.stats = StatsPoller(self.team.servers, self.team.buffer)
+        self.cpu = CpuMeter()
+        self.cpu.add(local_actor_pids(list(self.actors.values())))  # a cluster's actors on this machine
         self.start = time.perf_counter()
         runs = [self.call(f"worker-{i}", w.run.remote) for i, w in enumerate(self.team.workers)]
         self.events.log("start", config=to_dict(self.cfg), resume=self.resume, metrics_url=url)
@@ -264,6 +271,7 @@ class Driver:
                     submit = functools.partial(self.team.learner.train.remote, steps, games)
                     self.training = self.call("learner", submit)
                 case Trained(cycle=record, cycle_games=cycle_games):
+                    record = dataclasses.replace(record, cpu_s=round(self.cpu.seconds(), 2))
                     self.state.cycle_games = cycle_games  # a cycle lost with the driver reruns on --resume
                     self.summary.cycles.append(record)
                     self.summary.learner_step = record.step
@@ -339,6 +347,7 @@ class Driver:
                 self.dir.write_sgf(game, game_id)
             self.tally.add(game)
         self.dir.record_games(total)
+        self.summary.selfplay_evals_per_exit = list(self.tally.evals_per_exit)
         self.summary.games = total
         self.summary.positions = self.tally.positions
 
@@ -389,7 +398,7 @@ class Driver:
         return MetricsSnapshot(
             games=self.store.num_games(), positions=self.store.num_positions(), search_moves=self.tally.moves,
             search_flops=self.tally.flops,
-            selfplay_exit=self.cfg.search.exit if selfplay_exit is None else selfplay_exit,
+            selfplay_exit=self._selfplay_exit(selfplay_exit),
             workers=[self.state.worker_counters(i) for i in range(self.cfg.worker.workers)],
             servers=dict(self.stats.servers), buffer=self.stats.buffer, best_version=summary.best_version,
             learner_step=summary.learner_step, cycles=len(summary.cycles),
@@ -398,6 +407,14 @@ class Driver:
             promotions=summary.promotions, last_win_rate=summary.gating[-1].win_rate if summary.gating else None,
             quarantined=len(self.quarantined),
             restarts={name: self.watch.seen.get(name, 0) for name in sorted(set(self.actors) | set(self.watch.seen))})
+
+    def _selfplay_exit(self, stored: int | None) -> int:
+        """The exit the metrics name: the run state's, else the config's fixed one, -1 (the
+        deepest, the exit an adaptive policy falls back to) for an adaptive policy."""
+        if stored is not None:
+            return stored
+        fixed = self.cfg.search.fixed_exit
+        return -1 if fixed is None else fixed
 
     def show(self) -> None:
         """The progress line every SHOW_S (and a `progress` line in metrics.jsonl every
@@ -413,6 +430,7 @@ class Driver:
         if now - self._logged >= LOG_PROGRESS_S:
             self._logged = now
             self.events.log("progress", games=self.summary.games, step=self.summary.learner_step,
+                            cpu_s=round(self.cpu.seconds(), 2), selfplay_evals_per_exit=self.tally.evals_per_exit,
                             **dataclasses.asdict(rates))
 
     def finish(self) -> RunSummary:
@@ -423,6 +441,7 @@ class Driver:
         if not self.quiet:
             self.progress.close()
         self.summary.seconds = time.perf_counter() - self.start
+        self.summary.cpu_s = round(self.cpu.seconds(), 2)
         self.stats.refresh()
         self.summary.server_versions = [s.version for s in self.stats.server_totals()]
         self.summary.server_backends = [s.backend for s in self.stats.server_totals()]

@@ -1,8 +1,9 @@
 """Learner: trains the DPV network on replay-buffer samples with weighted deep supervision
-(eq. 6.1-6.3; with the ownership and score heads' terms where the network has them; under
-playout cap randomization eq. 6.1's policy term summed over the policy-target positions only,
-the value term over all), SGD with momentum and an L2 term, and writes a checkpoint per
-training cycle.
+(eq. 6.1-6.3; with the ownership and score heads' terms where the network has them, over the
+positions of played-out games only; under playout cap randomization eq. 6.1's policy term
+summed over the policy-target positions only, the value term over all), SGD with momentum and
+an L2 term, and writes a checkpoint per training cycle; its answer (TrainResult) carries the
+mean losses per exit, the ownership and score ones where the network has those heads.
 
 The driver calls `train(steps)` once per `games_per_cycle` new games after `min_games`
 (thesis 6.3.1: 1,000 steps per 500 games after 3,000); the learner keeps training its own
@@ -46,8 +47,9 @@ def latest_step(directory: Path) -> int:
 def batch_loss(model: Any, batch: TrainingBatch, cfg: LossConfig, device: Any) -> Any:
     """The weighted deep-supervision loss (dpv.nets.loss.LossTerms, eq. 6.3) of `model` (a
     DPVNet on `device`) on a replay-buffer batch, with the ownership and score targets where
-    the batch carries them; the policy term counts only the batch's policy-target positions
-    (TrainingBatch.policy_target, playout cap randomization), the value term all."""
+    the batch carries them (over its played-out games' positions, TrainingBatch.aux_target);
+    the policy term counts only the batch's policy-target positions (TrainingBatch.policy_target,
+    playout cap randomization), the value term all."""
     import torch
 
     from dpv.nets.loss import deep_supervision_loss
@@ -59,7 +61,8 @@ def batch_loss(model: Any, batch: TrainingBatch, cfg: LossConfig, device: Any) -
     net = model.config
     x = torch.from_numpy(unpack_planes(batch.planes, (net.input_planes, net.board_size, net.board_size))).to(device)
     return deep_supervision_loss(model(x), tensor(batch.pi), tensor(batch.z), cfg, model,
-                                 tensor(batch.ownership), tensor(batch.score), tensor(batch.policy_target))
+                                 tensor(batch.ownership), tensor(batch.score), tensor(batch.policy_target),
+                                 tensor(batch.aux_target))
 
 
 class Learner:
@@ -106,6 +109,7 @@ class Learner:
         start = time.perf_counter()
         policy = np.zeros(self.model.num_exits)
         value = np.zeros(self.model.num_exits)
+        ownership, score = np.zeros(self.model.num_exits), np.zeros(self.model.num_exits)
         total = 0.0
         pending = self.buffer.sample.remote(self.cfg.batch_size)
         for i in range(steps):
@@ -123,11 +127,18 @@ class Learner:
             self.step += 1
             policy += terms.policy
             value += terms.value
+            if terms.ownership:
+                ownership += terms.ownership
+            if terms.score:
+                score += terms.score
             total += loss
         self.model.eval()
         path = self.dir / f"step-{self.step:08d}.pt"
         save_checkpoint(path, self.model, self.step, self.optimizer, extra={"games": games})
         seconds = time.perf_counter() - start
+        net = self.model.config
         return TrainResult(step=self.step, checkpoint=str(path), loss=total / steps,
                            policy_loss=(policy / steps).tolist(), value_loss=(value / steps).tolist(),
-                           samples_per_s=steps * self.cfg.batch_size / seconds, seconds=seconds)
+                           samples_per_s=steps * self.cfg.batch_size / seconds, seconds=seconds,
+                           ownership_loss=(ownership / steps).tolist() if net.ownership_head else None,
+                           score_loss=(score / steps).tolist() if net.score_head else None)

@@ -7,7 +7,7 @@ the driver adds. No torch or ray import.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -120,6 +120,10 @@ class TrainingBatch:
     policy_target: np.ndarray | None = None
     """bool [B]: whether the position's search is a policy target (False: a cheap search of
     playout cap randomization, whose `pi` the policy loss ignores); None: every position is one."""
+    aux_target: np.ndarray | None = None
+    """bool [B]: whether the position's game was played out, so that `ownership` and `score` are
+    its area scoring (False: a resigned game, masked out of the auxiliary losses); None: every
+    position (a buffer without `aux_targets`)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class TrainResult:
     """Training samples per second."""
     seconds: float
     """Wall time of the cycle."""
+    ownership_loss: list[float] | None = field(default=None, kw_only=True)
+    """Mean ownership squared error per exit (the auxiliary heads); None without ownership heads."""
+    score_loss: list[float] | None = field(default=None, kw_only=True)
+    """Mean score squared error per exit (the auxiliary heads); None without score heads."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,9 @@ class TrainingCycle(TrainResult):
     """Games stored when the driver read the answer."""
     selfplay_exit: int | None
     """Exit self-play switched to after the cycle (the multi-step schedule), None: unchanged."""
+    cpu_s: float | None = field(default=None, kw_only=True)
+    """CPU seconds the run's processes had used in this session when the driver read the answer
+    (dpv.selfplay.stats.CpuMeter; None in the runs that did not record it)."""
 
 
 @dataclass(frozen=True)

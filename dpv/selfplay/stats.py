@@ -6,11 +6,13 @@ or restarting actor never stalls the driver's loop; only the end of the run wait
 answers (`refresh`). A server's counters start from zero when Ray restarts it: `server_totals`
 continues them from the last answer before the restart. `throughput` turns the totals into the
 rates of the progress line and summary.json. `GameTally` counts the games the driver has read.
+`CpuMeter` sums the CPU seconds of the run's processes on the driver's machine (psutil).
 """
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dpv.selfplay.messages import BufferStats, ServerStats, WorkerCounters
@@ -68,6 +70,9 @@ class GameTally:
     """Moves of the games read in this session."""
     flops: float = 0.0
     """Search FLOPs those games charged (each leaf at the FLOPs of the exit that answered it)."""
+    evals_per_exit: list[int] = field(default_factory=list)
+    """Leaf evaluations of those games answered by each exit (their records' evals_per_exit):
+    the exit histogram of self-play."""
 
     def skip(self) -> None:
         """Pass over a game whose record is damaged (quarantined): only its id counts."""
@@ -79,6 +84,9 @@ class GameTally:
         self.positions += game.num_moves
         self.moves += game.num_moves
         self.flops += game.flops
+        evals = [int(v) for v in game.evals_per_exit]
+        counts = self.evals_per_exit + [0] * (len(evals) - len(self.evals_per_exit))
+        self.evals_per_exit = [c + (evals[k] if k < len(evals) else 0) for k, c in enumerate(counts)]
 
 
 class StatsPoller:
@@ -145,3 +153,68 @@ class StatsPoller:
             earlier = self._earlier.get(name, {})
             out.append(replace(stats, **{k: getattr(stats, k) + v for k, v in earlier.items()}))
         return out
+
+
+def process_tree(roots: list[int]) -> list[Any]:
+    """The psutil processes of `roots` and of every process below them (those gone are left out)."""
+    import psutil
+
+    found: dict[int, Any] = {}
+    for pid in roots:
+        try:
+            root = psutil.Process(pid)
+            for p in [root, *root.children(recursive=True)]:
+                found[p.pid] = p
+        except psutil.NoSuchProcess:
+            continue
+    return list(found.values())
+
+
+class CpuMeter:
+    """CPU seconds (user + system) the run's processes used since the meter was made: the
+    driver's process and every process below it (a local Ray and its actors), plus the actor
+    processes `add` names (a cluster's actors on this machine). A process that ended keeps its
+    last reading, so an actor Ray restarted still counts; one started later counts from zero."""
+
+    def __init__(self, roots: list[int] | None = None) -> None:
+        self.roots = [os.getpid()] if roots is None else list(roots)
+        self._first: dict[tuple[int, float], float] = {}  # (pid, create time) -> CPU s at the first reading
+        self._last: dict[tuple[int, float], float] = {}
+        self._read(first=True)
+
+    def add(self, pids: list[int]) -> None:
+        """Count the processes `pids` (and those below them) too, from now on."""
+        self.roots += [pid for pid in pids if pid not in self.roots]
+        self._read(first=True)
+
+    def _read(self, first: bool = False) -> None:
+        for p in process_tree(self.roots):
+            try:
+                t = p.cpu_times()
+                key = (p.pid, p.create_time())
+            except Exception:  # exited between the listing and the reading, or not ours to read
+                continue
+            if first:
+                self._first.setdefault(key, t.user + t.system)
+            self._last[key] = t.user + t.system
+
+    def seconds(self) -> float:
+        """CPU seconds used since the meter was made."""
+        self._read()
+        return sum(max(0.0, used - self._first.get(key, 0.0)) for key, used in self._last.items())
+
+
+def local_actor_pids(actors: list[Any]) -> list[int]:
+    """Process ids of those of `actors` that run on the caller's Ray node (asked of each actor:
+    call it while they are idle)."""
+    import ray
+
+    def where(_self: Any) -> tuple[str, int]:
+        import os
+
+        import ray
+
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+    node = ray.get_runtime_context().get_node_id()
+    return [pid for actor_node, pid in ray.get([a.__ray_call__.remote(where) for a in actors]) if actor_node == node]

@@ -4,9 +4,11 @@ an InferenceServer, and stores each finished game in Redis before forgetting it.
 The worker's G games are split over `pipelines` BatchedSearch objects, each driven by its own
 thread: while one waits for the server's answer (Ray releases the GIL), another collects and
 backs up leaves, so the worker's CPU and the server overlap. With one pipeline the worker is
-strictly sequential and, with a fixed seed, reproducible. Every leaf is answered at one exit,
-the self-play exit (the deepest by default, thesis 6.2.2), read from the run state at the start
-of each game so the multi-step schedule (6.3.1) can change it. While the run state's pause flag
+strictly sequential and, with a fixed seed, reproducible. Every leaf is answered under
+`search.exit`: at one exit, the self-play exit (the deepest by default, thesis 6.2.2), read from
+the run state at the start of each game so the multi-step schedule (6.3.1) can change it, or by
+a budget-adaptive policy (dynamic, threshold: eq. 6.5) under the move's FLOPs budget; the record
+keeps each game's evaluations per exit. While the run state's pause flag
 is set (a fixed sample ratio, learner.samples_per_position, self-play ahead of the learner) a
 pipeline finishes the games in hand, starts no new one and sleeps, counting `paused_s`.
 No torch import.
@@ -165,13 +167,14 @@ class SelfPlayWorker:
         return self.state.stop
 
     def _player(self):
-        """Both colours' Player: the self-play budget at the run's current self-play exit."""
+        """Both colours' Player: the self-play budget under `search.exit`, a fixed policy at the
+        run's current self-play exit (the multi-step schedule's)."""
         from go_engine import ExitPolicy, Player
 
-        k = self.state.selfplay_exit
-        if k is None:
-            k = self.search.exit
-        return Player(simulations=self.search.simulations, exit_policy=ExitPolicy.fixed(k))
+        policy = self.search.exit_policy()
+        if policy.kind == "fixed" and (k := self.state.selfplay_exit) is not None:
+            policy = ExitPolicy.fixed(k)
+        return Player(simulations=self.search.simulations, exit_policy=policy)
 
     def _pipeline(self, p: int, exit_flops: list[float], totals: dict[str, float]) -> None:
         from go_engine import BatchedSearch

@@ -26,19 +26,21 @@ def event(time: float, kind: str, **data) -> str:
     return json.dumps({"time": time, "event": kind, **data})
 
 
-def make_run(root: Path, placement: bool = True) -> Path:
+def make_run(root: Path, placement: bool = True, cpu_s: tuple[float | None, ...] = (None,) * 3) -> Path:
     """A run directory as `dpv launch selfplay` leaves it: initial.pt, step-10 and step-20
     (step-20 promoted to best.pt), metrics.jsonl over two sessions (a --resume after an hour's
-    pause), summary.json with two workers' placement."""
+    pause), summary.json with two workers' placement; `cpu_s` recorded (None: not) in the
+    first train line, the progress line and the second train line."""
     run = root / "run"
     (run / "checkpoints").mkdir(parents=True)
     for seed, name in enumerate(("initial", "step-00000010", "step-00000020")):
         torch.manual_seed(seed)
         save_checkpoint(run / "checkpoints" / f"{name}.pt", DPVNet(TINY), step=10 * seed)
     shutil.copyfile(run / "checkpoints" / "step-00000020.pt", run / "best.pt")
-    lines = [event(START, "start", resume=False), event(START + 1800, "train", step=10, games=40),
-             event(START + 3600, "progress", games=50), event(START + 7200, "start", resume=True),
-             event(START + 7200 + 900, "train", step=20, games=90), '{"time": 1, "event": "tra']
+    cpu = [{} if value is None else {"cpu_s": value} for value in cpu_s]
+    lines = [event(START, "start", resume=False), event(START + 1800, "train", step=10, games=40, **cpu[0]),
+             event(START + 3600, "progress", games=50, **cpu[1]), event(START + 7200, "start", resume=True),
+             event(START + 7200 + 900, "train", step=20, games=90, **cpu[2]), '{"time": 1, "event": "tra']
     (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     (run / "config.yaml").write_text("net:\n  board_size: 9\nworker:\n  workers: 3\n")
     if placement:
@@ -83,6 +85,17 @@ def test_a_run_s_checkpoints_carry_steps_games_and_hours_summed_over_sessions(ru
     assert [c.cpu_hours for c in run.checkpoints] == pytest.approx([0.0, 1.0, 2.5])
     fallback = read_run(make_run(tmp_path, placement=False))
     assert fallback.cpus == 3.0 and "worker.workers" in fallback.cpu_source
+
+
+def test_recorded_cpu_seconds_are_preferred_summed_over_sessions_and_all_or_none(tmp_path):
+    run = read_run(make_run(tmp_path / "a", cpu_s=(3600.0, 5400.0, 1800.0)))
+    assert "recorded by the run" in run.cpu_source
+    # session 1 used 5400 CPU s to its last line, session 2 had used 1800 at step 20
+    assert [c.cpu_hours for c in run.checkpoints] == pytest.approx([0.0, 1.0, 2.0])
+    assert run.spent[2] == pytest.approx(2.0)
+    mixed = read_run(make_run(tmp_path / "b", cpu_s=(3600.0, 5400.0, None)))  # a session that recorded none
+    assert "summary.json placement" in mixed.cpu_source
+    assert [c.cpu_hours for c in mixed.checkpoints] == pytest.approx([0.0, 1.0, 2.5])
 
 
 def test_a_lineage_counts_games_and_hours_on_across_its_runs_and_links_them_by_games(run_dir, tmp_path):

@@ -110,3 +110,25 @@ def test_a_tiny_net_with_both_heads_trains_learner_steps(store_url):
     # A net without the heads trains on the same buffer's batch as before (the targets unused).
     plain = DPVNet(dataclasses.replace(NET, ownership_head=False, score_head=False))
     assert batch_loss(plain, batch, cfg, "cpu").ownership == []
+
+
+def test_a_resigned_games_positions_are_masked_out_of_the_aux_losses(tmp_path):
+    server = EmbeddedRedis(tmp_path / "redis")
+    try:
+        store = GameStore(server.url, "resigned")
+        played, resigned = played_out_game(1), dataclasses.replace(played_out_game(2), resigned=True)
+        for game in (played, resigned):
+            store.add_game(encode(game), game.num_moves)
+        batch = ReplayBuffer(server.url, "resigned", window_games=2, seed=0, aux_targets=True).sample(
+            64, with_index=True)
+    finally:
+        server.close()
+    assert batch.aux_target.tolist() == (batch.game_id == 0).tolist() and 0 < batch.aux_target.sum() < 64
+    only_resigned = {k: v[~batch.aux_target] for k, v in dataclasses.asdict(batch).items() if v is not None}
+    only_resigned = dataclasses.replace(batch, **only_resigned)
+    torch.manual_seed(0)
+    model = DPVNet(NET)
+    masked = batch_loss(model, only_resigned, LossConfig(), "cpu")
+    assert masked.ownership == [0.0, 0.0] and masked.score == [0.0, 0.0]  # the resigned board scores nothing
+    unmasked = batch_loss(model, dataclasses.replace(only_resigned, aux_target=None), LossConfig(), "cpu")
+    assert min(unmasked.ownership) > 0 and min(unmasked.score) > 0

@@ -67,6 +67,8 @@ def test_run_plays_trains_gates_and_promotes(local_run):
     assert t.positions_per_s > 0 and t.evals_per_s > 0 and t.mean_batch >= 1
     assert 0 < t.wait_share <= 1
     assert set(summary.actor_rss_mib) >= {"buffer", "learner", "gating", "server-0", "worker-0"}
+    cpu = [c.cpu_s for c in summary.cycles]  # the CPU time of the run's processes, recorded
+    assert 0 < cpu[0] and cpu == sorted(cpu) and cpu[-1] <= summary.cpu_s
 
 
 def test_games_in_redis_equal_games_reported(local_run):
@@ -128,16 +130,18 @@ def tiny_server(ray_session, tmp_path_factory):
 
 
 def play(server, store_dir: Path, seed: int, games: int, pipelines: int, max_games: int,
-         selfplay_exit: int | None = None) -> list[bytes]:
+         selfplay_exit: int | None = None, exit_policy: int | str = -1) -> list[bytes]:
     """Run one SelfPlayWorker (in this process, on the Ray server) to `max_games` finished
-    games into a fresh store (whose run state names `selfplay_exit`, if given); its games."""
+    games into a fresh store (whose run state names `selfplay_exit`, if given) with
+    `search.exit: exit_policy`; its games."""
     from dpv.selfplay.worker import SelfPlayWorker
 
     redis_server = EmbeddedRedis(store_dir)
     try:
         if selfplay_exit is not None:
             RunState.connect(redis_server.url).selfplay_exit = selfplay_exit
-        worker = SelfPlayWorker(0, tiny().search, games, pipelines, 9, redis_server.url, "dpv", server, seed)
+        search = tiny(search={"exit": exit_policy}).search
+        worker = SelfPlayWorker(0, search, games, pipelines, 9, redis_server.url, "dpv", server, seed)
         worker.run(max_games=max_games)
         return GameStore(redis_server.url).games(0)
     finally:
@@ -158,6 +162,16 @@ def test_worker_plays_at_the_run_exit(tiny_server, tmp_path):
     shallow = [decode(d) for d in play(tiny_server, tmp_path / "s", 0, 2, 1, 2, selfplay_exit=0)]
     assert all(g.evals_per_exit[0] > 0 and g.evals_per_exit[1] == 0 for g in shallow)
     deepest = [decode(d) for d in play(tiny_server, tmp_path / "d", 0, 2, 1, 2)]
+    assert all(g.evals_per_exit[0] == 0 and g.evals_per_exit[1] > 0 for g in deepest)
+
+
+def test_worker_plays_under_an_adaptive_exit_policy_and_records_its_exits(tiny_server, tmp_path):
+    from dpv.selfplay.records import decode
+
+    # every leaf's confidence reaches 0 at the first exit; none reaches 1.01, so the deepest answers
+    first = [decode(d) for d in play(tiny_server, tmp_path / "t0", 0, 2, 1, 2, exit_policy="threshold:0")]
+    assert all(g.evals_per_exit[0] > 0 and g.evals_per_exit[1] == 0 for g in first)
+    deepest = [decode(d) for d in play(tiny_server, tmp_path / "t1", 0, 2, 1, 2, exit_policy="dynamic:1.01,0.5")]
     assert all(g.evals_per_exit[0] == 0 and g.evals_per_exit[1] > 0 for g in deepest)
 
 
@@ -195,9 +209,12 @@ def test_a_fixed_sample_ratio_run_trains_at_the_ratio(ray_session, tmp_path):
     cfg = tiny(learner={"samples_per_position": ratio, "min_games": 6})
     summary = launch(cfg, tmp_path / "run", max_games=36, quiet=True)
     samples = summary.learner_step * batch
-    in_hand = cfg.worker.games * cfg.search.max_moves  # games finished after the pause came
+    # games finished after the data for the next cycle came: those in hand then, and those begun
+    # before the driver's next look set the pause flag
+    in_hand = 2 * cfg.worker.games * cfg.search.max_moves
     assert len(summary.cycles) >= 3 and all(c.step % steps == 0 for c in summary.cycles)
     assert ratio * summary.positions - 2 * steps * batch - ratio * in_hand <= samples <= ratio * summary.positions
+    assert sum(summary.selfplay_evals_per_exit) > 0 and summary.cpu_s > 0
 
 
 def test_learner_checkpoints_each_cycle_and_resumes(local_run, tmp_path):
@@ -218,6 +235,7 @@ def test_learner_checkpoints_each_cycle_and_resumes(local_run, tmp_path):
         assert second.step == 5 and second.checkpoint.endswith("step-00000005.pt")
         assert len(second.policy_loss) == len(second.value_loss) == 2
         assert second.loss > 0 and second.samples_per_s > 0
+        assert second.ownership_loss is None and second.score_loss is None  # the tiny net has no aux heads
         saved = load_checkpoint(second.checkpoint)
         assert saved.step == 5 and saved.extra == {"games": 12}
         resumed = Learner(cfg.net, cfg.loss, cfg.learner, str(run_dir / "best.pt"), str(tmp_path), buffer)

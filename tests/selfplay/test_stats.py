@@ -92,3 +92,30 @@ def test_metrics_of_a_run_before_its_first_answers_and_cycle(tmp_path):
     assert "dpv_buffer_games" not in samples and "dpv_server_batch_size_count" not in samples
     assert "dpv_learner_loss" not in samples and "dpv_gating_win_rate" not in samples
     assert samples["dpv_learner_cycles_total"] == [({}, 0.0)]
+
+
+def test_the_cpu_meter_counts_a_process_from_its_start_and_keeps_its_reading_after_it_ended():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from dpv.selfplay.stats import CpuMeter
+
+    assert CpuMeter().roots == [os.getpid()]  # by default: the driver and every process below it
+    code = "import sys\nsys.stdin.readline()\nx = sum(i * i for i in range(3_000_000))\nsys.stdin.read()"
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    try:
+        meter = CpuMeter([child.pid])
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        used = 0.0
+        for _ in range(1200):  # until the child's sum has used some CPU (polled, no time asserted)
+            used = meter.seconds()
+            if used >= 0.1:
+                break
+            time.sleep(0.05)
+        assert used >= 0.1
+    finally:
+        child.communicate(b"")
+    assert meter.seconds() >= used  # the child ended: its last reading still counts
