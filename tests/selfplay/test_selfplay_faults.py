@@ -103,7 +103,8 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
     from dpv.selfplay.retry import call_actor
     from dpv.selfplay.rundir import RunDir
 
-    cfg = tiny(learner={"steps": 40}, gating={"games": 6})
+    # A cycle per 6 games (tiny's 12 halved): the promotion and the training and gating calls to kill come sooner.
+    cfg = tiny(learner={"steps": 40, "min_games": 6, "games_per_cycle": 6}, gating={"games": 6})
     run_dir = tmp_path / "run"
     RunDir(run_dir).prepare(resume=False)
     driver = Driver(cfg, run_dir, max_games=None, quiet=True)
@@ -125,7 +126,7 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
         snapshots.append(store.games(0))
         faults.append((fault, len(snapshots[-1])))
 
-    def more_games(n: int = 6) -> None:
+    def more_games(n: int = 3) -> None:
         wait_for(lambda: store.num_games() >= faults[-1][1] + n, f"{n} games after the {faults[-1][0]} fault")
 
     thread.start()
@@ -185,11 +186,12 @@ def test_run_survives_faults_and_resumes(ray_session, tmp_path, caplog):
 
     for path in sorted((run_dir / "sgf").glob("*.sgf"))[-5:]:  # as if the driver died before writing them
         path.unlink()
-    second = launch(cfg, run_dir, max_games=first.games + 12, resume=True, quiet=True)
+    more = cfg.learner.games_per_cycle  # enough for a new cycle
+    second = launch(cfg, run_dir, max_games=first.games + more, resume=True, quiet=True)
     resumed = stored_games(run_dir)
     assert resumed[:len(games)] == games
     assert len(list((run_dir / "sgf").glob("*.sgf"))) == len(resumed)
-    assert len(resumed) == second.games >= first.games + 12
+    assert len(resumed) == second.games >= first.games + more
     assert len(set(game_keys(resumed))) == len(resumed)
     steps = [c.step for c in second.cycles]
     assert steps[:len(first.cycles)] == [c.step for c in first.cycles]  # the history is kept
