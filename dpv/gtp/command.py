@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "the analysis cap, 100000: the time decides)")
     parser.add_argument("--ms-per-move", type=float, default=None, metavar="M",
                         help="think M milliseconds per move (less when the game's time control allows less)")
+    parser.add_argument("--ponder", action="store_true",
+                        help="search on the opponent's time, keeping the tree for the reply (mcts; off by default)")
     parser.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: the search's batches are small)")
@@ -62,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
         if player.board_size not in (None, args.size):
             raise ValueError(f"the network plays {player.board_size}x{player.board_size}, not --size {args.size}")
     move_seconds = None if args.ms_per_move is None else args.ms_per_move / 1000
-    GtpEngine(player, size=args.size, komi=args.komi, move_seconds=move_seconds).serve()
+    GtpEngine(player, size=args.size, komi=args.komi, move_seconds=move_seconds, ponder=args.ponder).serve()
     return 0

@@ -23,6 +23,9 @@ input line arrives (then the answer ends, and that line is answered next; called
 `kata-genmove_analyze COLOR` write the same lines while searching a move, which they play
 (`play VERTEX`), and are not interrupted. The interval is measured on the engine's `clock`.
 
+With `ponder` (`--ponder`), a searching player goes on thinking after each of its moves, in
+the position the opponent faces, until the next input line (`ponder_until_input`).
+
 After the game's end (two passes) `genmove` answers `pass` for either colour, as GNU Go and
 KataGo answer a controller that asks for a move then, and leaves the game as it is.
 """
@@ -94,8 +97,12 @@ class GtpEngine:
     `clock` (seconds) measures the analysis interval and the time spent on moves."""
 
     def __init__(self, player: Player, size: int = 9, komi: float = 7.5,
-                 clock: Callable[[], float] = time.monotonic, move_seconds: float | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, move_seconds: float | None = None,
+                 ponder: bool = False) -> None:
         self.player = player
+        self.ponder = ponder and hasattr(player, "think")
+        """Search on the opponent's time (`--ponder`): see `ponder_until_input`."""
+        self._ponder_due = False
         self.now = clock
         self.move_seconds = move_seconds
         """A fixed think time per move (`--ms-per-move`), within what the time control allows; None: none."""
@@ -206,8 +213,22 @@ class GtpEngine:
                     write(piece)
                 if self.finished:
                     return
+                self.ponder_until_input()
         finally:
             self.input = None
+
+    def ponder_until_input(self) -> None:
+        """With `ponder`, right after a move of ours: search the position the opponent faces
+        until an input line waits (at least one batched step), in the player's kept tree, so
+        that the next genmove starts from the subtree of the reply the opponent plays."""
+        if not (self.ponder and self._ponder_due and self.input is not None) or self.board.is_over():
+            return
+        self._ponder_due = False
+        steps = self.player.think(self.board.copy(), clock=self.now, endless=True)
+        for _ in steps:
+            if self.input.waiting():
+                break
+        steps.close()
 
     # -- commands -------------------------------------------------------------------------
 
@@ -277,6 +298,7 @@ class GtpEngine:
             return "resign"
         board.play(action)
         self._commit(board)
+        self._ponder_due = True
         return format_vertex(action, self.size)
 
     def cmd_time_settings(self, args: list[str]) -> str:
