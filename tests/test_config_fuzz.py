@@ -56,6 +56,12 @@ def validate_vision(path: Path) -> Any:
     return load_config(path, VisionTrainConfig)
 
 
+def validate_gtp(path: Path) -> Any:
+    from dpv.gtp.config import GtpEngineConfig
+
+    return load_config(path, GtpEngineConfig)
+
+
 def validate_net(path: Path) -> Any:
     from dpv.nets.config import load_net_config
 
@@ -64,7 +70,8 @@ def validate_net(path: Path) -> Any:
 
 def validator(preset: str) -> Callable[[Path], Any]:
     """The check of the command that reads `preset`."""
-    for prefix, check in (("net-", validate_net), ("study-", validate_study), ("vision-", validate_vision)):
+    for prefix, check in (("net-", validate_net), ("study-", validate_study), ("vision-", validate_vision),
+                          ("gtp-", validate_gtp)):
         if preset.startswith(prefix):
             return check
     return validate_selfplay
