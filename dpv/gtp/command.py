@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--player", choices=PLAYERS,
                         help="mcts: the search over a DPV network (default); random: uniform legal moves")
     parser.add_argument("--checkpoint", help="network of the mcts player (default: the newest runs/**/best.pt, "
-                        "else a fresh tiny network; 'rollout': random playouts, no network)")
+                        "else the shipped network models/dpv-four.pt, else a fresh one; "
+                        "'rollout': random playouts, no network)")
     parser.add_argument("--exit", help="exit policy: K (fixed exit, -1 = deepest), dynamic:TAU0,ALPHA "
                         "or threshold:TAU")
     parser.add_argument("--sims", type=float, default=None,

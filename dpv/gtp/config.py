@@ -19,7 +19,8 @@ class GtpEngineConfig:
     player: str = "mcts"
     """mcts: the search over a DPV network; random: uniform sensible moves."""
     checkpoint: str | None = None
-    """The network (None: the newest runs/**/best.pt, else a fresh tiny one; 'rollout': random playouts)."""
+    """The network (None: the newest runs/**/best.pt, else the shipped models/dpv-four.pt, else a fresh
+    one; 'rollout': random playouts)."""
     exit: str = "-1"
     """Exit policy (dpv.play.exits): K (fixed exit, -1 = deepest), dynamic:TAU0,ALPHA or threshold:TAU."""
     sims: float | None = None

@@ -43,7 +43,7 @@ class RandomPlayer:
 
 def mcts_player(checkpoint: str | None, exit: str = "-1", simulations: float = 100.0, device: str = "cpu",
                 seed: int = 0, runs: str = "runs") -> MctsPlayer:
-    """An MctsPlayer on `checkpoint` (default: the newest runs/**/best.pt, else a fresh tiny
+    """An MctsPlayer on `checkpoint` (default: the newest runs/**/best.pt, else the shipped network, else a fresh
     network, loaded from a private temporary directory; which one is said on stderr) with exit policy text
     `exit` (dpv.play.exits), in the GTP role of dpv.play.settings."""
     import tempfile

@@ -3,6 +3,7 @@ malformed lines and illegal moves), the tree kept across moves, time control,
 kgs-genmove_cleanup and the lz-analyze output."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -58,8 +59,9 @@ def test_a_controller_session_with_mistakes_never_breaks_the_engine(player):
 def test_dpv_gtp_subprocess_serves_the_session_on_a_fresh_network(tmp_path):
     lines = [line for line, _ in SESSION]
     argv = [sys.executable, "-m", "dpv.cli", "gtp", "--sims", "4", "--exit", "dynamic:0.02,0.05"]
+    env = {**os.environ, "DPV_MODELS_DIR": str(tmp_path)}  # no shipped network either
     out = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)  # no runs/ here: a fresh tiny network, said on stderr
+                         cwd=tmp_path, env=env)  # no runs/ here: a fresh network, said on stderr
     assert out.returncode == 0, out.stderr
     answers = out.stdout.split("\n\n")[:-1]
     assert [a[0] for a in answers] == [status for _, status in SESSION]
