@@ -655,7 +655,25 @@ cdef class BatchedSearch:
                 "bytes": t.capacity * sizeof(Node), "root_visits": t.nodes[0].n,
                 "virtual_loss": vloss, "pending": pending}
 
+    def search_progress(self, int game) -> dict[str, object]:
+        """The move `game` searches now (or searched last, once its search ended): FLOPs spent
+        and its budget (floats), simulations (backed-up leaves below the root, terminal ones
+        included), evaluations per exit (int64 [the mover's exits]) and whether it still
+        searches; zeros before the first `start_search`. Between two steps every evaluation is
+        answered: the evaluations sum to the simulations that reached the network, plus the
+        root's when this move expanded it, and `spent` is their FLOPs (MoveResult.flops at the
+        end)."""
+        self._check_game(game)
+        return {"spent": float(self.spent[game]), "budget": float(self.budget[game]),
+                "simulations": int(self.sims[game]), "evals_per_exit": self._evals_per_exit(game),
+                "searching": bool(self.searching[game])}
+
     # ------------------------------------------------------------------ internals
+
+    def _evals_per_exit(self, int g) -> np.ndarray:
+        """int64 [the mover's exits]: this move's evaluations answered at each exit of `g`."""
+        cdef int exits = self.slot_exits[2 * g + (0 if self.mover[g] == 1 else 1)]
+        return np.array([self.evals[g * MAX_EXITS + e] for e in range(exits)], np.int64)
 
     def _check_game(self, int game) -> None:
         if not 0 <= game < self.num_games:
@@ -1185,7 +1203,6 @@ cdef class BatchedSearch:
         else:
             action = int(np.argmax(pi))
         root_value = -root.w / root.n if root.n > 0 else 0.0
-        exits = self.slot_exits[2 * g + (0 if self.mover[g] == 1 else 1)]
         resigned = would_resign = False
         if cfg.resign_threshold is not None and total > 0:
             best = int(np.argmax(counts))
@@ -1197,7 +1214,7 @@ cdef class BatchedSearch:
         return MoveResult(
             game=g, player=self.mover[g], action=-1 if resigned else action,
             pi=pi.astype(np.float32), root_value=float(root_value), flops=float(self.spent[g]),
-            evals_per_exit=np.array([self.evals[g * MAX_EXITS + e] for e in range(exits)], np.int64),
+            evals_per_exit=self._evals_per_exit(g),
             simulations=int(self.sims[g]), resigned=resigned, would_resign=would_resign,
             improved_policy=improved)
 

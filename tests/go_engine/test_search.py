@@ -490,3 +490,31 @@ def test_principal_variation_follows_the_most_visited_child_below_each_root_chil
         assert int(below["action"][np.argmax(below["visits"])]) == expected_next
     with pytest.raises(ValueError, match="max_length"):
         search.principal_variation(0, max_length=0)
+
+
+def test_search_progress_counts_the_move_in_progress_after_every_step():
+    sims = 30
+    evaluator = ConfidenceEvaluator([0.3, 0.5, 0.7, 0.9])
+    search = BatchedSearch(1, config=SearchConfig(leaves_per_tree=4, reuse_tree=True), exit_flops=FLOPS,
+                           players=Player(sims, ExitPolicy.dynamic(0.2, 0.9)))
+    before = search.search_progress(0)
+    assert (before["spent"], before["budget"], before["simulations"], before["searching"]) == (0.0, 0.0, 0, False)
+    assert before["evals_per_exit"].tolist() == [0, 0, 0, 0]
+    for move in range(2):  # the first move evaluates its root, the second reuses it
+        search.start_search()
+        evaluator.calls.clear()
+        spent = 0.0
+        while search.num_searching():
+            search.step(evaluator)
+            progress = search.search_progress(0)
+            used = np.concatenate([c["exits"] for c in evaluator.calls])
+            assert progress["evals_per_exit"].tolist() == np.bincount(used, minlength=4).tolist()
+            assert progress["evals_per_exit"].sum() == progress["simulations"] + (move == 0)
+            assert progress["spent"] == pytest.approx(float(np.dot(progress["evals_per_exit"], FLOPS)))
+            assert progress["spent"] >= spent and progress["budget"] == sims * FLOPS[-1]
+            spent = progress["spent"]
+        result = search.results()[0]
+        assert not progress["searching"] and progress["simulations"] == result.simulations > 0
+        assert progress["spent"] == result.flops <= progress["budget"] + FLOPS[-1]  # one evaluation over at most
+        assert progress["evals_per_exit"].tolist() == result.evals_per_exit.tolist()
+        search.play(0, result.action)
