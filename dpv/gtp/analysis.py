@@ -3,8 +3,8 @@
 
 `lz-analyze [COLOUR] [INTERVAL] [interval CS] [minmoves N] [maxmoves N]` and `kata-analyze`
 with the same arguments: INTERVAL in centiseconds (default 100). kata-analyze also reads
-`ownership true|false`. `allow` / `avoid` (three words each) and any other `KEY VALUE` pair
-are accepted and ignored.
+`ownership true|false`, and both read dpv's own `dpv true|false` (below). `allow` / `avoid`
+(three words each) and any other `KEY VALUE` pair are accepted and ignored.
 
 A line holds one `info` group per move, best first: `move` (GTP vertex), `visits`, `winrate`
 (from the mover's view), `prior`, `lcb`, `order` (0 = best) and `pv` (the move, then the most
@@ -17,6 +17,15 @@ after the move, not averaged over the search (KataGo averages it over the tree);
 [-1, 1] after the last group, row by row from the top left (A9 ... J9, A8 ...), +1 where the side
 to move will own the point: the ownership head on the root position. A network without these
 heads (NetConfig.ownership_head / score_head off, or random playouts) leaves the fields out.
+
+The `dpv` extension, for researchers watching DPV-MCTS think: with `dpv true` every line ends
+with ` dpv flops SPENT budget BUDGET exits N0,N1,...` (after the ownership values, if any):
+the FLOPs the search has spent on the position so far, the FLOPs budget of one move
+(simulations x FLOPs of the deepest exit; a dynamic exit policy's threshold rises with
+SPENT / BUDGET, thesis eq. 6.5), and the network evaluations answered at each exit so far,
+shallowest first (MctsPlayer.search_progress). An analysis that runs past the budget starts another round on
+the same tree, so its SPENT passes BUDGET; genmove_analyze stops at it. The GUIs never send
+`dpv`, so their lines are unchanged.
 
 What the GUIs read (their sources, read for this module):
 - Lizzie 0.7.4 (Leelaz.java, MoveData.java) sends `name`: an answer starting with "KataGo"
@@ -46,7 +55,7 @@ import numpy as np
 from go_engine import Board, action_to_gtp
 
 if TYPE_CHECKING:
-    from dpv.play.player import MoveInfo
+    from dpv.play.player import MoveInfo, SearchProgress
 
 DEFAULT_INTERVAL_CS = 100
 COLOURS = ("b", "w", "black", "white")
@@ -71,6 +80,8 @@ class AnalyzeRequest:
     """Moves each line shows at most (maxmoves); None: every visited move."""
     ownership: bool = False
     """`ownership true` (kata-analyze): end each line with the root's ownership map."""
+    dpv: bool = False
+    """`dpv true`: end each line with the search's FLOPs and exit histogram (the dpv extension)."""
 
 
 def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
@@ -83,7 +94,7 @@ def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
     if words and _is_number(words[0]):
         interval = _number(words.pop(0), "interval")
     options: dict[str, float] = {}
-    ownership = False
+    flags = {"ownership": False, "dpv": False}
     while words:
         key = words.pop(0).lower()
         wanted = 3 if key in IGNORED_WITH_THREE_WORDS else 1
@@ -92,21 +103,21 @@ def parse_analyze_args(args: list[str]) -> AnalyzeRequest:
         values, words = words[:wanted], words[wanted:]
         if key in ("interval", "minmoves", "maxmoves"):
             options[key] = _number(values[0], key)
-        elif key == "ownership":
-            ownership = _boolean(values[0], key)
+        elif key in flags:
+            flags[key] = _boolean(values[0], key)
     interval = options.get("interval", interval)
     max_moves = options.get("maxmoves")
     return AnalyzeRequest(colour=colour, interval=max(1.0, interval) / 100.0, min_moves=int(options.get("minmoves", 0)),
-                          max_moves=None if max_moves is None else int(max_moves), ownership=ownership)
+                          max_moves=None if max_moves is None else int(max_moves), **flags)
 
 
 def format_analysis(moves: list[MoveInfo], size: int, kata: bool = False,
                     variations: dict[int, list[int]] | None = None, score_leads: dict[int, float] | None = None,
-                    ownership: np.ndarray | None = None) -> str:
+                    ownership: np.ndarray | None = None, progress: SearchProgress | None = None) -> str:
     """One analysis line (no newline) for `moves`, best first: lz-analyze's integer form, or
     kata-analyze's floats with `kata`. `variations`: each move's pv (default: the move alone);
     `score_leads` (kata-analyze): each move's scoreLead; `ownership` (kata-analyze): the N*N
-    values that end the line."""
+    values after the groups; `progress`: the `dpv` extension that ends the line."""
     def rate(value: float) -> str:
         return f"{value:.6g}" if kata else str(round(value * 10000))
 
@@ -119,6 +130,9 @@ def format_analysis(moves: list[MoveInfo], size: int, kata: bool = False,
                       f"prior {rate(move.prior)} lcb {rate(move.lcb)} order {order} pv {pv}")
     if kata and ownership is not None:
         groups.append("ownership " + " ".join(f"{value:.4g}" for value in ownership))
+    if progress is not None:
+        groups.append(f"dpv flops {progress.flops:.6g} budget {progress.budget_flops:.6g} "
+                      f"exits {','.join(map(str, progress.evals_per_exit))}")
     return " ".join(groups)
 
 

@@ -399,12 +399,13 @@ class GtpEngine:
         if not moves:  # an empty line would end the GTP answer
             return
         variations = self.player.variations(PV_LENGTH)
+        progress = self.player.search_progress() if request.dpv else None
         if estimator is None:
-            yield format_analysis(moves, self.size, variations=variations) + "\n"
+            yield format_analysis(moves, self.size, variations=variations, progress=progress) + "\n"
             return
         ownership = estimator.ownership() if request.ownership else None
         yield format_analysis(moves, self.size, True, variations, estimator.score_leads([m.action for m in moves]),
-                              ownership) + "\n"
+                              ownership, progress) + "\n"
 
     def _moves_left(self, board: Board) -> int:
         """Rough number of our own moves left in the game, for spreading main time."""

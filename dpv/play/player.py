@@ -46,6 +46,23 @@ class MoveInfo:
         return min(1.0, max(0.0, w - LCB_Z * math.sqrt(max(0.0, w * (1 - w)) / self.visits)))
 
 
+@dataclass(frozen=True)
+class SearchProgress:
+    """Where the search of the position being analysed (or searched last) stands, for the
+    analysis output's `dpv` extension (dpv.gtp.analysis): BatchedSearch.search_progress summed
+    over the budget rounds of one `think`."""
+
+    flops: float
+    """FLOPs spent so far on the position, over every round (an endless analysis passes the
+    budget: each spent budget starts another round on the same tree)."""
+    budget_flops: float
+    """The FLOPs budget of one move (one round)."""
+    simulations: int
+    """Simulations backed up so far, over every round."""
+    evals_per_exit: tuple[int, ...]
+    """Network evaluations answered at each exit so far, shallowest first, over every round."""
+
+
 class MctsPlayer:
     """The batched PUCT search with one game (G = 1), kept across moves.
 
@@ -78,6 +95,7 @@ class MctsPlayer:
         self.seed = seed
         self.last = None
         self._search = None
+        self._rounds: list[dict] = []  # the spent rounds of the current think (search_progress)
         self._key: tuple = ()
         self._moves: list[int] = []
 
@@ -119,6 +137,7 @@ class MctsPlayer:
         self._sync(board)
         search = self._search
         deadline = None if seconds is None else clock() + seconds
+        self._rounds = []
         searching = search.start_search()
         while searching:
             search.step(self.evaluator)
@@ -130,6 +149,7 @@ class MctsPlayer:
                     break
                 if search.tree_info(0)["root_visits"] >= MAX_ANALYSIS_VISITS:
                     return
+                self._rounds.append(search.search_progress(0))
                 searching = search.start_search()
         self.last = search.results()[0]
 
@@ -147,6 +167,15 @@ class MctsPlayer:
         return [MoveInfo(int(kids["action"][j]), int(visits[j]),
                          (float(kids["q"][j] if visits[j] else root_q) + 1) / 2, float(kids["prior"][j]))
                 for j in order[:count]]
+
+    def search_progress(self) -> SearchProgress:
+        """The FLOPs, simulations and evaluations per exit the current (or last) `think` has
+        spent so far, over its rounds, and the budget of one round; call it between steps."""
+        rounds = [*self._rounds, self._search.search_progress(0)]
+        evals = np.sum([r["evals_per_exit"] for r in rounds], axis=0)
+        return SearchProgress(flops=sum(r["spent"] for r in rounds), budget_flops=rounds[-1]["budget"],
+                              simulations=sum(r["simulations"] for r in rounds),
+                              evals_per_exit=tuple(int(n) for n in evals))
 
     def variations(self, max_length: int = 10) -> dict[int, list[int]]:
         """Each root move's principal variation (BatchedSearch.principal_variation): the move,

@@ -4,6 +4,7 @@ and Sabaki read. Counted by evaluations and by the order of commands, never by w
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from dpv.nets.evaluator import Evaluator
 from dpv.nets.model import DPVNet
 from dpv.play.lines import LineQueue
 from dpv.play.player import MctsPlayer
-from go_engine import Board, gtp_to_action
+from go_engine import Board, ExitPolicy, gtp_to_action
 
 ENDLESS = 1e9  # simulations: a budget no test reaches
 
@@ -138,6 +139,7 @@ def test_minmoves_and_maxmoves_bound_the_moves_of_a_line():
     (["w", "50", "minmoves", "5", "maxmoves", "8"], AnalyzeRequest(-1, 0.5, 5, 8)),
     (["B", "interval", "20", "ownership", "true", "avoid", "b", "D4,E5", "1"], AnalyzeRequest(1, 0.2, ownership=True)),
     (["b", "0"], AnalyzeRequest(1, 0.01)),
+    (["w", "10", "dpv", "true", "ownership", "false"], AnalyzeRequest(-1, 0.1, dpv=True)),
 ])
 def test_analysis_arguments(args, request_):
     assert parse_analyze_args(args) == request_
@@ -151,6 +153,7 @@ def test_bad_analysis_arguments_are_one_failure_and_the_engine_goes_on():
     assert engine.handle("kata-genmove_analyze 10") == "? syntax error: missing color\n\n"
     assert engine.handle("kata-analyze ownership yes") == "? syntax error: ownership must be true or false, " \
                                                           "not 'yes'\n\n"
+    assert engine.handle("lz-analyze dpv 1") == "? syntax error: dpv must be true or false, not '1'\n\n"
     assert engine.handle("name") == "= dpv\n\n"
 
 
@@ -239,3 +242,83 @@ def test_version_passes_lizzies_check_and_names_dpv():
     first = version.split(" ")[0]  # Lizzie 0.7.4: the second dot-field of the first word, an int >= 15
     assert int(first.split(".")[1]) >= 15
     assert f"dpv-{dpv.__version__}" in version and engine.handle("name") == "= dpv\n\n"
+
+
+DPV_EXTENSION = re.compile(r" dpv flops (\S+) budget (\S+) exits (\d+(?:,\d+)*)$")
+
+
+class TwoExitEvaluator(CountingEvaluator):
+    """CountingEvaluator answering its leaves at exits 0, 1, 0, 1, ... in arrival order, and
+    counting the leaves answered at each exit."""
+
+    def __init__(self, commands: LineQueue | None = None, at: int = 0, *lines: str | None) -> None:
+        super().__init__(commands, at, *lines)
+        self.answered = np.zeros(2, np.int64)
+
+    def __call__(self, planes, thresholds, legal=None, fixed_exit=None):
+        priors, values, _ = super().__call__(planes, thresholds, legal=legal, fixed_exit=fixed_exit)
+        exits = ((np.arange(len(planes)) + self.answered.sum()) % 2).astype(np.int32)
+        self.answered += np.bincount(exits, minlength=2)
+        return priors, values, exits
+
+
+def dpv_extension(line: str) -> tuple[float, float, list[int]]:
+    """The FLOPs, budget and evaluations per exit of a line's `dpv` extension."""
+    match = DPV_EXTENSION.search(line)
+    assert match, line
+    return float(match[1]), float(match[2]), [int(n) for n in match[3].split(",")]
+
+
+def test_without_dpv_true_the_lines_are_byte_for_byte_those_before_the_extension():
+    expected = {  # written by the engine before the dpv extension existed (commit c8839f2)
+        "lz-analyze b 1 maxmoves 3":
+            "=\ninfo move A9 visits 5 winrate 5000 prior 123 lcb 617 order 0 pv A9 B9 C9 D9 "
+            "info move B9 visits 5 winrate 5000 prior 123 lcb 617 order 1 pv B9 A9 C9 D9 "
+            "info move C9 visits 4 winrate 5000 prior 123 lcb 100 order 2 pv C9 A9 B9 D9\n\n",
+        "kata-analyze w 1 maxmoves 3":
+            "=\ninfo move A9 visits 5 winrate 0.5 prior 0.0123457 lcb 0.0617307 order 0 pv A9 B9 C9 D9 "
+            "info move B9 visits 5 winrate 0.5 prior 0.0123457 lcb 0.0617307 order 1 pv B9 A9 C9 D9 "
+            "info move C9 visits 4 winrate 0.5 prior 0.0123457 lcb 0.01 order 2 pv C9 A9 B9 D9\n\n",
+    }
+    for command, answer in expected.items():
+        engine = GtpEngine(MctsPlayer(CountingEvaluator(), [1.0], simulations=40), clock=lambda: 0.0)
+        engine.handle("play b E5")
+        assert engine.handle(command) == answer
+
+
+def test_dpv_true_appends_flops_budget_and_exits_to_each_line_and_changes_nothing_else():
+    evaluator = _evaluator(AUX)
+    answers = {}
+    for extension in ("", " dpv true"):
+        engine = GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=16))
+        answers[extension] = engine.handle(f"kata-analyze b 1 ownership true{extension}").split("\n")[1:-2]
+    plain, extended = answers.values()
+    assert plain and len(extended) == len(plain)
+    for before, after in zip(plain, extended):
+        assert DPV_EXTENSION.sub("", after) == before and " ownership " in after
+    flops, budget, exits = dpv_extension(extended[-1])
+    assert budget == 16 * 2.0 and flops == sum(exits) * 2.0 <= budget  # this network answers at its deepest exit
+    assert exits[0] == 0 and exits[1] > 1
+
+
+def test_the_dpv_extension_counts_every_evaluation_and_an_endless_analysis_passes_the_budget():
+    dynamic = ExitPolicy.dynamic(0.5, 0.5)  # the evaluator chooses the exit
+    engine = GtpEngine(MctsPlayer(TwoExitEvaluator(), [1.0, 3.0], 20, dynamic), clock=lambda: 0.0)
+    line = engine.handle("lz-analyze b 1 dpv true").split("\n")[-3]
+    flops, budget, exits = dpv_extension(line)
+    progress = engine.player.search_progress()
+    assert exits == list(progress.evals_per_exit) == engine.player.last.evals_per_exit.tolist()
+    assert sum(exits) == progress.simulations + 1 and min(exits) > 0  # the root is evaluated too
+    assert flops == exits[0] * 1.0 + exits[1] * 3.0 == engine.player.last.flops and budget == 60.0
+    assert budget - 3.0 < flops <= budget + 3.0  # one evaluation over at most (go_engine.search)
+    commands = LineQueue()
+    evaluator = TwoExitEvaluator(commands, 60, "name\n")
+    engine = GtpEngine(MctsPlayer(evaluator, [1.0, 3.0], 20, dynamic), clock=lambda: float(evaluator.calls))
+    commands.put("lz-analyze b 5 dpv true\n")
+    pieces: list[str] = []
+    engine.run(commands, pieces.append)
+    lines = "".join(pieces).split("\n\n")[0].split("\n")[1:]
+    spent = [dpv_extension(line)[0] for line in lines]
+    assert spent == sorted(spent) and spent[-1] > 60.0  # the rounds after the first budget add up
+    flops, budget, exits = dpv_extension(lines[-1])
+    assert exits == evaluator.answered.tolist() and flops == exits[0] + 3.0 * exits[1] and budget == 60.0
