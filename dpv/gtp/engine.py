@@ -9,8 +9,8 @@ failure, from a malformed line to an illegal move, is answered with a GTP failur
 Handicap (dpv.gtp.handicap): `fixed_handicap`, `place_free_handicap` and `set_free_handicap`
 put black stones on an empty board (as black moves with white passes between them, which
 `undo` does not take back); white plays next, and komi stays what the controller set.
-`final_status_list dead|alive|seki` judges the stones by random playouts of the board
-(dpv.gtp.status).
+`final_status_list dead|alive|seki` judges the stones by the network's ownership head, or
+where the player's network has none by random playouts of the board (dpv.gtp.status).
 
 Beyond the standard commands: `time_settings`, `kgs-time_settings` and `time_left` (the
 player is given a share of the time left per move, dpv.gtp.clock; `move_seconds` fixes it
@@ -43,7 +43,7 @@ from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, PositionEstimat
 from dpv.gtp.clock import Clock
 from dpv.gtp.handicap import HandicapError, check_free_handicap, fixed_handicap, free_handicap
 from dpv.gtp.players import RESIGN, Player
-from dpv.gtp.status import STATUSES, final_status, playout_ownership
+from dpv.gtp.status import STATUSES, board_ownership, final_status
 from dpv.play.lines import LineQueue, read_lines
 from dpv.sgf import SgfError, format_score, read_sgf_file
 from go_engine import Board, IllegalMove, action_to_gtp, gtp_to_action
@@ -449,10 +449,11 @@ class GtpEngine:
 
     def cmd_final_status_list(self, args: list[str]) -> str:
         """final_status_list dead|alive|seki: the stones of that status, one chain a line
-        (dpv.gtp.status, from random playouts of the board)."""
+        (dpv.gtp.status: from the ownership head of the player's network, else random playouts)."""
         if len(args) != 1 or args[0].lower() not in STATUSES:
             raise GtpFailure("syntax error: final_status_list dead|alive|seki")
-        chains = final_status(self.board, playout_ownership(self.board))[args[0].lower()]
+        ownership = board_ownership(self.board, getattr(self.player, "evaluator", None))
+        chains = final_status(self.board, ownership)[args[0].lower()]
         return "\n".join(" ".join(format_vertex(point, self.size) for point in chain) for chain in chains)
 
     def cmd_undo(self, args: list[str]) -> str:

@@ -1,14 +1,19 @@
 """`final_status_list dead|alive|seki`: which stones are dead at the end of a game.
 
-The ownership of each point is estimated from the board alone by random playouts to the
-game's end (go_engine's, filling no own eye), averaged over `PLAYOUTS` games under area
-scoring: +1 black's, -1 white's. A chain is dead when its points, on average, go to the
-opponent by more than `DEAD_THRESHOLD` (KataGo's rule for its ownership head, |o| > 0.5).
+The ownership of each point (+1 black's, -1 white's) is the network's ownership head on the
+board when the player's network has one (`head_ownership`: Evaluator.position_estimates, the
+deepest exit), else (no head, random playouts as the network, another board size) estimated
+from the board alone by random playouts to the game's end (go_engine's, filling no own eye),
+averaged over `PLAYOUTS` games under area scoring. A chain is dead when its points, on
+average, go to the opponent by more than `DEAD_THRESHOLD` (KataGo's rule for its ownership
+head, |o| > 0.5).
 A living chain is in seki when, with the dead stones taken off, it touches an empty region
 that borders both colours and no empty region that borders only its own colour (seki
 without eyes, the common case on 9x9).
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +23,26 @@ PLAYOUTS = 64
 DEAD_THRESHOLD = 0.5
 PLAYOUT_MOVES_PER_POINT = 4  # a playout's move cap, per board point
 STATUSES = ("dead", "alive", "seki")
+
+
+def board_ownership(board: Board, evaluator: Any = None) -> np.ndarray:
+    """float [size*size]: the owner of each point of `board` (+1 black, -1 white), from the
+    ownership head of `evaluator`'s network where it has one (`head_ownership`), else from
+    random playouts (`playout_ownership`)."""
+    ownership = head_ownership(board, evaluator)
+    return playout_ownership(board) if ownership is None else ownership
+
+
+def head_ownership(board: Board, evaluator: Any) -> np.ndarray | None:
+    """float [size*size]: the ownership head's map of `board` turned to black's view (the
+    head speaks for the side to move), or None where `evaluator` has no `position_estimates`
+    (random playouts, no network), its network no ownership head, or another board size."""
+    estimate = getattr(evaluator, "position_estimates", None)
+    shape = getattr(evaluator, "input_shape", None)
+    if estimate is None or (shape is not None and shape[-1] != board.size):
+        return None
+    ownership = estimate(board.planes()[None]).ownership
+    return None if ownership is None else ownership[0].astype(np.float64) * board.to_play
 
 
 def playout_ownership(board: Board, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""`final_status_list` (dpv.gtp.status): dead stones from random playouts of the board, seki
-from the empty regions, and agreement with GNU Go's `final_status_list dead` on games GNU Go
-played out against itself (level 1, six random opening moves; games 0..19 measured on
-2026-12-01: the dead set equal in 16 of 20 final positions, 80 %, and 824 of 836 stones,
-98.6 %, given the same status; the test plays games 0..7 and asserts floors below that)."""
+"""`final_status_list` (dpv.gtp.status): dead stones from the network's ownership head, else
+from random playouts of the board, seki from the empty regions, and agreement (of the
+playouts) with GNU Go's `final_status_list dead` on games GNU Go played out against itself
+(level 1, six random opening moves; games 0..19 measured on 2026-12-01: the dead set equal in
+16 of 20 final positions, 80 %, and 824 of 836 stones, 98.6 %, given the same status; the test
+plays games 0..7 and asserts floors below that)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 
 from dpv.gtp.engine import GtpEngine
 from dpv.gtp.players import RandomPlayer
-from dpv.gtp.status import final_status, playout_ownership
+from dpv.gtp.status import board_ownership, final_status, head_ownership, playout_ownership
 from dpv.play.gtp_client import GtpClient
-from go_engine import Board, action_to_gtp, gtp_to_action
+from dpv.play.player import MctsPlayer
+from go_engine import Board, RolloutEvaluator, action_to_gtp, gtp_to_action
 
 GAMES = 8
 OPENING_MOVES = 6
@@ -104,3 +106,45 @@ def test_dead_stones_agree_with_gnu_go_on_played_out_games(gnugo):
 @pytest.mark.parametrize("line", ["final_status_list", "final_status_list dead alive"])
 def test_final_status_list_needs_one_status(line):
     assert GtpEngine(RandomPlayer()).handle(line).startswith("? syntax error")
+
+
+def fresh_evaluator(config: str):
+    """A freshly initialised (seeded) network of the preset `config`, as an Evaluator."""
+    import torch
+
+    from dpv.nets.config import load_net_config
+    from dpv.nets.evaluator import Evaluator
+    from dpv.nets.model import DPVNet
+
+    torch.manual_seed(0)
+    return Evaluator(DPVNet(load_net_config(config)).eval())
+
+
+def test_a_network_with_an_ownership_head_judges_the_stones_by_its_head():
+    evaluator = fresh_evaluator("net-four")  # it has the ownership head
+    engine = GtpEngine(MctsPlayer(evaluator, evaluator.exit_flops.tolist(), simulations=4))
+    black_to_play = walls_board()
+    white_to_play = walls_board()
+    white_to_play.play_gtp("pass")
+    for board in (black_to_play, white_to_play):
+        head = evaluator.position_estimates(board.planes()[None]).ownership[0] * board.to_play  # black's view
+        assert np.array_equal(head_ownership(board, evaluator), head)
+        assert np.array_equal(board_ownership(board, evaluator), head)  # the head, not the playouts
+        engine.board = board
+        status = final_status(board, head)
+        stones = set(np.flatnonzero(board.stones().reshape(-1)).tolist())
+        answered = {}
+        for name, chains in status.items():
+            answered[name] = vertices(engine, name)
+            assert answered[name] == {action_to_gtp(p, 9) for chain in chains for p in chain}
+        assert sum(map(len, answered.values())) == len(stones)  # each stone in one status
+        assert set().union(*answered.values()) == {action_to_gtp(p, 9) for p in stones}
+
+
+def test_without_an_ownership_head_the_playouts_judge():
+    board = walls_board()
+    playouts = playout_ownership(board)
+    for evaluator in (fresh_evaluator("net-tiny"), RolloutEvaluator(), None):  # `--checkpoint rollout`: no network
+        assert head_ownership(board, evaluator) is None
+        assert np.array_equal(board_ownership(board, evaluator), playouts)
+    assert head_ownership(Board(7), fresh_evaluator("net-four")) is None  # trained for 9x9
