@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-RATING_FORMAT = "dpv-rating/1"
-"""The `format` of dpv rate's rating.json (dpv.rating.report.FORMAT)."""
+from dpv.rating.report import FORMAT as RATING_FORMAT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
