@@ -87,9 +87,12 @@ class SearchSection(SearchSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         try:
-            self.exit_policy()
+            policy = self.exit_policy()
         except ValueError as err:
             raise ValueError(f"'search.exit': {err}") from None
+        if policy.vote:  # the workers' remote evaluator does not forward vote= to the server
+            raise ValueError(f"'search.exit': {self.exit} votes across exits, which self-play's workers cannot "
+                             "ask of the server; use k, dynamic: or threshold:")
         cap = self.playout_cap
         _check([
             (self.simulations >= 1, f"'search.simulations' must be >= 1, got {self.simulations}"),

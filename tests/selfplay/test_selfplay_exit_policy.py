@@ -29,6 +29,7 @@ def test_search_exit_takes_every_policy_the_arena_takes(text, kind, fixed):
     ("dynamic:0.5", "t: 'search.exit': bad exit policy 'dynamic:0.5'"),
     ("exit=2", "t: 'search.exit' 2 is out of range for a network with 2 exits"),
     (True, "t: 'search.exit' must be int, got True"),
+    ("collab:0.5,0.3", "t: 'search.exit': collab:0.5,0.3 votes across exits"),
 ])
 def test_a_bad_exit_policy_is_one_line_naming_the_key(text, message):
     with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(")) as err:
