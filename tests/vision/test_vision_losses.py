@@ -155,6 +155,23 @@ def test_weight_normalisation_axes_and_the_table_4_8_property():
     assert w["sample"].mean(0)[0] > 1.3 and w["sample"].mean(0)[-1] < 0.7
 
 
+# r = -log F[N+1] of 2 samples x 3 exits, and r minus its mean along each axis, by hand:
+# exit means (over the batch) 2, 3, 5.5; sample means (over the exits) 2, 5; matrix mean 21/6.
+HAND_R = [[1.0, 2.0, 3.0], [3.0, 4.0, 8.0]]
+HAND_CENTRED = {"exit": [[-1.0, -1.0, -2.5], [1.0, 1.0, 2.5]],
+                "sample": [[-1.0, 0.0, 1.0], [-2.0, -1.0, 3.0]],
+                "matrix": [[-2.5, -1.5, -0.5], [-0.5, 0.5, 4.5]]}
+
+
+@pytest.mark.parametrize("norm", WEIGHT_NORMS)
+def test_each_weight_normalisation_on_a_hand_computed_matrix(norm):
+    """Eq. 4.19-4.20: w = 1 + alpha * tanh(r - mean(r)), the mean along `norm`."""
+    p = torch.exp(-torch.tensor(HAND_R, dtype=torch.float64))
+    w = dynamic_weights(_with_damping_softmax(p), 0.5, norm)
+    expected = 1 + 0.5 * torch.tanh(torch.tensor(HAND_CENTRED[norm], dtype=torch.float64))
+    torch.testing.assert_close(w, expected)
+
+
 def test_default_loss_normalises_per_exit():
     z, y = logits(6), targets(6)
     default = make_loss("power-sqrt", 0.05, dynamic=True)(z, y)
