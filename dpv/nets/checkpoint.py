@@ -110,3 +110,24 @@ def load_checkpoint(
         optimizer_state=payload["optimizer"],
         extra=payload["extra"],
     )
+
+
+AUX_HEADS = ("ownership_head", "score_head")
+"""The NetConfig switches of heads a network may grow (KataGo grew its net during its run)."""
+
+
+def load_grown(path: str | Path, model: DPVNet) -> tuple[Checkpoint, tuple[str, ...]]:
+    """`load_checkpoint(path, model)`, except that a checkpoint whose config equals `model.config`
+    but for auxiliary heads (AUX_HEADS) that `model` has and the checkpoint lacks loads every one
+    of its weights strictly into `model` while those heads keep `model`'s initialisation. Returns
+    the checkpoint and the AUX_HEADS switches grown (empty: an ordinary load). Any other difference
+    is load_checkpoint's one-line CheckpointError."""
+    saved = load_checkpoint(path)
+    grown = tuple(name for name in AUX_HEADS if getattr(model.config, name) and not getattr(saved.model.config, name))
+    if not grown or dataclasses.replace(model.config, **dict.fromkeys(grown, False)) != saved.model.config:
+        return load_checkpoint(path, model), ()
+    missing, unexpected = model.load_state_dict(saved.model.state_dict(), strict=False)
+    modules = tuple(name.removesuffix("_head") for name in grown)
+    if unexpected or any(key.split(".")[2] not in modules for key in missing):
+        raise CheckpointError(f"{saved.path}: weights do not match the network beyond the heads {', '.join(grown)}")
+    return dataclasses.replace(saved, model=model), grown

@@ -1,9 +1,12 @@
 """`dpv launch selfplay --init-from`: version 0 is the source's weights, the lineage is recorded and
-chained across runs, and a checkpoint of another net config is a one-line error naming both."""
+chained across runs, a run whose net adds auxiliary heads grows them from fresh initialisation, and a
+checkpoint of another net config is a one-line error naming both."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pytest
 import torch
 import yaml
 
@@ -40,14 +43,16 @@ def test_version_0_is_the_source_and_the_lineage_chains(tmp_path):
     initial = load_checkpoint(second.initial)
     assert initial.step == 0 and same_weights(initial, load_checkpoint(first.best))
     lineage = json.loads((second.root / LINEAGE_FILE).read_text())["lineage"]
-    assert lineage == [{"source": str(first.best.resolve()), "steps": 300, "games": 1200, "cpu_hours": None}]
+    assert lineage == [{"source": str(first.best.resolve()), "steps": 300, "games": 1200, "cpu_hours": None,
+                        "grown_heads": []}]
     assert initial.extra["lineage"] == lineage
     save_checkpoint(second.best, initial.model, 40, extra={"games": 96})  # the second run trained on
     third = RunDir(tmp_path / "third")
     third.checkpoints.mkdir(parents=True)
     write_initial(third.root, third.initial, NET, seed=0, init_from=str(second.best))
     chained = json.loads((third.root / LINEAGE_FILE).read_text())["lineage"]
-    assert chained == [*lineage, {"source": str(second.best.resolve()), "steps": 40, "games": 96, "cpu_hours": None}]
+    assert chained == [*lineage, {"source": str(second.best.resolve()), "steps": 40, "games": 96, "cpu_hours": None,
+                                  "grown_heads": []}]
 
 
 def test_without_init_from_version_0_is_random_and_no_lineage(tmp_path):
@@ -58,6 +63,40 @@ def test_without_init_from_version_0_is_random_and_no_lineage(tmp_path):
     expected = DPVNet(NET).state_dict().values()
     assert all(torch.equal(x, y) for x, y in zip(load_checkpoint(run.initial).model.state_dict().values(), expected))
     assert not (run.root / LINEAGE_FILE).exists()
+
+
+@pytest.mark.parametrize("heads", [("ownership_head",), ("ownership_head", "score_head")])
+def test_a_net_with_heads_the_checkpoint_lacks_grows_them_fresh_and_says_so(tmp_path, capsys, heads):
+    source = trained_run(tmp_path / "first", step=300, games=1200).best
+    grown = dataclasses.replace(NET, **dict.fromkeys(heads, True))
+    run = RunDir(tmp_path / "second")
+    run.checkpoints.mkdir(parents=True)
+    write_initial(run.root, run.initial, grown, seed=5, init_from=str(source))
+    initial = load_checkpoint(run.initial, model=DPVNet(grown))
+    weights, old = initial.model.state_dict(), load_checkpoint(source).model.state_dict()
+    assert all(torch.equal(weights[key], value) for key, value in old.items())  # every weight it had, loaded
+    torch.manual_seed(5)
+    fresh = DPVNet(grown).state_dict()  # the heads it lacked: the run's seeded initialisation
+    new = set(weights) - set(old)
+    assert {key.split(".")[2] for key in new} == {h.removesuffix("_head") for h in heads}
+    assert all(torch.equal(weights[key], fresh[key]) for key in new)
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"--init-from {source} has no {' and no '.join(heads)}" in err
+    lineage = json.loads((run.root / LINEAGE_FILE).read_text())["lineage"]
+    assert lineage[-1]["grown_heads"] == list(heads) and initial.extra["lineage"] == lineage
+
+
+def test_heads_are_grown_not_dropped_and_other_differences_stay_errors(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.checkpoints.mkdir(parents=True)
+    headed, wider = tmp_path / "headed.pt", tmp_path / "wider.pt"
+    save_checkpoint(headed, DPVNet(dataclasses.replace(NET, ownership_head=True)), 10)
+    with pytest.raises(ValueError, match="'ownership_head' is True in the checkpoint, False in the network"):
+        write_initial(run.root, run.initial, NET, seed=0, init_from=str(headed))
+    save_checkpoint(wider, DPVNet(dataclasses.replace(NET, channels=16)), 10)  # heads added, and wider
+    with pytest.raises(ValueError, match="'channels' is 16 in the checkpoint, 8 in the network"):
+        write_initial(run.root, run.initial, dataclasses.replace(NET, score_head=True), seed=0, init_from=str(wider))
+    assert not run.initial.exists() and not (run.root / LINEAGE_FILE).exists()
 
 
 def test_another_net_config_is_one_line_naming_both(tmp_path, capsys, monkeypatch):
