@@ -66,3 +66,14 @@ def test_gradients_reach_only_blocks_below_the_head(exit):
     for k, (stage, head) in enumerate(zip(model.stages, model.heads)):
         assert has_grad(stage) == (k <= exit)
         assert has_grad(head) == (k == exit)
+
+
+def test_a_single_exit_gets_plain_alphazero_loss_whatever_the_deepest_weight():
+    """The baseline of the training study (configs/net-four-baseline.yaml): one head, weight 1."""
+    torch.manual_seed(0)
+    model = DPVNet(NetConfig(blocks=3, channels=8, exits=[3], value_hidden=16))
+    x, pi, z = _batch()
+    ((logits, value),) = model(x)
+    alphazero = -(pi * logits.log_softmax(1)).sum(1).mean() + ((value - z) ** 2).mean()
+    for cfg in (LossConfig(l2=0.0), LossConfig(deepest_weight=5.0, l2=0.0), LossConfig(variant="no-weight", l2=0.0)):
+        assert deep_supervision_loss(model(x), pi, z, cfg).total.item() == pytest.approx(alphazero.item(), rel=1e-6)
