@@ -33,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="every, best, or N: N checkpoints spread over the steps, initial and newest "
                              "included, plus best.pt's (default 8)")
     parser.add_argument("--lineage", action="store_true",
-                        help="the runs are consecutive parts of one lineage (each started from the last one's "
-                             "network, --init-from): games and hours add up across them, and each run's last "
-                             "rated checkpoint plays the next run's first")
+                        help="the runs are parts of one lineage: a run started from another network "
+                             "(--init-from, its lineage.json) is counted on from that checkpoint's steps, games and "
+                             "hours (read from the run holding it when given, else from lineage.json), so the "
+                             "lineage is one curve; each run's last rated checkpoint plays the next run's first")
     parser.add_argument("--prior-draws", type=float, default=1.0,
                         help="virtual drawn games per pair of players that met, so 0%% and 100%% stay finite "
                              "(default 1)")
@@ -54,12 +55,11 @@ def run_rate(args: argparse.Namespace) -> int:
     from dpv.rating.plan import anchor_contestant, plan_pairings
     from dpv.rating.report import markdown, rating_data, write_rating
     from dpv.rating.runner import RatingMatch, check_anchors, play_pairings
-    from dpv.rating.runs import read_run
+    from dpv.rating.runs import chain_lineage, read_run
 
     runs = [read_run(path) for path in args.runs]
     if args.lineage:
-        for k in range(1, len(runs)):
-            runs[k] = runs[k].continuing(runs[k - 1])
+        runs = chain_lineage(runs)
     if len({run.path for run in runs}) < len(runs):
         raise ValueError("a run directory is named twice")
     sizes = {run.board_size for run in runs}
@@ -85,7 +85,7 @@ def run_rate(args: argparse.Namespace) -> int:
     results = play_pairings(plan_pairings(chosen, anchors, lineage=args.lineage), how, out)
     ratings = fit_elo([PairResult(r.a, r.b, r.games, r.a_points) for r in results], pinned=anchors[0].id,
                       pinned_elo=args.anchor_elo, prior_draws=args.prior_draws)
-    data = rating_data(chosen, anchors, results, ratings, how)
+    data = rating_data(chosen, anchors, results, ratings, how, lineage=args.lineage)
     written = write_rating(data, out)
     print(markdown(data), end="")
     print("written: " + ", ".join(str(p) for p in written), file=sys.stderr)

@@ -1,6 +1,7 @@
 """What `dpv rate` writes: rating.json (everything, the source of any table quoted elsewhere),
 rating.md (a table per run and one of the anchors) and rating.png (Elo against self-play
-CPU-hours and against self-play games, one line per run, the anchors as horizontal lines)."""
+CPU-hours and against self-play games, one line per run, or one for all of them when they are one
+lineage, the anchors as horizontal lines)."""
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ FORMAT = "dpv-rating/1"
 
 
 def rating_data(runs: Sequence[tuple[Run, list[RunCheckpoint]]], anchors: Sequence[Contestant],
-                results: Sequence[PairingResult], ratings: Ratings, how: RatingMatch) -> dict[str, Any]:
-    """The JSON form of a rating."""
+                results: Sequence[PairingResult], ratings: Ratings, how: RatingMatch,
+                lineage: bool = False) -> dict[str, Any]:
+    """The JSON form of a rating; `lineage`: the runs are one lineage (`dpv rate --lineage`)."""
     games: dict[str, int] = {}
     points: dict[str, float] = {}
     for r in results:
@@ -39,6 +41,7 @@ def rating_data(runs: Sequence[tuple[Run, list[RunCheckpoint]]], anchors: Sequen
                 "standard_errors": "inverse observed information at the maximum, relative to the pinned player",
                 "iterations": ratings.iterations},
         "settings": how.key_settings(),
+        "lineage": lineage,
         "runs": [{"run": run.path, "cpus": run.cpus, "cpu_hours_source": run.cpu_source,
                   "checkpoints": [{"id": c.id, "name": c.name, "path": c.path, "step": c.step,
                                    "selfplay_games": c.selfplay_games, "wall_hours": c.wall_hours,
@@ -86,7 +89,8 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def plot(data: dict[str, Any], path: Path) -> None:
-    """rating.png: Elo (± se) against self-play CPU-hours and against self-play games."""
+    """rating.png: Elo (± se) against self-play CPU-hours and against self-play games, a line per
+    run, or one through all of them, in order, for a lineage."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,12 +98,15 @@ def plot(data: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     panels = ((axes[0], "cpu_hours", "self-play CPU-hours"), (axes[1], "selfplay_games", "self-play games"))
+    curves = [(run["run"], run["checkpoints"]) for run in data["runs"]]
+    if data.get("lineage"):
+        curves = [(" → ".join(name for name, _ in curves), [c for _, checkpoints in curves for c in checkpoints])]
     for ax, key, label in panels:
-        for run in data["runs"]:
-            points = [(c[key], c["elo"], c["se"]) for c in run["checkpoints"] if c[key] is not None]
+        for name, checkpoints in curves:
+            points = [(c[key], c["elo"], c["se"]) for c in checkpoints if c[key] is not None]
             if points:
                 x, y, se = zip(*points)
-                ax.errorbar(x, y, yerr=se, marker="o", capsize=3, label=run["run"])
+                ax.errorbar(x, y, yerr=se, marker="o", capsize=3, label=name)
         for anchor in data["anchors"]:
             ax.axhline(anchor["elo"], color="0.5", ls="--", lw=1)
             ax.annotate(short_name(anchor), (0.01, anchor["elo"]), xycoords=("axes fraction", "data"), fontsize=7,

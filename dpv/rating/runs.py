@@ -13,6 +13,10 @@ when each was written: learner steps, self-play games and hours.
   wall-clock hours x the CPUs it held, the actors' Ray CPU requests in summary.json `placement`
   (one per self-play worker; servers and learner ask for none), else config.yaml's
   `worker.workers`. `Run.cpu_source` says which.
+- Lineage (`dpv rate --lineage`, `chain_lineage`): a run started from another network
+  (`dpv launch selfplay --init-from`) records it in RUN/lineage.json; its steps, games and hours
+  are counted on from that checkpoint's, so the runs of a lineage trained over several sessions
+  lie on one curve.
 
 No torch import unless best.pt matches no checkpoint file (its step is then read from it).
 """
@@ -21,11 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from dpv.selfplay.init_from import LINEAGE_FILE
 from dpv.selfplay.rundir import RunDir
 
 STEP_FILE = re.compile(r"step-(\d+)\.pt$")
@@ -75,24 +82,24 @@ class Run:
     """How CPU-hours were computed, in words."""
     board_size: int
     """Board size of the run's network (config.yaml `net.board_size`, 9 without a config)."""
-    spent: tuple[int, float, float | None] = (0, 0.0, None)
-    """What the run had spent at its last metrics.jsonl line: (games, wall-clock hours, CPU-hours)."""
 
-    def continuing(self, before: Run) -> Run:
-        """This run as the next part of `before`'s lineage (it started from `before`'s network,
-        `dpv launch selfplay --init-from`): its games and hours counted on from what `before`
-        had spent; steps stay as its learner counted them."""
-        games, hours, cpu_hours = before.spent
+    started_from: tuple[dict[str, Any], ...] = ()
+    """The run's lineage (RUN/lineage.json of dpv.selfplay.init_from), oldest first, the checkpoint
+    it started from last; empty: it started from random weights."""
+
+    def counted_on(self, spent: tuple[int, int | None, float | None, float | None], where: str) -> Run:
+        """This run counted on from a lineage's `spent` (steps, games, wall-clock hours, CPU-hours;
+        None: unknown, which makes the sums unknown) before it, `where` saying whence, in words."""
+        steps, games, hours, cpu_hours = spent
 
         def plus(value, offset):
             return None if value is None or offset is None else value + offset
 
-        checkpoints = tuple(replace(c, selfplay_games=plus(c.selfplay_games, games),
+        checkpoints = tuple(replace(c, step=c.step + steps, selfplay_games=plus(c.selfplay_games, games),
                                     wall_hours=plus(c.wall_hours, hours), cpu_hours=plus(c.cpu_hours, cpu_hours))
                             for c in self.checkpoints)
-        spent = (self.spent[0] + games, self.spent[1] + hours, plus(self.spent[2], cpu_hours))
-        return replace(self, checkpoints=checkpoints, spent=spent,
-                       cpu_source=f"{self.cpu_source}; counted on from the end of {before.path} (--lineage)")
+        return replace(self, checkpoints=checkpoints,
+                       cpu_source=f"{self.cpu_source}; steps, games and hours counted on from {where} (--lineage)")
 
     def select(self, which: str) -> list[RunCheckpoint]:
         """The checkpoints to rate: "every" one, the "best" one, or N (>= 2) spread evenly over
@@ -128,7 +135,7 @@ def read_run(path: str | Path) -> Run:
     if not files and not run.best.is_file():
         raise ValueError(f"{label}: no checkpoints (checkpoints/initial.pt, checkpoints/step-*.pt or best.pt): "
                          "not a run directory of `dpv launch selfplay`")
-    trained, games, hours, cpu_hours = _train_lines(run)
+    trained, hours, cpu_hours = _train_lines(run)
     cpus, cpu_source = _cpus(run)
     recorded = cpu_hours is not None and all(cpu is not None for _, _, cpu in trained.values())
     if recorded:
@@ -149,8 +156,65 @@ def read_run(path: str | Path) -> Run:
             checkpoints.sort(key=lambda c: c.step)
         else:
             checkpoints[match] = replace(checkpoints[match], best=True)
+    lineage = _read_json(run.root / LINEAGE_FILE).get("lineage") if (run.root / LINEAGE_FILE).exists() else []
+    if not isinstance(lineage, list) or not all(isinstance(e, dict) and {"source", "steps"} <= set(e) for e in lineage):
+        raise ValueError(f"{label}: damaged {LINEAGE_FILE} (a list of entries with source and steps expected)")
     return Run(path=label, checkpoints=tuple(checkpoints), cpus=cpus, cpu_source=cpu_source,
-               board_size=_board_size(run), spent=(games, hours, cpu_hours))
+               board_size=_board_size(run), started_from=tuple(lineage))
+
+
+def chain_lineage(runs: Sequence[Run]) -> list[Run]:
+    """`dpv rate --lineage`: every run that started from another network counted on from the
+    checkpoint it started from (Run.started_from). Where that checkpoint is one of `runs`' (the
+    same bytes, else the same path), its steps, games and hours as read here (themselves counted
+    on) are added; else the steps, games and CPU-hours the lineage.json entries record, summed
+    (wall-clock hours unknown). The runs are returned parents first."""
+    done: dict[int, Run] = {}
+
+    def resolve(k: int, seen: frozenset[int]) -> Run:
+        if k in done:
+            return done[k]
+        if k in seen:
+            raise ValueError(f"{runs[k].path}: its {LINEAGE_FILE} leads back to itself")
+        run = runs[k]
+        if run.started_from:
+            parent = _parent(run, runs)
+            if parent is None:
+                entries = run.started_from
+                run = run.counted_on((sum(int(e["steps"]) for e in entries), _sum(e.get("games") for e in entries),
+                                      None, _sum(e.get("cpu_hours") for e in entries)),
+                                     f"the {LINEAGE_FILE} of {run.path} (its parent run is not rated)")
+            else:
+                j, i = parent
+                base = resolve(j, seen | {k}).checkpoints[i]
+                run = run.counted_on((base.step, base.selfplay_games, base.wall_hours, base.cpu_hours), base.id)
+        done[k] = run
+        return run
+
+    for k in range(len(runs)):
+        resolve(k, frozenset())
+    return list(done.values())
+
+
+def _parent(run: Run, runs: Sequence[Run]) -> tuple[int, int] | None:
+    """(run index, checkpoint index) of the checkpoint `run` started from, among the other runs'."""
+    source = Path(run.started_from[-1]["source"])
+    digest = file_sha256(source) if source.is_file() else None
+    for j, other in enumerate(runs):
+        for i, c in enumerate(other.checkpoints):
+            if other is not run and (c.sha256 == digest or Path(c.path).resolve() == source.resolve()):
+                return j, i
+    return None
+
+
+def _sum(values) -> float | None:
+    """The sum of numbers, None where one is None."""
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
 
 
 def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, tuple[int, float, float | None]],
@@ -160,13 +224,13 @@ def _checkpoint(run: str, name: str, path: Path, step: int, trained: dict[int, t
                          wall_hours=hours, cpu_hours=cpu_hours, best=best)
 
 
-def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float, float | None]], int, float, float | None]:
+def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float, float | None]], float, float | None]:
     """Learner step -> (games, the run's wall-clock hours, its recorded CPU-hours) of each
     `train` line of metrics.jsonl (the last one of a step; a line cut short by a driver that
-    died is skipped), and the games, hours and recorded CPU-hours at the last line. CPU-hours
+    died is skipped), and the hours and recorded CPU-hours at the last line. CPU-hours
     are None where a session (this one or an earlier) recorded no `cpu_s`."""
     found: dict[int, tuple[int, float, float | None]] = {}
-    games, earlier = 0, 0.0  # earlier: seconds of the sessions before the current one
+    earlier = 0.0  # earlier: seconds of the sessions before the current one
     earlier_cpu: float | None = 0.0  # CPU seconds of those sessions (None: one recorded none)
     start = last = None
     cpu: float | None = None  # the current session's last cpu_s
@@ -185,15 +249,13 @@ def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float, float | None]
         last = time
         if isinstance(event.get("cpu_s"), (int, float)):
             cpu = float(event["cpu_s"])
-        if isinstance(event.get("games"), int):
-            games = max(games, event["games"])
         if kind == "train" and start is not None and isinstance(event.get("step"), int):
             recorded = isinstance(event.get("cpu_s"), (int, float)) and earlier_cpu is not None
             found[event["step"]] = (int(event.get("games", 0)), (earlier + time - start) / 3600,
                                     (earlier_cpu + cpu) / 3600 if recorded else None)
     hours = (earlier + last - start) / 3600 if start is not None and last is not None else 0.0
     cpu_hours = None if earlier_cpu is None or cpu is None else (earlier_cpu + cpu) / 3600
-    return found, games, hours, cpu_hours
+    return found, hours, cpu_hours
 
 
 def _cpus(run: RunDir) -> tuple[float | None, str]:

@@ -16,7 +16,8 @@ from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import NetConfig
 from dpv.nets.model import DPVNet
 from dpv.rating.plan import anchor_contestant, plan_pairings
-from dpv.rating.runs import read_run
+from dpv.rating.runs import chain_lineage, read_run
+from dpv.selfplay.init_from import LINEAGE_FILE, write_initial
 
 TINY = NetConfig(blocks=1, channels=4, exits=[1], value_hidden=8)
 START = 1_800_000_000.0
@@ -26,16 +27,16 @@ def event(time: float, kind: str, **data) -> str:
     return json.dumps({"time": time, "event": kind, **data})
 
 
-def make_run(root: Path, placement: bool = True, cpu_s: tuple[float | None, ...] = (None,) * 3) -> Path:
-    """A run directory as `dpv launch selfplay` leaves it: initial.pt, step-10 and step-20
-    (step-20 promoted to best.pt), metrics.jsonl over two sessions (a --resume after an hour's
-    pause), summary.json with two workers' placement; `cpu_s` recorded (None: not) in the
-    first train line, the progress line and the second train line."""
+def make_run(root: Path, placement: bool = True, cpu_s: tuple[float | None, ...] = (None,) * 3, seed: int = 0) -> Path:
+    """A run directory as `dpv launch selfplay` leaves it: initial.pt, step-10 and step-20 (networks
+    seeded from `seed`, step-20 promoted to best.pt), metrics.jsonl over two sessions (a --resume
+    after an hour's pause), summary.json with two workers' placement; `cpu_s` recorded (None: not)
+    in the first train line, the progress line and the second train line."""
     run = root / "run"
     (run / "checkpoints").mkdir(parents=True)
-    for seed, name in enumerate(("initial", "step-00000010", "step-00000020")):
-        torch.manual_seed(seed)
-        save_checkpoint(run / "checkpoints" / f"{name}.pt", DPVNet(TINY), step=10 * seed)
+    for k, (name, games) in enumerate((("initial", 0), ("step-00000010", 40), ("step-00000020", 90))):
+        torch.manual_seed(seed + k)
+        save_checkpoint(run / "checkpoints" / f"{name}.pt", DPVNet(TINY), step=10 * k, extra={"games": games})
     shutil.copyfile(run / "checkpoints" / "step-00000020.pt", run / "best.pt")
     cpu = [{} if value is None else {"cpu_s": value} for value in cpu_s]
     lines = [event(START, "start", resume=False), event(START + 1800, "train", step=10, games=40, **cpu[0]),
@@ -92,20 +93,26 @@ def test_recorded_cpu_seconds_are_preferred_summed_over_sessions_and_all_or_none
     assert "recorded by the run" in run.cpu_source
     # session 1 used 5400 CPU s to its last line, session 2 had used 1800 at step 20
     assert [c.cpu_hours for c in run.checkpoints] == pytest.approx([0.0, 1.0, 2.0])
-    assert run.spent[2] == pytest.approx(2.0)
     mixed = read_run(make_run(tmp_path / "b", cpu_s=(3600.0, 5400.0, None)))  # a session that recorded none
     assert "summary.json placement" in mixed.cpu_source
     assert [c.cpu_hours for c in mixed.checkpoints] == pytest.approx([0.0, 1.0, 2.5])
 
 
-def test_a_lineage_counts_games_and_hours_on_across_its_runs_and_links_them_by_games(run_dir, tmp_path):
-    first = read_run(run_dir)
-    assert first.spent[0] == 90 and first.spent[1:] == pytest.approx((1.25, 2.5))
-    second = read_run(make_run(tmp_path)).continuing(first)
-    assert [c.selfplay_games for c in second.checkpoints] == [90, 130, 180]
-    assert [c.wall_hours for c in second.checkpoints] == pytest.approx([1.25, 1.75, 2.5])
-    assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([2.5, 3.5, 5.0])
-    assert [c.step for c in second.checkpoints] == [0, 10, 20] and "--lineage" in second.cpu_source
+def test_a_lineage_counts_steps_games_and_hours_on_from_the_checkpoint_it_started_from(run_dir, tmp_path):
+    second_dir = make_run(tmp_path / "b", seed=10)  # a second session's run, started from step-10 of the first
+    initial = second_dir / "checkpoints" / "initial.pt"
+    write_initial(second_dir, initial, TINY, seed=0, init_from=str(run_dir / "checkpoints" / "step-00000010.pt"))
+    first, second = chain_lineage([read_run(second_dir), read_run(run_dir)])  # parents first, whatever the order
+    assert first == read_run(run_dir)
+    assert [c.step for c in second.checkpoints] == [10, 20, 30]
+    assert [c.selfplay_games for c in second.checkpoints] == [40, 80, 130]
+    assert [c.wall_hours for c in second.checkpoints] == pytest.approx([0.5, 1.0, 1.75])
+    assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([1.0, 2.0, 3.5])
+    assert f"counted on from {run_dir}:step-00000010 (--lineage)" in second.cpu_source
+    alone = chain_lineage([read_run(second_dir)])[0]  # the parent run not rated: lineage.json's numbers
+    assert [(c.step, c.selfplay_games, c.cpu_hours) for c in alone.checkpoints] == [
+        (10, 40, None), (20, 80, None), (30, 130, None)]
+    assert chain_lineage([first]) == [first]  # a run from random weights is a lineage's start
     chosen = [(run, run.select("2")) for run in (first, second)]
     anchor = anchor_contestant("rollout", simulations=2)
     names = [(p.a.id.split("/")[-1], p.b.id.split("/")[-1]) for p in plan_pairings(chosen, [anchor], lineage=True)]
@@ -113,6 +120,24 @@ def test_a_lineage_counts_games_and_hours_on_across_its_runs_and_links_them_by_g
                      ("run:step-00000020", "rollout"), ("run:step-00000020", "run:initial"),
                      ("run:initial", "rollout"), ("run:initial", "run:step-00000020"), ("run:step-00000020", "rollout")]
     assert len(plan_pairings(chosen, [anchor])) == 6  # apart, the runs meet only through the anchors
+    (second_dir / LINEAGE_FILE).write_text('{"lineage": [{"steps": 3}]}')
+    with pytest.raises(ValueError, match=f"damaged {LINEAGE_FILE}"):
+        read_run(second_dir)
+
+
+def test_dpv_rate_lineage_plots_the_runs_as_one_curve(run_dir, anchor_net, tmp_path, capsys):
+    second_dir = make_run(tmp_path / "b", seed=10)
+    write_initial(second_dir, second_dir / "checkpoints" / "initial.pt", TINY, seed=0,
+                  init_from=str(run_dir / "best.pt"))
+    out = tmp_path / "rating"
+    code, _, err = rate(capsys, str(run_dir), str(second_dir), "--lineage", "--anchor", anchor_net,
+                        "--checkpoints", "best", *FAST, "--out", str(out))
+    assert code == 0 and "counted on from" in err
+    data = json.loads((out / "rating.json").read_text())
+    assert data["lineage"] is True
+    assert [(c["step"], c["selfplay_games"], c["cpu_hours"]) for run in data["runs"] for c in run["checkpoints"]] == [
+        (20, 90, pytest.approx(2.5)), (40, 180, pytest.approx(5.0))]
+    assert (out / "rating.png").stat().st_size > 1000
 
 
 def test_checkpoints_are_chosen_every_best_or_n_spread_over_the_steps(run_dir):
