@@ -22,6 +22,9 @@ COMMAND_MODULES = [
     "dpv.rating.command",
     "dpv.modelcard",
 ]
+# Modules that define `register_study(studies)`; each adds a `dpv study` subcommand beside
+# dpv.arena.command's `dpv study exits`.
+STUDY_MODULES = ["dpv.studies.command"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    studies = next(action for action in subparsers.choices["study"]._actions
+                   if isinstance(action, argparse._SubParsersAction))
+    for name in STUDY_MODULES:
+        importlib.import_module(name).register_study(studies)
     return parser
 
 

@@ -39,6 +39,7 @@ def test_gtp_engine_starts_without_torch():
     ("dpv.gtp", ("dpv.arena",)),
     ("dpv.arena", ("dpv.gtp",)),
     ("dpv.play", ("dpv.arena", "dpv.gtp", "dpv.selfplay")),
+    ("dpv.studies", ("dpv.gtp", "dpv.rating")),
 ])
 def test_gtp_and_arena_depend_on_play_never_on_each_other(package, forbidden):
     modules = _every_module(package)
@@ -52,6 +53,7 @@ def test_gtp_and_arena_depend_on_play_never_on_each_other(package, forbidden):
     ("dpv.gtp", ("dpv.arena",)),
     ("dpv.arena", ("dpv.gtp",)),
     ("dpv.play", ("dpv.arena", "dpv.gtp", "dpv.selfplay")),
+    ("dpv.studies", ("dpv.gtp", "dpv.rating")),
 ])
 def test_no_import_in_any_function_breaks_the_rule(package, forbidden):
     """The imports a module makes only when a function runs count too."""
