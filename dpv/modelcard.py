@@ -1,8 +1,10 @@
 """`dpv model-card MODEL --ratings JSON...`: the model card of a shipped network, written from
 the checkpoint's metadata (preset, learner steps, self-play games, CPU-hours, lineage), the run
 directories that trained it (`--runs`: each one's command, config.yaml and summary.json) and the
-JSON files the rating commands wrote: `dpv arena`'s match.json (a strength row each: opponent,
-exit, simulations, wins / games, Wilson 95 % interval, seconds per move) and `dpv rate`'s
+JSON files the rating commands wrote: `dpv arena`'s match.json (strength rows, one per opponent,
+GNU Go level, exit and simulations, their games summed: wins / games, Wilson 95 % interval,
+seconds per move; and issue 15's table of GNU Go levels 1/5/10 at 200 and 800 simulations,
+"not measured" where missing) and `dpv rate`'s
 rating.json (the Elo curve of the lineage: its table and a link to rating.png). Every number of
 the card is read from those files; none is typed in.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dpv.arena.stats import wilson_interval
 from dpv.rating.report import FORMAT as RATING_FORMAT
 
 
@@ -74,11 +79,9 @@ def _value(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def network_section(model: Path) -> list[str]:
-    """The card's head: the network's preset, shape, training counts and lineage."""
-    from dpv.nets.checkpoint import load_checkpoint
-
-    loaded = load_checkpoint(model)
+def network_section(model: Path, loaded: Any, lineage: list[dict[str, Any]]) -> list[str]:
+    """The card's head: the network's preset, shape and training counts (from the Checkpoint
+    `loaded` of the file `model`) and its `lineage`, oldest first."""
     cfg, extra = loaded.model.config, loaded.extra
     heads = [name for name, on in (("ownership", cfg.ownership_head), ("score", cfg.score_head)) if on]
     shape = (f"{cfg.blocks} residual blocks x {cfg.channels} channels, {cfg.board_size}x{cfg.board_size}, "
@@ -94,14 +97,29 @@ def network_section(model: Path) -> list[str]:
              f"| learner steps | {loaded.step} |",
              f"| self-play games seen by its learner | {_value(extra.get('games'), 'd')} |",
              f"| CPU-hours | {_value(extra.get('cpu_hours'), '.2f')} |", ""]
-    lineage = extra.get("lineage") or []
     if lineage:
         lines += ["Lineage (the networks it was initialised from, oldest first; `dpv launch selfplay --init-from`):",
-                  "", "| source | steps | games | CPU-hours |", "|---|---:|---:|---:|"]
+                  "", "| source | steps | games | CPU-hours | heads grown fresh |", "|---|---:|---:|---:|---|"]
         lines += [f"| `{o['source']}` | {o['steps']} | {_value(o.get('games'), 'd')} | "
-                  f"{_value(o.get('cpu_hours'), '.2f')} |" for o in lineage]
+                  f"{_value(o.get('cpu_hours'), '.2f')} | {', '.join(o.get('grown_heads') or []) or '-'} |"
+                  for o in lineage]
         lines.append("")
     return lines
+
+
+def lineage_of(extra: dict[str, Any], runs: list[Path]) -> list[dict[str, Any]]:
+    """The network's lineage: the one its checkpoint carries (a run's initial.pt), else the
+    lineage.json of the run that trained it (the last of `runs`), else none."""
+    from dpv.selfplay.init_from import LINEAGE_FILE
+
+    if extra.get("lineage"):
+        return list(extra["lineage"])
+    if runs and (runs[-1] / LINEAGE_FILE).is_file():
+        lineage = read_json(runs[-1] / LINEAGE_FILE).get("lineage")
+        if not isinstance(lineage, list) or not all(isinstance(o, dict) and "source" in o for o in lineage):
+            raise ValueError(f"{runs[-1] / LINEAGE_FILE}: damaged (a list of entries with a source expected)")
+        return lineage
+    return []
 
 
 def training_section(runs: list[Path], card_dir: Path) -> list[str]:
@@ -125,19 +143,110 @@ def training_section(runs: list[Path], card_dir: Path) -> list[str]:
     return [*lines, ""]
 
 
-def strength_section(matches: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    """The strength table, a row per match.json."""
+GNUGO_DEFAULT_LEVEL = 10
+"""GNU Go's level when its command line names none."""
+
+ISSUE_TABLE = ((1, 5, 10), (200.0, 800.0))
+"""The strength table the shipped network is measured by (issue 15): GNU Go levels x simulations,
+every cell for the deepest exit, the 800-simulation cells for every exit."""
+
+
+@dataclass(frozen=True)
+class StrengthKey:
+    """What a strength row is of: the opponent, its level, the network's exit and simulations."""
+
+    opponent: str
+    """The opponent's name in match.json, a GNU Go command line without its --level."""
+    level: int | None
+    """GNU Go's level (GNUGO_DEFAULT_LEVEL when not given); None: not GNU Go."""
+    exit: str
+    """The network's exit policy: its exit index (-1 counted from the deepest), else as given."""
+    simulations: float
+    """Simulations per move of the network."""
+
+
+@dataclass
+class StrengthRow:
+    """The games of the matches of one StrengthKey, summed."""
+
+    games: int = 0
+    """Games played."""
+    points: float = 0.0
+    """Wins, a draw counting half."""
+    moves: int = 0
+    """The network's moves in the matches that timed it."""
+    seconds: float = 0.0
+    """The network's thinking seconds over its `moves` (match.json seconds_per_move x moves)."""
+    sources: list[str] = field(default_factory=list)
+    """The match.json files, as Markdown code."""
+
+    def cell(self) -> str:
+        """wins / games, win rate [Wilson 95 %]."""
+        low, high = wilson_interval(self.points, self.games)
+        return f"{self.points:g} / {self.games}, {self.points / self.games:.0%} [{low:.0%}, {high:.0%}]"
+
+
+def strength_key(match: dict[str, Any], num_exits: int) -> StrengthKey:
+    """The key of a match.json whose side a is the network."""
+    words = shlex.split(match["b"]["name"])
+    level = None
+    if words and Path(words[0]).name.startswith("gnugo"):
+        level = GNUGO_DEFAULT_LEVEL
+        if "--level" in words[:-1]:
+            k = words.index("--level")
+            level, words = int(words[k + 1]), words[:k] + words[k + 2:]
+    exit = str(match["a"]["exit"])
+    if exit.lstrip("-").isdigit() and int(exit) < 0:
+        exit = str(int(exit) + num_exits)
+    return StrengthKey(opponent=shlex.join(words), level=level, exit=exit, simulations=float(match["a"]["simulations"]))
+
+
+def strength_rows(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) -> dict[StrengthKey, StrengthRow]:
+    """The matches' games summed per StrengthKey, in the order first met."""
+    rows: dict[StrengthKey, StrengthRow] = {}
+    for path, m in matches:
+        row = rows.setdefault(strength_key(m, num_exits), StrengthRow())
+        a = m["a"]
+        row.games += int(m["games"])
+        row.points += a["wins"] + m.get("draws", 0) / 2
+        if a.get("seconds_per_move") is not None and a.get("moves"):
+            row.moves += int(a["moves"])
+            row.seconds += a["seconds_per_move"] * a["moves"]
+        row.sources.append(f"`{path}`")
+    return rows
+
+
+def strength_section(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) -> list[str]:
+    """The strength table, a row per (opponent, level, exit, simulations) of the match.json files
+    (their games summed: wins, Wilson 95 % interval, seconds per move), then the issue's table of
+    GNU Go levels 1/5/10 at 200 and 800 simulations, "not measured" where no match was played."""
     if not matches:
         return []
+    rows = strength_rows(matches, num_exits)
     lines = ["## Strength", "",
-             "| opponent | exit | simulations | wins / games | win rate [Wilson 95 %] | seconds per move | source |",
-             "|---|---:|---:|---:|---:|---:|---|"]
-    for path, m in matches:
-        a, b = m["a"], m["b"]
-        low, high = m["a_win_rate_wilson95"]
-        lines.append(f"| `{b['name']}` | {a['exit']} | {a['simulations']:g} | {a['wins']} / {m['games']} | "
-                     f"{m['a_win_rate']:.0%} [{low:.0%}, {high:.0%}] | {_value(a.get('seconds_per_move'), '.2f')} | "
-                     f"`{path}` |")
+             "| opponent | level | exit | simulations | games | wins | win rate [Wilson 95 %] | seconds per move "
+             "| source |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for key, row in rows.items():
+        low, high = wilson_interval(row.points, row.games)
+        seconds = f"{row.seconds / row.moves:.2f}" if row.moves else "-"
+        lines.append(f"| `{key.opponent}` | {_value(key.level, 'd')} | {key.exit} | {key.simulations:g} | {row.games} "
+                     f"| {row.points:g} | {row.points / row.games:.0%} [{low:.0%}, {high:.0%}] | {seconds} "
+                     f"| {', '.join(row.sources)} |")
+    levels, simulations = ISSUE_TABLE
+    deepest = str(num_exits - 1)
+    columns = [(level, sims) for level in levels for sims in simulations]
+    lines += ["", "Against GNU Go, wins / games, win rate [Wilson 95 %] (issue 15's table: the deepest exit at "
+              "200 and 800 simulations, every exit at 800):", "",
+              "| exit | " + " | ".join(f"level {level}, {sims:g} sims" for level, sims in columns) + " |",
+              "|---|" + "---:|" * len(columns)]
+    for exit in [deepest, *map(str, range(num_exits - 1))]:
+        cells = []
+        for level, sims in columns:
+            found = [row.cell() for key, row in rows.items()
+                     if (key.level, key.exit, key.simulations) == (level, exit, sims)]
+            wanted = exit == deepest or sims == max(simulations)
+            cells.append("; ".join(found) or ("not measured" if wanted else "-"))
+        lines.append(f"| {exit}{' (deepest)' if exit == deepest else ''} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -163,7 +272,11 @@ def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list
     """The card's Markdown: the network, the runs that trained it, a strength row per
     match.json and the Elo curve of each rating.json (a file that is neither is a one-line
     ValueError)."""
-    head = network_section(model)
+    from dpv.nets.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(model)
+    runs = runs or []
+    head = network_section(model, loaded, lineage_of(loaded.extra, runs))
     matches, ratings = [], []
     for path in rating_files:
         data = read_json(path)
@@ -173,7 +286,7 @@ def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list
             matches.append((path, data))
         else:
             raise ValueError(f"{path}: neither a dpv arena match.json nor a dpv rate rating.json")
-    lines = [*head, *training_section(runs or [], card_dir), *strength_section(matches),
+    lines = [*head, *training_section(runs, card_dir), *strength_section(matches, loaded.model.config.num_exits),
              *elo_section(ratings, card_dir),
              f"Written by `dpv model-card {model.name} --ratings ...` from the files named above.", ""]
     return "\n".join(lines)
