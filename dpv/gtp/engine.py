@@ -12,6 +12,10 @@ put black stones on an empty board (as black moves with white passes between the
 `final_status_list dead|alive|seki` judges the stones by the network's ownership head, or
 where the player's network has none by random playouts of the board (dpv.gtp.status).
 
+`komi` takes any finite value; a network trained at 7.5 (all of dpv's) searches other komi
+with its score head's estimate (dpv.gtp.komi), and terminal positions are scored with the real
+komi.
+
 Beyond the standard commands: `time_settings`, `kgs-time_settings` and `time_left` (the
 player is given a share of the time left per move, dpv.gtp.clock; `move_seconds` fixes it
 lower), `kgs-genmove_cleanup` (no pass while dead stones may
@@ -42,6 +46,7 @@ import dpv
 from dpv.gtp.analysis import AnalyzeRequest, AnalyzeSyntaxError, PositionEstimator, format_analysis, parse_analyze_args
 from dpv.gtp.clock import Clock
 from dpv.gtp.handicap import HandicapError, check_free_handicap, fixed_handicap, free_handicap
+from dpv.gtp.komi import komi_evaluator
 from dpv.gtp.players import RESIGN, Player
 from dpv.gtp.status import STATUSES, board_ownership, final_status
 from dpv.play.lines import LineQueue, read_lines
@@ -109,7 +114,10 @@ class GtpEngine:
         self.input: LineQueue | None = None
         """The input lines while `serve` / `run` runs (analysis stops when one is waiting)."""
         self.size = size
-        self.komi = komi
+        self._network = getattr(player, "evaluator", None)
+        """The player's own evaluator; at a komi it was not trained on the player searches with
+        dpv.gtp.komi's evaluator over it."""
+        self._set_komi(komi)
         self.moves: list[int] = []
         self.setup_length = 0
         """How many of `moves` place the handicap (black stones and white passes): undo stops there."""
@@ -257,7 +265,7 @@ class GtpEngine:
 
     def cmd_komi(self, args: list[str]) -> str:
         _want(args, 1, "komi VALUE")
-        self.komi = _parse_number(args[0], float, "komi")
+        self._set_komi(_parse_number(args[0], float, "komi"))
         self._reset(self.moves)
         return ""
 
@@ -480,7 +488,8 @@ class GtpEngine:
                 board.play(action)
             except IllegalMove as err:
                 raise GtpFailure(f"cannot load file: move {number} is illegal ({err.reason})") from None
-        self.size, self.komi = record.size, record.komi
+        self.size = record.size
+        self._set_komi(record.komi)
         self.moves, self.board, self.setup_length = list(moves), board, 0
         return ""
 
@@ -499,6 +508,13 @@ class GtpEngine:
     def _playable_size(self, size: int) -> bool:
         """Whether the rules and the player (a network knows one size) allow boards of `size`."""
         return MIN_SIZE <= size <= MAX_SIZE and getattr(self.player, "board_size", None) in (None, size)
+
+    def _set_komi(self, komi: float) -> None:
+        """Play at `komi`: the board's (terminal scoring, exact) and the player's evaluator's
+        (dpv.gtp.komi: the score head's estimate where the network was not trained on it)."""
+        self.komi = komi
+        if self._network is not None:
+            self.player.evaluator = komi_evaluator(self._network, komi)
 
     def _new_board(self, size: int, komi: float) -> Board:
         return Board(size=size, komi=komi, max_moves=MOVE_CAP_PER_POINT * size * size)
