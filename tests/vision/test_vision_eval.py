@@ -68,6 +68,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "bad.pt: not a readable checkpoint" in err and len(err.splitlines()) == 1
     assert main(["vision-eval", "--logits", str(tmp_path / "x.npz"), "--methods", "last,vote"]) == 2
     assert "unknown method 'vote'" in capsys.readouterr().err
+    assert main(["vision-eval", "--logits", str(tmp_path / "x.npz"), "--calibrate",
+                 "--conformal-score", "raps"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown conformal score 'raps' (known: aps, lac)" in err and len(err.splitlines()) == 1
 
 
 @pytest.fixture(scope="module")
