@@ -11,7 +11,8 @@ A line holds one `info` group per move, best first: `move` (GTP vertex), `visits
 visited reply below it, and so on: BatchedSearch.principal_variation). lz-analyze writes
 winrate, prior and lcb as integers in 1/10000, kata-analyze as floats in [0, 1]. kata-analyze
 adds, for a network with a score head, `scoreLead` after `winrate`: the points the side to move
-leads by at the end after this move (komi included), the score head's estimate on the position
+leads by at the end after this move (komi included; at a komi other than the network's 7.5,
+shifted to it by dpv.gtp.komi's evaluator), the score head's estimate on the position
 after the move, not averaged over the search (KataGo averages it over the tree); and with
 `ownership true`, for a network with an ownership head, ` ownership` and N*N values in
 [-1, 1] after the last group, row by row from the top left (A9 ... J9, A8 ...), +1 where the side
