@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "an opponent that dies or falls silent ends the match, keeping the games played")
     parser.add_argument("--checkpoint", help="network of the players whose spec names none "
                         "(default: the newest runs/**/best.pt, else the shipped network, else a fresh one)")
-    add_match_options(parser)
+    add_match_options(parser, timed=True)
     parser.add_argument("--sims", type=float, default=100,
                         help="budget per move in full-network simulations (default 100)")
     parser.add_argument("--games", type=int, default=100, help="games in the match (default 100)")
@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "else a fresh one)")
     exits.add_argument("--sims", help="budgets in full-network simulations, e.g. 100,200")
     exits.add_argument("--games", type=int, help="games per table cell (500 in the thesis)")
+    exits.add_argument("--budget", choices=("equal-flops", "equal-time"),
+                       help="the budget of Table 6.2's equal-budget row, of the tuning and of Table 6.3: "
+                            "equal-flops (default) or equal-time (with --ms-per-move)")
+    exits.add_argument("--ms-per-move", type=float, metavar="M",
+                       help="with --budget equal-time: milliseconds of the clock per move")
     exits.add_argument("--tune-games", type=int, help="games per candidate when tuning tau0 / alpha / tau")
     exits.add_argument("--workers", type=int, help="chunks of games played at once (0: play in this process)")
     exits.add_argument("--executor", choices=("ray", "processes"), help="ray (default) or a local process pool")
@@ -58,11 +63,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exits.set_defaults(run=run_study)
 
 
-def add_match_options(parser: argparse.ArgumentParser) -> None:
-    """Options of how a match is played (MatchConfig), shared by the arena commands."""
-    parser.add_argument("--budget", choices=BUDGET_MODES, default="equal-flops",
+def add_match_options(parser: argparse.ArgumentParser, timed: bool = False) -> None:
+    """Options of how a match is played (MatchConfig), shared by the arena commands; `timed`
+    adds the clock's budget (`--budget equal-time --ms-per-move M`)."""
+    modes = BUDGET_MODES if timed else tuple(m for m in BUDGET_MODES if m != "equal-time")
+    parser.add_argument("--budget", choices=modes, default="equal-flops",
                         help="equal-flops: every player gets sims x FLOPs(deepest) per move; "
-                             "equal-sims: fixed exits run sims evaluations each")
+                             "equal-sims: fixed exits run sims evaluations each"
+                             + ("; equal-time: every player searches --ms-per-move ms per move" if timed else ""))
+    if timed:
+        parser.add_argument("--ms-per-move", type=float, default=None, metavar="M",
+                            help="with --budget equal-time: milliseconds of the clock per move (the search of "
+                                 "the games of one task moves together, in M ms; --sims is then one round of it)")
     parser.add_argument("--opening-moves", type=int, default=4,
                         help="plies sampled by visit count before deterministic play (default 4)")
     parser.add_argument("--workers", type=int, default=None,
@@ -102,11 +114,13 @@ def play_arena(args: argparse.Namespace) -> int:
     from dpv.play.networks import default_network
 
     a_spec, b_spec = arena_players(args)
-    out = run_dir("arena") if args.out is None else prepare_out(args.out)
-    network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
+    if args.opponent and args.budget == "equal-time":
+        raise ValueError("--budget equal-time is for two search players; against --opponent use equal-flops")
     config = MatchConfig(games=args.games, budget=args.budget, search=match_settings(args), workers=args.workers,
                          executor=args.executor, games_per_task=args.games_per_task, device=args.device,
-                         seed=args.seed, max_moves=args.max_moves)
+                         seed=args.seed, max_moves=args.max_moves, ms_per_move=args.ms_per_move)
+    out = run_dir("arena") if args.out is None else prepare_out(args.out)
+    network = snapshot_checkpoint(default_network(args.checkpoint, f"{out}/fresh-net.pt", seed=args.seed), out)
     a = PlayerSpec.parse(a_spec, simulations=args.sims).with_checkpoint(network)
     if args.opponent:
         from dpv.arena.external import run_external_match
@@ -115,7 +129,8 @@ def play_arena(args: argparse.Namespace) -> int:
         report = run_external_match(a, args.opponent, config, out=out, timeout=args.opponent_timeout)
     else:
         b = PlayerSpec.parse(b_spec, simulations=args.sims).with_checkpoint(network)
-        print(f"dpv arena: A = {a.label} vs B = {b.label}, {args.games} games, budget {args.budget}", file=sys.stderr)
+        print(f"dpv arena: A = {a.label} vs B = {b.label}, {args.games} games, budget {config.budget_label}",
+              file=sys.stderr)
         report = run_match(a, b, config, out=out)
     if args.json:
         print(report.summary(), file=sys.stderr)
@@ -157,15 +172,18 @@ def run_study(args: argparse.Namespace) -> int:
     from dpv.arena.study import StudyConfig, load_study_config, run_exit_study
 
     config = load_study_config(args.config) if args.config else StudyConfig()
-    overrides = {"games": args.games, "tune_games": args.tune_games}
+    overrides = {"games": args.games, "tune_games": args.tune_games, "budget": args.budget,
+                 "ms_per_move": args.ms_per_move}
     if args.sims:
         try:
             overrides["sims"] = [float(s) for s in args.sims.split(",")]
         except ValueError:
             raise ValueError(f"--sims takes numbers separated by commas, got '{args.sims}'") from None
     known = {f.name for f in fields(StudyConfig)}
-    config = StudyConfig(**{**{k: getattr(config, k) for k in known},
-                            **{k: v for k, v in overrides.items() if v is not None}})
+    values = {**{k: getattr(config, k) for k in known}, **{k: v for k, v in overrides.items() if v is not None}}
+    if args.budget == "equal-flops" and args.ms_per_move is None:  # the config's clock goes with its equal-time
+        values["ms_per_move"] = None
+    config = StudyConfig(**values)
     for option in ("workers", "executor", "games_per_task", "device"):
         if getattr(args, option) is not None:
             setattr(config.match, option, getattr(args, option))

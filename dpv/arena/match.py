@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dpv.arena.report import GameOutcome, MatchReport, PlayerTotals, collect, write_json, write_sgfs
-from dpv.arena.spec import PlayerSpec
+from dpv.arena.spec import BUDGET_MODES, PlayerSpec
 from dpv.play.match import MatchPlayer, PlayedGame, play_games
 from dpv.play.networks import load_evaluator, network_flops
 from dpv.play.settings import SearchSettings, default_settings
@@ -31,7 +31,10 @@ class MatchConfig:
 
     games: int = 100
     budget: str = "equal-flops"
-    """equal-flops or equal-sims (dpv.arena.spec)."""
+    """equal-flops, equal-sims or equal-time (dpv.arena.spec)."""
+    ms_per_move: float | None = None
+    """Milliseconds of the clock per move with budget equal-time (required there, else None):
+    the time of one batched move of a chunk's games (dpv.play.match)."""
     search: SearchSettings = field(default_factory=lambda: default_settings("match"))
     """The search settings of both players (c_puct, leaves_per_tree, opening_moves,
     sensible_moves, ...; noise and resignation are off in a match)."""
@@ -56,7 +59,12 @@ class MatchConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.games >= 1, "games must be >= 1"),
-            (self.budget in ("equal-flops", "equal-sims"), "budget must be equal-flops or equal-sims"),
+            (self.budget in BUDGET_MODES, f"budget must be one of {', '.join(BUDGET_MODES)}"),
+            (self.budget != "equal-time" or self.ms_per_move is not None,
+             "budget equal-time needs ms_per_move (--ms-per-move M)"),
+            (self.ms_per_move is None or self.budget == "equal-time",
+             "ms_per_move is the budget of equal-time: use it with budget equal-time"),
+            (self.ms_per_move is None or self.ms_per_move > 0, f"ms_per_move must be > 0, got {self.ms_per_move}"),
             (self.games_per_task >= 0, "games_per_task must be >= 0"),
             (self.workers is None or self.workers >= 0, "workers must be >= 0"),
             (self.executor in ("ray", "processes"), "executor must be ray or processes"),
@@ -64,6 +72,16 @@ class MatchConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    @property
+    def budget_label(self) -> str:
+        """The budget as reports name it: the mode, with the time per move for equal-time."""
+        return f"equal-time {self.ms_per_move:g} ms/move" if self.budget == "equal-time" else self.budget
+
+    @property
+    def seconds_per_move(self) -> float | None:
+        """The clock's time per move (equal-time), else None."""
+        return None if self.ms_per_move is None else self.ms_per_move / 1000
 
 
 # ---------------------------------------------------------------------------- playing games
@@ -80,16 +98,21 @@ def play_chunk(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, indices: Seque
         evaluator, flops = load_evaluator(spec.checkpoint, config.device)
         sides.append(MatchPlayer(evaluator, spec.search_player(flops, config.budget)))
     played = play_games(*sides, indices, config.search, board_size=config.board_size, komi=config.komi,
-                        max_moves=config.max_moves, seed=config.seed * 1_000_003 + 2 * min(indices))
-    return [outcome_of(game, sides, (a.label, b.label)) for game in played]
+                        max_moves=config.max_moves, seed=config.seed * 1_000_003 + 2 * min(indices),
+                        seconds_per_move=config.seconds_per_move)
+    return [outcome_of(game, sides, (a.label, b.label), flops_budget=config.budget != "equal-time")
+            for game in played]
 
 
-def outcome_of(game: PlayedGame, sides: Sequence[MatchPlayer], labels: Sequence[str]) -> GameOutcome:
-    """A played game as the report's GameOutcome: each side's spending, a comment per move."""
-    totals = [PlayerTotals(budget_flops=side.player.simulations * side.player.exit_flops[-1]) for side in sides]
+def outcome_of(game: PlayedGame, sides: Sequence[MatchPlayer], labels: Sequence[str],
+               flops_budget: bool = True) -> GameOutcome:
+    """A played game as the report's GameOutcome: each side's spending, a comment per move.
+    `flops_budget` False (equal-time): the players had no FLOPs budget per move, only a clock."""
+    totals = [PlayerTotals(budget_flops=side.player.simulations * side.player.exit_flops[-1] if flops_budget else 0.0)
+              for side in sides]
     comments = []
     for move in game.searches:
-        totals[move.side].add_move(move.flops, move.simulations, move.evals_per_exit)
+        totals[move.side].add_move(move.flops, move.simulations, move.evals_per_exit, move.seconds)
         comments.append(f"{labels[move.side]}: value {move.root_value:+.3f}, {move.simulations} simulations, "
                         f"{move.flops:.3g} FLOPs, evaluations per exit {list(move.evals_per_exit)}")
     return GameOutcome(index=game.index, a_colour=game.a_colour, winner=game.winner, score=game.score,
@@ -178,7 +201,7 @@ def run_match(a: PlayerSpec, b: PlayerSpec, config: MatchConfig, out: str | Path
         spec.search_player(network_flops(spec.checkpoint), config.budget)
     chunks = chunked(range(config.games), chunk_size(config))
     games = map_chunks(play_chunk, (a, b, config), chunks, config.workers, config.executor)
-    report = collect(a, b, config.budget, games, config.games, show_progress, title)
+    report = collect(a, b, config.budget_label, games, config.games, show_progress, title)
     return save_report(report, out, config)
 
 

@@ -5,7 +5,10 @@ an exit policy (text form: dpv.play.exits), and how a budget mode turns them int
 Budget modes: `equal-flops` gives every player `sims x FLOPs(deepest exit)` per move, spent on
 its own exits (a shallow exit gets more simulations); `equal-sims` gives a fixed exit k the
 budget of `sims` evaluations at exit k, i.e. `sims x FLOPs[k] / FLOPs[-1]` simulations of the
-full network.
+full network; `equal-time` gives every player `ms_per_move` milliseconds of the clock per move
+(dpv.play.match.timed_move): it searches round after round of its `equal-flops` budget on the
+same tree until the time is up, whatever its exit policy, so that a shallow exit gets the
+simulations its speed buys.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from dpv.play.networks import ROLLOUT
 if TYPE_CHECKING:
     from go_engine import Player
 
-BUDGET_MODES = ("equal-flops", "equal-sims")
+BUDGET_MODES = ("equal-flops", "equal-sims", "equal-time")
 _SPEC_KEYS = {"exit": "exit", "sims": "simulations", "simulations": "simulations",
               "checkpoint": "checkpoint", "ckpt": "checkpoint", "name": "name"}
 
@@ -81,7 +84,7 @@ class PlayerSpec:
         policy = parse_exit_policy(self.exit)
         policy.resolved_exit(len(exit_flops))  # an exit the network lacks fails here
         flops = tuple(float(f) for f in exit_flops)
-        if budget == "equal-flops":
+        if budget in ("equal-flops", "equal-time"):  # equal-time: the FLOPs budget is one round
             return Player(simulations=self.simulations, exit_policy=policy, exit_flops=flops)
         if policy.kind != "fixed":
             raise ValueError(f"budget equal-sims needs fixed exits, '{self.exit}' spends a FLOPs budget: "

@@ -16,7 +16,10 @@ With `grid_quantiles` (the default) the tau0 and tau grids are quantiles of the 
 exit's confidence c = max_j p_j (eq. 6.4) on positions of the Table 6.2 games, taken over the
 moves play takes it over (the sensible moves with `match.search.sensible_moves`, else the legal
 ones; every action with `confidence: all`), so that they suit any network; alpha is absolute.
-Writes study.md, study.json and study.png.
+With `budget: equal-time` (`--budget equal-time --ms-per-move M`) the equal-budget row of
+Table 6.2, the tuning and Table 6.3 give every player `ms_per_move` milliseconds of the clock
+per move instead of the same FLOPs (dpv.arena.spec; `sims` is then one round of the timed
+search, what eq. 6.5's r counts). Writes study.md, study.json and study.png.
 """
 from __future__ import annotations
 
@@ -41,7 +44,10 @@ THESIS_TABLE_6_2 = {
     200: {"equal-sims": [36.8, 47.8, 47.4], "equal-flops": [67.4, 72.0, 60.2]},
 }
 THESIS_TABLE_6_3 = {100: {"dynamic": 52.6, "threshold": 46.6}, 200: {"dynamic": 53.4, "threshold": 47.2}}
-SETTING_NAMES = {"equal-sims": "Same number of simulations", "equal-flops": "Same computation budgets"}
+SETTING_NAMES = {"equal-sims": "Same number of simulations", "equal-flops": "Same computation budgets",
+                 "equal-time": "Same time per move"}
+STUDY_BUDGETS = ("equal-flops", "equal-time")
+"""The budgets of the study's equal-budget matches (Table 6.2's second row, the tuning, Table 6.3)."""
 
 
 @dataclass
@@ -68,10 +74,18 @@ class StudyConfig:
     confidence: str = "legal"
     """The confidence of the tuned policies (go_engine.ExitPolicy.confidence): "legal", over the
     moves the search expands, or "all", the softmax over every action (eq. 6.4 as it reads)."""
+    budget: str = "equal-flops"
+    """The budget of the equal-budget matches: equal-flops (the thesis's) or equal-time."""
+    ms_per_move: float | None = None
+    """Milliseconds of the clock per move with budget equal-time (required there, else None)."""
     match: MatchConfig = field(default_factory=MatchConfig)
 
     def __post_init__(self) -> None:
         checks = [
+            (self.budget in STUDY_BUDGETS, f"budget must be one of {', '.join(STUDY_BUDGETS)}, got {self.budget!r}"),
+            ((self.budget == "equal-time") == (self.ms_per_move is not None),
+             "ms_per_move (--ms-per-move M) goes with budget equal-time, and only with it"),
+            (self.ms_per_move is None or self.ms_per_move > 0, f"ms_per_move must be > 0, got {self.ms_per_move}"),
             (bool(self.sims) and all(s >= 1 for s in self.sims), "sims must be a non-empty list of budgets >= 1"),
             (self.games >= 1 and self.tune_games >= 1, "games and tune_games must be >= 1"),
             (self.tune_sims is None or self.tune_sims in self.sims, "tune_sims must be one of sims"),
@@ -174,7 +188,8 @@ class StudyResult:
                  f"move cap {cfg.match.max_moves or 'of the board (2 x size^2)'}"
                  + (", no own-eye filling and no pass while other moves are left"
                     if cfg.match.search.sensible_moves else "")
-                 + ", win rates of the first-named player with Wilson 95% intervals.", "",
+                 + ", win rates of the first-named player with Wilson 95% intervals. "
+                 f"Equal budgets: {self.budget_text()}.", "",
                  f"## Table 6.2: shallow exits against the deepest exit (exit {k - 1})", "",
                  "| Simulations | Setting | " + " | ".join(f"Exit {i}" for i in range(k - 1)) + " |",
                  "|---|---|" + "---|" * (k - 1)]
@@ -191,7 +206,7 @@ class StudyResult:
                   "nothing, included): " + "; ".join(
                       f"{sims:g}: " + ", ".join(
                           f"exit {i} {c.simulations_per_move:.0f} vs {c.opponent_simulations_per_move:.0f}"
-                          for i, c in enumerate(rows["equal-flops"]))
+                          for i, c in enumerate(rows[cfg.budget]))
                       for sims, rows in sorted(self.table_6_2.items()))]
         lines += ["", "## Table 6.3: dynamic exit selection against the single best exit (equal budgets)", "",
                   f"Tuned at {self.tune_budget():g} simulations by successive halving ("
@@ -213,6 +228,13 @@ class StudyResult:
         for cells in self.tuning.values():
             lines += [f"| {c.player} | {c.text()} | {c.games} |" for c in cells]
         return "\n".join(lines) + "\n"
+
+    def budget_text(self) -> str:
+        """What "equal budgets" means in this study's matches."""
+        if self.config.budget == "equal-time":
+            return (f"{self.config.ms_per_move:g} ms of the clock per move (equal-time; each player searches rounds "
+                    f"of its sims budget until the time is up)")
+        return "the same FLOPs per move, sims x FLOPs(deepest exit) (equal-flops)"
 
     def tune_budget(self) -> float:
         """The budget at which tau0 / alpha / tau are tuned."""
@@ -254,6 +276,7 @@ class ExitStudy:
             cell, moves = Cell.from_match_json(done)
         else:
             config = replace(self.config.match, games=games, budget=budget,
+                             ms_per_move=self.config.ms_per_move if budget == "equal-time" else None,
                              seed=self.config.match.seed + 7919 * self._matches)
             players = [PlayerSpec(exit=e, simulations=sims, checkpoint=self.network) for e in (a, b)]
             report = run_match(*players, config, out=self.out / folder, title=f"{folder}: ")
@@ -270,8 +293,8 @@ class ExitStudy:
         self.result.table_6_2[sims] = {
             setting: [self.match(str(k), str(deepest), sims, setting, self.config.games,
                                  f"t62-sims{sims:g}-{setting}-exit{k}") for k in range(deepest)]
-            for setting in ("equal-sims", "equal-flops")}
-        rates = [c.rate for c in self.result.table_6_2[sims]["equal-flops"]] + [0.5]
+            for setting in ("equal-sims", self.config.budget)}
+        rates = [c.rate for c in self.result.table_6_2[sims][self.config.budget]] + [0.5]
         self.result.best_exit[sims] = max(range(len(rates)), key=lambda k: (rates[k], k))
 
     def tune(self) -> None:
@@ -302,7 +325,7 @@ class ExitStudy:
     def _tuning_match(self, best: str, sims: float, log: list[tuple[str, Cell]], policy: str, games: int,
                       round: int) -> tuple[float, int]:
         """One tuning round's match of `policy` against the best exit, logged in `log`."""
-        cell = self.match(policy, best, sims, "equal-flops", games, f"tune-r{round}-{folder_name(policy)}")
+        cell = self.match(policy, best, sims, self.config.budget, games, f"tune-r{round}-{folder_name(policy)}")
         log.append((policy, cell))
         return cell.wins, cell.games
 
@@ -311,7 +334,7 @@ class ExitStudy:
         the best exit, on fresh games."""
         best = str(self.result.best_exit[sims])
         self.result.table_6_3[sims] = {
-            kind: self.match(policy, best, sims, "equal-flops", self.config.games, f"t63-sims{sims:g}-{name}")
+            kind: self.match(policy, best, sims, self.config.budget, self.config.games, f"t63-sims{sims:g}-{name}")
             for kind, policy, name in [(k, self.result.tuned[k], k) for k in ("dynamic", "threshold")]
             + [(p, p, folder_name(p)) for p in self.config.policies]}
 
@@ -416,7 +439,7 @@ def plot_study(result: StudyResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
-    groups = [(sims, setting) for sims in sorted(result.table_6_2) for setting in ("equal-sims", "equal-flops")]
+    groups = [(sims, setting) for sims in sorted(result.table_6_2) for setting in ("equal-sims", result.config.budget)]
     shallow = len(result.exit_flops) - 1
     width = 0.8 / max(1, shallow)
     for k in range(shallow):

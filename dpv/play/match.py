@@ -10,17 +10,26 @@ share one evaluator, one search holds all the games and every step is one batch;
 the games are split by A's colour into two searches, each routing a leaf to the network of the
 player to move through the `(black_evaluator, white_evaluator)` pair. The search runs in the
 `match` role of `SearchSettings.engine_config`: no noise, no resignation, no tree reuse.
+
+With a clock (`seconds_per_move`, the arena's `--budget equal-time`) every move searches for
+that long on the clock (`timed_move`) instead of to its FLOPs budget, and the games are always
+split by A's colour, so that each step evaluates the leaves of one player only and each player
+pays for its own exits' time. The games of one search move together: `seconds_per_move` is
+the time of one batched move of all of them, the same for both players.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from dpv.play.settings import SearchSettings
 
 if TYPE_CHECKING:
-    from go_engine import Player
+    from go_engine import BatchedSearch, MoveResult, Player
 
 
 def a_colour_of(index: int) -> int:
@@ -58,6 +67,9 @@ class MoveSearch:
     """Simulations below the root."""
     evals_per_exit: tuple[int, ...]
     """Evaluations per exit of the mover's network."""
+    seconds: float = 0.0
+    """Seconds the move's (batched) search took on the clock; 0 where the search ran to its
+    FLOPs budget untimed."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +97,13 @@ class PlayedGame:
 
 def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings: SearchSettings,
                board_size: int = 9, komi: float = 7.5, max_moves: int | None = None,
-               seed: int = 0) -> list[PlayedGame]:
+               seed: int = 0, seconds_per_move: float | None = None,
+               clock: Callable[[], float] = time.monotonic) -> list[PlayedGame]:
     """Play the games numbered `indices` between A and B to the end; the games in index order.
 
     `seed` seeds the searches: the search of the games where A is black (or of all games, with
-    one shared evaluator) gets `seed`, the one where A is white `seed + 1`."""
+    one shared evaluator) gets `seed`, the one where A is white `seed + 1`. With
+    `seconds_per_move` each move searches that long on `clock` (seconds; see `timed_move`)."""
     from go_engine import BatchedSearch
 
     config = settings.engine_config("match")
@@ -99,7 +113,7 @@ def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings:
         return BatchedSearch(len(slots), board_size, komi, config=config, exit_flops=a.player.exit_flops,
                              players=(black, white), seed=seed + salt, max_moves=max_moves)
 
-    if a.evaluator is b.evaluator:
+    if a.evaluator is b.evaluator and seconds_per_move is None:
         slots = list(indices)
         search = new_search(slots, a.player, b.player, 0)
         for g, index in enumerate(slots):
@@ -111,7 +125,9 @@ def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings:
             slots = [i for i in indices if a_colour_of(i) == colour]
             if slots:
                 search = new_search(slots, black.player, white.player, salt)
-                groups.append((search, (black.evaluator, white.evaluator), slots))
+                evaluator = black.evaluator if black.evaluator is white.evaluator else (black.evaluator,
+                                                                                       white.evaluator)
+                groups.append((search, evaluator, slots))
 
     searches: dict[int, list[MoveSearch]] = {i: [] for i in indices}
     played = []
@@ -119,15 +135,57 @@ def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings:
         for search, evaluator, slots in groups:
             if not search.active_games():
                 continue
-            for r in search.run_move(evaluator):
+            start = clock()
+            results = (search.run_move(evaluator) if seconds_per_move is None
+                       else timed_move(search, evaluator, seconds_per_move, clock))
+            seconds = 0.0 if seconds_per_move is None else clock() - start
+            for r in results:
                 index = slots[r.game]
                 searches[index].append(MoveSearch(
                     side=0 if r.player == a_colour_of(index) else 1, root_value=float(r.root_value),
                     flops=float(r.flops), simulations=int(r.simulations),
-                    evals_per_exit=tuple(int(e) for e in r.evals_per_exit)))
+                    evals_per_exit=tuple(int(e) for e in r.evals_per_exit), seconds=seconds))
                 if r.game_over:
                     board = search.board(r.game)
                     played.append(PlayedGame(index=index, a_colour=a_colour_of(index), winner=search.winner(r.game),
                                              score=float(board.score()), moves=tuple(board.history),
                                              searches=tuple(searches.pop(index))))
     return sorted(played, key=lambda game: game.index)
+
+
+def timed_move(search: BatchedSearch, evaluator: Any, seconds: float,
+               clock: Callable[[], float] = time.monotonic) -> list[MoveResult]:
+    """One move of every unfinished game of `search`, searched for `seconds` on `clock`
+    (checked between steps, so the last step runs past it), then played: each player's FLOPs
+    budget is one round, and a round spent with time left starts another on the same tree
+    (every game of the search together, once none searches). The MoveResults' FLOPs,
+    simulations and evaluations per exit are summed over the rounds. At least one step runs,
+    so that the root is evaluated. The `match` role never resigns, so every move is played."""
+    games = search.active_games()
+    spent = dict.fromkeys(games, (0.0, 0, 0))  # (FLOPs, simulations, evaluations per exit) of the finished rounds
+
+    def add_round() -> None:
+        for g in games:
+            flops, sims, evals = spent[g]
+            progress = search.search_progress(g)
+            spent[g] = (flops + progress["spent"], sims + progress["simulations"],
+                        evals + np.asarray(progress["evals_per_exit"]))
+
+    deadline = clock() + seconds
+    search.start_search()
+    while True:
+        search.step(evaluator)
+        if clock() >= deadline:
+            break
+        if not search.num_searching():
+            add_round()
+            search.start_search()
+    add_round()
+    results = []
+    for r in search.results():
+        flops, sims, evals = spent[r.game]
+        r = replace(r, flops=flops, simulations=sims, evals_per_exit=np.asarray(evals, np.int64))
+        search.play(r.game, r.action)
+        r.game_over = search.is_finished(r.game)
+        results.append(r)
+    return results
