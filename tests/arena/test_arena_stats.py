@@ -44,9 +44,10 @@ def test_budget_modes():
     assert shallow.search_player(flops, "equal-sims").simulations == 25  # 100 FLOPs: 100 evaluations at exit 0
     assert PlayerSpec(exit="-1", simulations=100).search_player(flops, "equal-sims").simulations == 100
     assert shallow.search_player(flops, "equal-sims").exit_flops == (1.0, 2.0, 4.0)  # charged by its own network
+    assert shallow.search_player(flops, "equal-time") == shallow.search_player(flops, "equal-flops")  # one round
     with pytest.raises(ValueError, match="equal-sims needs fixed exits"):
         PlayerSpec(exit="dynamic:0.5,0.4").search_player(flops, "equal-sims")
     with pytest.raises(ValueError, match="out of range"):
         PlayerSpec(exit="3").search_player(flops, "equal-flops")
     with pytest.raises(ValueError, match="unknown budget mode"):
-        shallow.search_player(flops, "equal-time")
+        shallow.search_player(flops, "equal-joules")
