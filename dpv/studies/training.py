@@ -171,11 +171,14 @@ def run_finished(out: Path, variant: str, steps: Sequence[int]) -> bool:
 
 def games_for(cfg: SelfPlayConfig, step: int, games: int, positions: int) -> int:
     """The game limit of the next launch of a run that stored `games` games of `positions`
-    positions: enough, at its positions per game so far, for the sample ratio to allow `step`
-    learner steps, and at least one game more than now."""
-    needed = math.ceil(step * cfg.learner.batch_size / cfg.learner.samples_per_position)
+    positions: enough, at its positions per game so far, for the sample ratio to allow one cycle
+    beyond `step` learner steps, plus the games the workers play at once (a run starts no cycle
+    once it reaches its game limit, and the games in hand finish while self-play pauses for the
+    learner, so the cycle that reaches `step` must be due before), and one game more than now."""
+    needed = math.ceil((step + cfg.learner.steps) * cfg.learner.batch_size / cfg.learner.samples_per_position)
     per_game = positions / games if games else POSITIONS_PER_GAME_GUESS
-    return max(cfg.learner.min_games, games + 1, games + math.ceil((needed - positions) / per_game))
+    in_hand = cfg.worker.workers * cfg.worker.games
+    return max(cfg.learner.min_games, games + 1, games + math.ceil((needed - positions) / per_game)) + in_hand
 
 
 def train_variant(cfg: SelfPlayConfig, run_dir: Path, last_step: int, address: str | None = None,
