@@ -27,7 +27,8 @@ def _evaluator(cfg: NetConfig) -> Evaluator:
 
 
 def _engine(evaluator: Evaluator, simulations: int = 12) -> GtpEngine:
-    return GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=simulations))
+    """An engine whose clock stands still: an analysis answers one line, at the budget's end."""
+    return GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=simulations), clock=lambda: 0.0)
 
 
 def _leads(answer: str) -> dict[str, float]:
@@ -112,3 +113,12 @@ def test_terminal_scoring_uses_the_real_komi():
     engine.handle("komi -3")
     engine.handle("play b E5")
     assert engine.handle("final_score") == "= B+84\n\n"
+
+
+def test_the_search_reads_the_komi_a_huge_reverse_komi_makes_every_black_move_winning_and_white_ones_losing():
+    engine = _engine(_evaluator(AUX))
+    engine.handle("komi -100")
+    black = engine.handle("kata-analyze b 1").split("\n")[1:-2][-1]
+    white = engine.handle("kata-analyze w 1").split("\n")[1:-2][-1]
+    winrates = [[float(g.split(" winrate ")[1].split()[0]) for g in line.split("info ")[1:]] for line in (black, white)]
+    assert min(winrates[0]) > 0.99 and max(winrates[1]) < 0.01
