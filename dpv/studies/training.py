@@ -18,9 +18,11 @@ Four self-play runs from random weights, one after another, each in `OUT/runs/<v
 
 Every run trains with the same fixed sample ratio (`learner.samples_per_position`), so at each
 learner step every variant has trained the same steps on the same number of stored positions
-(up to one cycle's positions), and keeps a checkpoint at every step the study names (a learner
-cycle writes one, so the steps are multiples of `learner.steps`). The runs stop on their game
-count: a run is relaunched with `--resume` and more games until its learner reaches the last step.
+(up to the games the workers have in hand when the learner falls behind: self-play pauses then,
+dpv.selfplay.cycle), and keeps a checkpoint at every step the study names (a learner cycle
+writes one, so the steps are multiples of `learner.steps`). The runs stop on their game count,
+and a run starts no cycle once it reaches it: a run is relaunched with `--resume` and more games
+until its learner reaches the last step (a relaunch trains the cycles its positions allow first).
 
 Then each variant's deepest exit plays the baseline's checkpoint of the same step at each of the
 study's simulations (equal simulations, the thesis's setting; colours alternating; dpv.arena's
