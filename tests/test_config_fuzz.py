@@ -50,6 +50,12 @@ def validate_study(path: Path) -> Any:
     return load_study_config(str(path))
 
 
+def validate_training_study(path: Path) -> Any:
+    from dpv.studies.training import load_training_study
+
+    return load_training_study(path)
+
+
 def validate_vision(path: Path) -> Any:
     from dpv.vision.train.config import VisionTrainConfig
 
@@ -70,8 +76,8 @@ def validate_net(path: Path) -> Any:
 
 def validator(preset: str) -> Callable[[Path], Any]:
     """The check of the command that reads `preset`."""
-    for prefix, check in (("net-", validate_net), ("study-", validate_study), ("vision-", validate_vision),
-                          ("gtp-", validate_gtp)):
+    for prefix, check in (("net-", validate_net), ("study-training", validate_training_study),
+                          ("study-", validate_study), ("vision-", validate_vision), ("gtp-", validate_gtp)):
         if preset.startswith(prefix):
             return check
     return validate_selfplay

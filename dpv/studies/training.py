@@ -43,7 +43,7 @@ from typing import Any, TextIO
 
 from dpv.arena.match import MatchConfig
 from dpv.arena.stats import wilson_interval
-from dpv.config import ConfigError, load_config
+from dpv.config import ConfigError, load_config, resolve_config_path
 from dpv.nets.config import NetConfig, load_net_config
 from dpv.selfplay.config import SelfPlayConfig, load_selfplay_config
 
@@ -60,8 +60,9 @@ class TrainingStudyConfig:
 
     selfplay: str = "local"
     """The base self-play config (a preset name or a path): network, loss, search, actors."""
-    baseline_net: str = "net-four-baseline"
-    """The baseline's network (a net preset or path): the base network's trunk with one exit."""
+    baseline_net: str | None = "net-four-baseline"
+    """The baseline's network (a net preset or path): the base network's trunk with one exit;
+    None: the base network with its last exit only."""
     variants: list[str] = field(default_factory=lambda: list(VARIANTS))
     """The variants to train; the baseline is trained whenever any is listed (the opponent)."""
     steps: list[int] = field(default_factory=lambda: [100, 200, 300, 400])
@@ -106,7 +107,12 @@ def load_training_study(path: str | Path, variants: Sequence[str] | None = None)
     config = load_config(path, TrainingStudyConfig)
     if variants is not None:
         config = replace(config, variants=list(variants))
-    return TrainingStudy.of(config)
+    try:
+        return TrainingStudy.of(config)
+    except ConfigError:
+        raise
+    except ValueError as err:
+        raise ConfigError(f"{resolve_config_path(path)}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,11 @@ class TrainingStudy:
     def of(cls, config: TrainingStudyConfig) -> TrainingStudy:
         """Build every variant's config from the base; a mismatch is a ValueError."""
         base = load_selfplay_config(config.selfplay)
-        baseline = load_net_config(config.baseline_net)
-        check_baseline(base.net, baseline)
+        if config.baseline_net is None:
+            baseline = replace(base.net, exits=[base.net.blocks])
+        else:
+            baseline = load_net_config(config.baseline_net)
+            check_baseline(base.net, baseline)
         steps = base.learner.steps
         if any(s % steps for s in config.steps):
             raise ValueError(f"'steps' {config.steps} must be multiples of the self-play config's learner.steps "

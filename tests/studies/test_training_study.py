@@ -4,6 +4,7 @@ its finished matches (real short matches, in this process)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,11 @@ def test_a_bad_study_config_is_one_line(tmp_path, keys, message):
     with pytest.raises((ConfigError, ValueError)) as err:
         load_training_study(write_study(tmp_path, **keys))
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_without_a_baseline_net_the_baseline_is_the_base_network_with_its_last_exit(tmp_path):
+    runs = load_training_study(write_study(tmp_path, baseline_net=None)).runs
+    assert runs["baseline"].net == replace(runs["weighted"].net, exits=[2])
 
 
 def test_a_baseline_of_another_trunk_is_refused(tmp_path):
