@@ -100,8 +100,10 @@ class LossConfig:
             raise ValueError(f"'l2' must be >= 0, got {self.l2}")
 
     def exit_weights(self, num_exits: int) -> list[float]:
-        """The w_k of eq. 6.3 for a network with `num_exits` heads, shallowest first."""
-        deepest = self.deepest_weight if self.variant == "weighted" else 1.0
+        """The w_k of eq. 6.3 for a network with `num_exits` heads, shallowest first. The deepest head's
+        weight is relative to the shallow heads: with one head there is nothing to weigh it against, and
+        the loss is plain AlphaZero's (weight 1)."""
+        deepest = self.deepest_weight if self.variant == "weighted" and num_exits > 1 else 1.0
         return [1.0] * (num_exits - 1) + [deepest]
 
 

@@ -103,7 +103,7 @@ def deep_supervision_loss(
     A single head (a one-exit network, AlphaZero's baseline) has w = 1: `deepest_weight` weighs the
     deepest head against the shallow ones, so without shallow heads the loss is plain AlphaZero's.
     """
-    weights = cfg.exit_weights(len(outputs)) if len(outputs) > 1 else [1.0]  # one head: plain AlphaZero
+    weights = cfg.exit_weights(len(outputs))
     policies = [policy_loss(out[0], pi, policy_target) for out in outputs]
     values = [value_loss(out[1], z) for out in outputs]
     owned = _aux_terms(outputs, "ownership", ownership, lambda p, t: ownership_loss(p, t, aux_target))

@@ -46,7 +46,7 @@ def test_exit_weights():
     assert LossConfig().exit_weights(4) == [1.0, 1.0, 1.0, 2.0]
     assert LossConfig(deepest_weight=5.0).exit_weights(3) == [1.0, 1.0, 5.0]
     assert LossConfig(variant="no-weight", deepest_weight=5.0).exit_weights(4) == [1.0] * 4
-    assert LossConfig().exit_weights(1) == [2.0]
+    assert LossConfig().exit_weights(1) == [1.0]  # one head: plain AlphaZero's loss
     with pytest.raises(ValueError):
         LossConfig(deepest_weight=0.0)
 
