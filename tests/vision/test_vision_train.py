@@ -36,8 +36,8 @@ class Runs:
     """Finished runs by label, trained on first use inside the test that needs them (so each
     test's timeout covers at most a few runs), two at a time: the one asked for and the next
     untrained one of RUNS. Two jobs of 2 workers fill the session Ray's 4 CPUs and overlap
-    their start-up waits (a pair took 0.86 of the time of the same two jobs one after the
-    other on 2 loaded cores); a run's results do not depend on its neighbour."""
+    their start-up waits (a pair took 0.83-0.86 of the time of the same two jobs one after
+    the other on 2 shared cores); a run's results do not depend on its neighbour."""
 
     def __init__(self, root) -> None:
         self.root, self.done = root, {}
