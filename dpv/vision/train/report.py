@@ -275,12 +275,12 @@ def write_comparison(checkpoints: list[VisionCheckpoint], out_dir: str | Path,
 
 def _plot(series: dict[str, tuple[list[int], list[float | None], list[float] | None]],
           path: Path, title: str) -> None:
-    import matplotlib
+    # matplotlib's object API without pyplot: no global figure state, so runs reported from two threads
+    # at once (tests/vision/test_vision_train.py trains runs in pairs) cannot touch each other's figure.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
     for label, (flops, acc, std) in series.items():
         x = [f / 1e6 for f in flops]
         y = [float("nan") if a is None else a for a in acc]
@@ -292,7 +292,6 @@ def _plot(series: dict[str, tuple[list[int], list[float | None], list[float] | N
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _at(values: list[float], i: int) -> float | None:
