@@ -155,8 +155,10 @@ def play_games(a: MatchPlayer, b: MatchPlayer, indices: Sequence[int], settings:
 
 def timed_move(search: BatchedSearch, evaluator: Any, seconds: float,
                clock: Callable[[], float] = time.monotonic) -> list[MoveResult]:
-    """One move of every unfinished game of `search`, searched for `seconds` on `clock`
-    (checked between steps, so the last step runs past it), then played: each player's FLOPs
+    """One move of every unfinished game of `search`, searched for `seconds` on `clock`, then
+    played. The clock is read once after each step; the next step starts only if the time left
+    is at least what the last step took, so a move ends at most one step's time early and past
+    its deadline only when a step takes longer than the one before it. Each player's FLOPs
     budget is one round, and a round spent with time left starts another on the same tree
     (every game of the search together, once none searches). The MoveResults' FLOPs,
     simulations and evaluations per exit are summed over the rounds. At least one step runs,
@@ -171,11 +173,14 @@ def timed_move(search: BatchedSearch, evaluator: Any, seconds: float,
             spent[g] = (flops + progress["spent"], sims + progress["simulations"],
                         evals + np.asarray(progress["evals_per_exit"]))
 
-    deadline = clock() + seconds
+    last = clock()
+    deadline = last + seconds
     search.start_search()
     while True:
         search.step(evaluator)
-        if clock() >= deadline:
+        now = clock()
+        step_seconds, last = now - last, now
+        if now + step_seconds > deadline:  # the next step, as long as this one, would end past the deadline
             break
         if not search.num_searching():
             add_round()

@@ -90,6 +90,14 @@ def test_a_clock_that_advances_per_step_buys_an_exact_number_of_simulations(netw
         assert sum(move.evals_per_exit) >= 1 and move.seconds > 0
 
 
+def test_a_move_starts_no_step_that_would_end_past_its_deadline(network):
+    # 2.5 s of one-second steps: a third step would end at 3.5 s, past the deadline, so two run
+    # (the first evaluates the root), where checking the deadline only after a step would run three.
+    games = timed_games(network, ("0", "-1"), seconds=2.5, clock=FakeClock(per_read=1.0))
+    for side in (0, 1):
+        assert per_side(games, side) == [LEAVES] * MAX_MOVES
+
+
 def test_rounds_of_a_small_budget_continue_on_the_tree_and_are_summed(network):
     # A round of 2 full-network simulations ends long before the time: more rounds follow, and
     # the move's simulations and FLOPs are those of every round.
