@@ -18,8 +18,10 @@ It replaces the value head rather than blending with it: the value head estimate
 7.5, so any weight on it pulls the estimate toward the 7.5 outcome by an amount that grows with
 |K - 7.5|, which a blend cannot undo. At K = 7.5 the evaluator is not wrapped at all (the value
 head, unchanged). The priors and the exit each leaf takes are the network's own (policy and exit
-confidences do not see komi); the score comes from the deepest exit (Evaluator.position_estimates),
-one more forward per leaf that the search's FLOPs budget does not charge.
+confidences do not see komi), and the score is that exit's score head, from the same forward
+(Evaluator.scoring: the network with each value head answering its exit's score head), so another
+komi costs no FLOPs beyond what the search charges. The analysis's scoreLead and ownership are the
+deepest exit's (Evaluator.position_estimates), as at komi 7.5.
 
 Terminal positions never reach the evaluator: the search scores them with the board's real komi
 (go_engine.BatchedSearch's komi, Tromp-Taylor), so a finished game is judged exactly. Random
@@ -74,13 +76,15 @@ class KomiEvaluator:
     def __init__(self, net: Any, komi: float) -> None:
         self.net = net
         self.komi = komi
+        self.scoring = net.scoring()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["net"], name)
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray | float, **options: Any):
-        priors, _, exits = self.net(planes, thresholds, **options)
-        return priors, win_value(self.position_estimates(planes).score), exits
+        priors, scores, exits = self.scoring(planes, thresholds, **options)
+        points = self.net.input_shape[-1] ** 2
+        return priors, win_value(scores * points + score_shift(np.asarray(planes), self.komi)), exits
 
     def position_estimates(self, planes: np.ndarray) -> PositionEstimates:
         """The network's estimates with the score lead taken at `komi`."""

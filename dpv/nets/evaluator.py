@@ -21,7 +21,7 @@ from dpv.nets.backends.base import InferenceBackend
 from dpv.nets.backends.torch_backend import TorchBackend
 from dpv.nets.checkpoint import load_checkpoint
 from dpv.nets.flops import exit_flops
-from dpv.nets.model import DPVNet
+from dpv.nets.model import DPVNet, score_as_value
 
 Result = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -62,6 +62,7 @@ class Evaluator:
         self.input_shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
         self.num_exits = model.num_exits
         self.exit_flops = np.asarray(exit_flops(model), dtype=np.float64)
+        self._scoring: Evaluator | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options: bool) -> Evaluator:
@@ -72,6 +73,21 @@ class Evaluator:
         """New weights for the model, and the backend rebuilt over them."""
         self.model.load_state_dict(state_dict)
         self.backend.reload()
+        self._scoring = None
+
+    def scoring(self) -> Evaluator:
+        """An evaluator over the same weights, on a backend of the same kind, whose values are
+        the score heads' (the points the player to move leads by at komi 7.5, divided by N*N,
+        unbounded) at the exit each leaf takes (dpv.nets.model.score_as_value): one forward per
+        leaf gives its priors, exit and score. Built once per weights (dpv.gtp.komi asks at
+        each `komi` command); ValueError for a network without score heads."""
+        if self._scoring is None:
+            from dpv.nets.backends.choice import build_backend
+
+            model = score_as_value(self.model)
+            backend = build_backend(self.backend.name, model, self.device, getattr(self.backend, "threads", 1))
+            self._scoring = Evaluator(model, self.device, backend=backend) if backend else Evaluator(model, self.device)
+        return self._scoring
 
     def __call__(self, planes: np.ndarray, thresholds: np.ndarray | float,
                  legal: np.ndarray | None = None, fixed_exit: np.ndarray | None = None,

@@ -237,6 +237,19 @@ def early_exit(x: Tensor, thresholds: Tensor, legal: Tensor | None, num_actions:
     return logits_out, values_out, exit_out
 
 
+def score_as_value(model: DPVNet) -> DPVNet:
+    """A copy of `model` (eval mode) whose every exit answers its score head (the score over
+    N*N points, komi 7.5, the mover's view: ExitHead.outputs) where the value would be, so one
+    forward of any backend gives each sample the score of the exit it leaves at. The policy
+    heads and the exit decisions are the model's own. ValueError without score heads."""
+    if not model.config.score_head:
+        raise ValueError("the network has no score head")
+    scored = copy.deepcopy(model).eval()
+    for head in scored.heads:
+        head.value = nn.Sequential(*head.value[:VALUE_HIDDEN_LAYERS], head.score)
+    return scored
+
+
 def fold_batchnorm(model: DPVNet) -> DPVNet:
     """An inference copy of `model` (eval mode) with every BatchNorm folded into the convolution
     before it: W' = W * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps). The

@@ -80,14 +80,33 @@ def test_the_value_at_another_komi_is_the_logistic_of_the_shifted_score_lead_and
     wrapped = komi_evaluator(net, 1.5)
     priors, values, exits = wrapped(planes, np.ones(2, np.float32), **args)
     net_priors, _, net_exits = net(planes, np.ones(2, np.float32), **args)
-    assert np.array_equal(priors, net_priors) and np.array_equal(exits, net_exits)
-    lead_at_trained = net.position_estimates(planes).score
-    lead = lead_at_trained + np.array([6.0, -6.0])  # black to move gains 7.5 - 1.5, white loses it
-    assert wrapped.position_estimates(planes).score == pytest.approx(lead, abs=1e-4)
+    assert np.allclose(priors, net_priors, atol=1e-6) and np.array_equal(exits, net_exits)
+    shift = np.array([6.0, -6.0])  # black to move gains 7.5 - 1.5, white loses it
+    with torch.no_grad():  # each leaf's lead is the score head of the exit it took
+        own = np.array([float(net.model.exit_outputs(torch.from_numpy(planes[i:i + 1]), e).score[0]) * 81
+                        for i, e in enumerate(args["fixed_exit"])])
+    lead = own + shift
     assert values == pytest.approx(2 / (1 + np.exp(-lead / SCORE_SCALE)) - 1, abs=1e-5)
+    deepest = net.position_estimates(planes).score + shift  # the analysis's lead: the deepest exit's
+    assert wrapped.position_estimates(planes).score == pytest.approx(deepest, abs=1e-4)
     generous = komi_evaluator(net, -20.0)(planes, np.ones(2, np.float32), **args)[1]
     assert generous[0] > values[0] and generous[1] < values[1]  # black to move likes a lower komi
     assert wrapped.input_shape == net.input_shape and wrapped.exit_flops is net.exit_flops
+
+
+def test_another_komi_costs_one_forward_per_leaf_batch(monkeypatch):
+    # the score comes from the same forward as the priors: the deepest exit's estimates never run in the search
+    net = _evaluator(AUX)
+    wrapped = komi_evaluator(net, 5.5)
+    assert komi_evaluator(net, 0.5).scoring is wrapped.scoring  # built once per weights
+    calls = []
+    for evaluator in (net, wrapped.scoring):
+        monkeypatch.setattr(evaluator.backend, "forward_dynamic",
+                            lambda *a, f=evaluator.backend.forward_dynamic, **k: calls.append(1) or f(*a, **k))
+    monkeypatch.setattr(net, "position_estimates", lambda planes: pytest.fail("an extra forward"))
+    board = Board(9)
+    wrapped(board.planes()[None], np.zeros(1, np.float32), legal=board.legal_actions()[None])
+    assert calls == [1]
 
 
 def test_a_network_without_a_score_head_plays_other_komi_with_its_value_head_and_says_so_once(capsys, monkeypatch):

@@ -11,7 +11,7 @@ from dpv.nets.checkpoint import load_checkpoint, save_checkpoint
 from dpv.nets.config import LossConfig, NetConfig
 from dpv.nets.flops import exit_flops
 from dpv.nets.loss import deep_supervision_loss, ownership_loss, score_loss
-from dpv.nets.model import DPVNet, ExitOutput
+from dpv.nets.model import DPVNet, ExitOutput, score_as_value
 
 PLAIN = NetConfig(blocks=3, channels=8, exits=[1, 2, 3], value_hidden=16)
 AUX = dataclasses.replace(PLAIN, ownership_head=True, score_head=True)
@@ -56,6 +56,24 @@ def test_every_exit_predicts_ownership_and_score_and_exit_outputs_agree():
             policy, value = model.forward_exit(x, k)  # the search's path is unchanged
             torch.testing.assert_close(policy, out.policy)
             torch.testing.assert_close(value, out.value)
+
+
+def test_score_as_value_answers_each_exits_score_head_in_the_value_slot_and_leaves_the_model_alone():
+    model = _model().eval()
+    scored = score_as_value(model)
+    x = _targets()[0]
+    with torch.no_grad():
+        for k in range(model.num_exits):
+            out = model.exit_outputs(x, k)
+            policy, value = scored.forward_exit(x, k)
+            torch.testing.assert_close(policy, out.policy)
+            torch.testing.assert_close(value, out.score)
+            torch.testing.assert_close(model.forward_exit(x, k)[1], out.value)
+        logits, values, exits = scored.forward_dynamic(x, torch.full((4,), 0.5))
+        for i, k in enumerate(exits.tolist()):
+            torch.testing.assert_close(values[i], model.exit_outputs(x[i:i + 1], k).score[0])
+    with pytest.raises(ValueError, match="no score head"):
+        score_as_value(_model(PLAIN))
 
 
 def test_only_the_configured_head_is_built():
