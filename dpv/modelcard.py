@@ -123,23 +123,29 @@ def lineage_of(extra: dict[str, Any], runs: list[Path]) -> list[dict[str, Any]]:
 
 
 def training_section(runs: list[Path], card_dir: Path) -> list[str]:
-    """A row per run directory: the command that ran it, its config, and the games, learner
-    steps and hours its summary.json records (a run without one is a one-line ValueError)."""
+    """A row per run directory: the command that ran it, its config, the games and learner
+    steps its summary.json records (a run without one is a one-line ValueError), and its hours
+    and CPU-hours over every session (dpv.rating.runs.run_hours; summary.json's hours, of the
+    last session, for a run without metrics.jsonl)."""
+    from dpv.rating.runs import run_hours
     from dpv.selfplay.init_from import LINEAGE_FILE
+    from dpv.selfplay.rundir import RunDir
 
     if not runs:
         return []
-    lines = ["## Training", "", "The self-play runs that trained it, oldest first:", "",
-             "| command | started from | games | learner steps | hours |", "|---|---|---:|---:|---:|"]
+    lines = ["## Training", "", "The self-play runs that trained it, oldest first (`--resume`d sessions summed):", "",
+             "| command | started from | games | learner steps | hours | CPU-hours |", "|---|---|---:|---:|---:|---:|"]
     for run in runs:
         summary = read_json(run / "summary.json")
+        hours, cpu_hours = (run_hours(RunDir(run)) if RunDir(run).events.is_file()
+                            else (summary["seconds"] / 3600, None))
         config = Path(os.path.relpath(run / "config.yaml", card_dir)).as_posix()
         command, start = f"dpv launch selfplay --config {run / 'config.yaml'}", "random weights"
         if (run / LINEAGE_FILE).is_file():
             start = read_json(run / LINEAGE_FILE)["lineage"][-1]["source"]
             command += f" --init-from {start}"
         lines.append(f"| `{command}` ([config]({config})) | {start} | {summary['games']} | "
-                     f"{summary['learner_step']} | {summary['seconds'] / 3600:.2f} |")
+                     f"{summary['learner_step']} | {hours:.2f} | {_value(cpu_hours, '.2f')} |")
     return [*lines, ""]
 
 

@@ -98,6 +98,21 @@ def test_the_lineage_of_a_network_trained_from_another_comes_from_its_run(tmp_pa
     assert f"| `{parent.resolve()}` | 300 | 1200 | - | ownership_head |" in card.read_text()
 
 
+def test_a_resumed_runs_hours_and_cpu_hours_are_those_of_every_session(model, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("seed: 0\n")
+    (run / "summary.json").write_text(json.dumps({"games": 20, "learner_step": 200, "seconds": 1800.0}))  # last session
+    events = [{"time": 0, "event": "start"},
+              {"time": 3600, "event": "train", "step": 100, "games": 10, "cpu_s": 7200},
+              {"time": 10000, "event": "start"},
+              {"time": 11800, "event": "train", "step": 200, "games": 20, "cpu_s": 3600}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    card = tmp_path / "card.md"
+    assert main(["model-card", str(model), "--runs", str(run), "--out", str(card)]) == 0
+    assert "| random weights | 20 | 200 | 1.50 | 3.00 |" in card.read_text()
+
+
 @pytest.mark.parametrize("bad", ["missing", "not json", "other json"])
 def test_a_bad_ratings_file_is_one_line(bad, model, tmp_path, capsys):
     path = tmp_path / "r.json"

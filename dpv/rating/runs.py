@@ -258,6 +258,14 @@ def _train_lines(run: RunDir) -> tuple[dict[int, tuple[int, float, float | None]
     return found, hours, cpu_hours
 
 
+def run_hours(run: RunDir) -> tuple[float, float | None]:
+    """Wall-clock hours and recorded CPU-hours (None where a session recorded no `cpu_s`) of
+    every session of `run`, resumed ones summed, from its metrics.jsonl (summary.json counts
+    the last session only)."""
+    _, hours, cpu_hours = _train_lines(run)
+    return hours, cpu_hours
+
+
 def _cpus(run: RunDir) -> tuple[float | None, str]:
     """The CPUs the run held and where that number comes from."""
     placement = _read_json(run.summary).get("placement") or {}
