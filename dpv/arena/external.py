@@ -9,9 +9,11 @@ score agrees with the engines' `final_score`. Our player samples its first
 `search.opening_moves` moves by visit count (the opponent may be deterministic).
 
 The opponent is checked before any game (it starts, speaks GTP 2, tells its name) and must
-answer every command within `timeout` seconds. An opponent that dies, falls silent or plays
-an illegal move ends the match with a one-line error; the games finished before are kept
-(their SGFs and match.json are written).
+answer every command within `timeout` seconds. An opponent that dies, falls silent or refuses
+a move ends the match with a one-line error; the games finished before are kept (their SGFs and
+match.json are written). A side that generates an illegal move loses that game by forfeit
+(dpv.play.referee; SGF result "B+F" / "W+F", the ruling in the last move's comment,
+`forfeits` in match.json) and the match goes on.
 """
 from __future__ import annotations
 
@@ -102,16 +104,19 @@ def _play_one(a: PlayerSpec, evaluator: Any, flops: list[float], player: SearchP
     colour = a_colour_of(index)
     black, white = (ours, theirs) if colour == 1 else (theirs, ours)
     result = play_game(black, white, size=config.board_size, komi=config.komi, max_moves=config.max_moves)
-    score = result.referee_score if not result.resigned else math.copysign(math.inf, -result.resigned)
+    loser = result.resigned or result.forfeited
+    score = math.copysign(math.inf, -loser) if loser else result.referee_score
     totals = PlayerTotals(budget_flops=mcts.budget_flops)
     comments: list[str | None] = [None] * len(result.moves)
     for number, search in ours.searches.items():
         totals.add_move(search.flops, search.simulations, search.evals_per_exit.tolist(), ours.seconds[number])
         comments[number] = (f"dpv: value {search.root_value:+.3f}, {search.simulations} simulations, "
                             f"{search.flops:.3g} FLOPs, evaluations per exit {search.evals_per_exit.tolist()}")
+    if result.illegal and comments:
+        comments[-1] = "; ".join(filter(None, [comments[-1], f"referee: {result.illegal}; forfeit"]))
     return GameOutcome(index=index, a_colour=colour, winner=result.winner, score=score, moves=result.moves,
-                       comments=comments, a=totals, b=PlayerTotals(),
-                       final_scores=result.final_scores)  # type: ignore[arg-type]
+                       comments=comments, a=totals, b=PlayerTotals(), final_scores=result.final_scores,
+                       forfeit=bool(result.forfeited))  # type: ignore[arg-type]
 
 
 def check_opponent(opponent: str, timeout: float) -> str:

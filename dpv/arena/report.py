@@ -55,6 +55,10 @@ class PlayerTotals:
             self.evals_per_exit = [x + y for x, y in zip(mine, other.evals_per_exit)]
         self.budget_flops = self.budget_flops or other.budget_flops
 
+    def forfeits(self, side: str) -> int:
+        """Games `side` ("a" or "b") lost by generating an illegal move."""
+        return sum(o.forfeit and o.winner != (o.a_colour if side == "a" else -o.a_colour) for o in self.outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain form for JSON: totals, means per move and the exit histogram."""
         total_evals = sum(self.evals_per_exit)
@@ -80,13 +84,15 @@ class GameOutcome:
     winner: int
     """+1 black, -1 white, 0 draw."""
     score: float
-    """Black minus white minus komi (Tromp-Taylor), or +-inf for a resignation."""
+    """Black minus white minus komi (Tromp-Taylor), or +-inf for a resignation or a forfeit."""
     moves: list[int]
     comments: list[str]
     a: PlayerTotals
     b: PlayerTotals
     final_scores: dict[str, str] = field(default_factory=dict)
     """Each GTP engine's `final_score` and the referee's (games against external engines)."""
+    forfeit: bool = False
+    """The loser generated an illegal move (dpv.play.referee: games against external engines)."""
 
     @property
     def a_points(self) -> float:
@@ -130,6 +136,10 @@ class MatchReport:
             total.merge(o.a if side == "a" else o.b)
         return total
 
+    def forfeits(self, side: str) -> int:
+        """Games `side` ("a" or "b") lost by generating an illegal move."""
+        return sum(o.forfeit and o.winner != (o.a_colour if side == "a" else -o.a_colour) for o in self.outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON values."""
         low, high = wilson_interval(self.a_points, self.games)
@@ -141,7 +151,8 @@ class MatchReport:
             wins_w, games_w = self.colour_record(side, -1)
             sides[side] = {**spec.to_dict(), "wins": wins_b + wins_w, "losses": self.games - wins_b - wins_w - draws,
                            "wins_as_black": wins_b, "games_as_black": games_b,
-                           "wins_as_white": wins_w, "games_as_white": games_w, **self.totals(side).to_dict()}
+                           "wins_as_white": wins_w, "games_as_white": games_w,
+                           "forfeits": self.forfeits(side), **self.totals(side).to_dict()}
         return {
             "games": self.games, "budget": self.budget, "draws": draws,
             "a": sides["a"], "b": sides["b"],
@@ -166,6 +177,8 @@ class MatchReport:
                          f"as white {s['wins_as_white']}/{s['games_as_white']}), lost {s['losses']}")
         if d["draws"]:
             lines.append(f"  draws {d['draws']}")
+        if d["a"]["forfeits"] or d["b"]["forfeits"]:
+            lines.append(f"  lost by an illegal move (forfeit): A {d['a']['forfeits']}, B {d['b']['forfeits']}")
         lines.append(f"A win rate {self.win_rate:.1%} [{low:.1%}, {high:.1%}] (Wilson 95%); "
                      f"Elo A-B {elo_estimate(self.a_points, self.games).text()}")
         lines.append(f"  {'player':<28} {'FLOPs/move':>10} {'budget':>10} {'sims/move':>9}  exits used")
@@ -196,12 +209,12 @@ def write_sgfs(report: MatchReport, out: Path, size: int, komi: float) -> None:
 
 
 def result_text(outcome: GameOutcome) -> str:
-    """The SGF result of a game: "B+3.5", "W+R", "0"."""
+    """The SGF result of a game: "B+3.5", "W+R", "B+F" (forfeit), "0"."""
     from dpv.sgf import format_score
 
     if math.isfinite(outcome.score):
         return format_score(outcome.score)
-    return f"{'B' if outcome.winner == 1 else 'W'}+R"
+    return f"{'B' if outcome.winner == 1 else 'W'}+{'F' if outcome.forfeit else 'R'}"
 
 
 def collect(a: PlayerSpec, b: PlayerSpec, budget: str, chunks_done: Iterator[list[GameOutcome]], total: int,

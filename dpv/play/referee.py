@@ -2,9 +2,11 @@
 
 A seat is an external GTP engine (`GtpSeat`, over a `GtpClient`) or our own search player in
 this process (`SearchSeat`, an `MctsPlayer`). Every move a seat generates is checked on the
-referee's go_engine board and must be accepted by the other seat; a move either side refuses
+referee's go_engine board and must be accepted by the other seat. A seat that generates a move
+the referee's rules forbid (an occupied point, suicide, positional superko: GNU Go checks simple
+ko only) forfeits the game, as computer-Go servers rule (CGOS); a move the other seat refuses
 ends the game with a GtpError that names the move. The game ends on two passes, a
-resignation or the referee's move cap. Both seats generate moves the `kgs-genmove_cleanup`
+resignation, a forfeit or the referee's move cap. Both seats generate moves the `kgs-genmove_cleanup`
 way where they can, so that games are played out until dead stones are captured and the
 referee's area score agrees with the engines' `final_score`.
 """
@@ -129,6 +131,10 @@ class GameResult:
     """The moves played, both colours, black first."""
     resigned: int = 0
     """The colour that resigned, 0 if nobody did."""
+    forfeited: int = 0
+    """The colour that generated an illegal move and so lost the game, 0 if neither did."""
+    illegal: str = ""
+    """The referee's ruling on that move ("gnugo played illegal H4 at move 104: superko"), else ""."""
     referee_score: float = 0.0
     """Black minus white minus komi on the referee's board."""
     final_scores: dict[str, str] = field(default_factory=dict)
@@ -137,8 +143,8 @@ class GameResult:
     @property
     def winner(self) -> int:
         """+1 black, -1 white, 0 draw."""
-        if self.resigned:
-            return -self.resigned
+        if self.resigned or self.forfeited:
+            return -(self.resigned or self.forfeited)
         return (self.referee_score > 0) - (self.referee_score < 0)
 
 
@@ -159,8 +165,10 @@ def play_game(black: Seat, white: Seat, size: int = 9, komi: float = 7.5, max_mo
         try:
             board.play(action)
         except IllegalMove as err:
-            raise GtpError(f"{mover.name} played illegal {action_to_gtp(action, size)} at move "
-                           f"{board.move_count + 1}: {err.reason}") from None
+            result.forfeited = colour
+            result.illegal = (f"{mover.name} played illegal {action_to_gtp(action, size)} at move "
+                              f"{board.move_count + 1}: {err.reason}")
+            break
         other.play(colour, action)
         result.moves.append(action)
     result.referee_score = board.score()

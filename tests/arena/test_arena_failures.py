@@ -17,7 +17,8 @@ from dpv.cli import main
 from dpv.sgf import read_sgf_file
 
 # A GTP engine that passes every move and, at its clear_board number FAIL_AT, fails as told:
-# `die` exits, `silent` stops answering; `mute` never answers at all, `gtp1` speaks GTP 1.
+# `die` exits, `silent` stops answering; `mute` never answers at all, `gtp1` speaks GTP 1;
+# `illegal` answers every genmove with A1 (illegal by its second move at the latest).
 SCRIPTED_ENGINE = '''
 import sys, time
 mode, fail_at = sys.argv[1], int(sys.argv[2])
@@ -34,7 +35,8 @@ for line in sys.stdin:
             sys.exit(1)
         if boards == fail_at and mode == "silent":
             time.sleep(3600)
-    answer = {"protocol_version": "1" if mode == "gtp1" else "2", "name": "scripted", "genmove": "pass",
+    answer = {"protocol_version": "1" if mode == "gtp1" else "2", "name": "scripted",
+              "genmove": "A1" if mode == "illegal" else "pass",
               "known_command": "false", "final_score": "0"}.get(words[0], "")
     print(f"= {answer}", end="\\n\\n", flush=True)
     if words[0] == "quit":
@@ -66,6 +68,19 @@ def test_an_opponent_that_dies_or_falls_silent_ends_the_match_keeping_the_games_
     assert sorted(path.name for path in out.glob("game-*.sgf")) == ["game-0000.sgf", "game-0001.sgf"]
     assert json.loads((out / "match.json").read_text())["games"] == 2
     assert read_sgf_file(out / "game-0001.sgf").moves  # a real game, played to its end
+
+
+def test_an_opponents_illegal_move_loses_it_that_game_and_the_match_goes_on(scripted, tmp_path):
+    a = PlayerSpec(simulations=2, checkpoint="rollout")
+    out = tmp_path / "run"
+    report = run_external_match(a, f"{scripted} illegal 0", match_config(4), out=out, show_progress=False, timeout=5)
+    d = report.to_dict()
+    assert d["games"] == 4 and d["a"]["wins"] == 4 and d["b"]["forfeits"] == 4 and d["a"]["forfeits"] == 0
+    assert [g["result"] for g in d["game_list"]] == ["B+F", "W+F", "B+F", "W+F"]  # A is black in even games
+    record = read_sgf_file(out / "game-0001.sgf")
+    assert record.result == "W+F"
+    assert "referee: python played illegal A1 at move" in (record.comments[-1] or "") \
+        and record.comments[-1].endswith("; forfeit")
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
