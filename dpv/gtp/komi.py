@@ -40,14 +40,14 @@ if TYPE_CHECKING:  # the engine runs without torch for players that need none
 
 TRAINED_KOMI = 7.5
 """The komi of the self-play games every dpv network learnt from."""
-SCORE_SCALE = 9.5
-"""Points of score lead per unit of log-odds of winning in the logistic model (a lead of 9.5
-points is a 73 % win). Fitted, so that at komi 7.5 the model agrees with the value head it
-replaces: the least-squares fit of tanh(score / (2 SCORE_SCALE)) to the value head of the shipped
-network (models/dpv-four.pt, deepest exit) on 512 positions of random games
-(dpv.nets.backends.positions.random_game_boards, seed 1), over scales 7..12 in steps of 0.5:
-mean squared error 0.0214 at 9.5 (0.092 at 4, 0.028 at 12). A stronger network, surer of its
-score, would fit a smaller scale."""
+SCORE_SCALE = 9.0
+"""Points of score lead per unit of log-odds of winning in the logistic model (a lead of 9 points
+is a 73 % win). Fitted, so that at komi 7.5 the model agrees with the value head it replaces: the
+least-squares fit of tanh(score / (2 SCORE_SCALE)) to the value head of the shipped network
+(models/dpv-four.pt, deepest exit) on 512 positions of random games
+(dpv.nets.backends.positions.random_game_boards, seed 1), over scales 4..12 in steps of 0.5
+(`python results/gtp/fit_score_scale.py models/dpv-four.pt`): mean squared error 0.0295 at 9.0
+(0.084 at 4, 0.036 at 12). The network shipped before (0.5 CPU-hours) fitted 9.5 (0.0214)."""
 TO_MOVE_IS_BLACK_PLANE = 16
 """The input plane that is all ones when black moves (go_engine.Board.write_planes)."""
 

@@ -152,9 +152,10 @@ def test_lz_analyze_and_genmove_analyze_print_info_lines(player):
     engine = GtpEngine(player)
     analysis = engine.handle("lz-analyze b 1")
     assert analysis.startswith("=\ninfo move ") and analysis.endswith("\n\n") and "\n\n" not in analysis[:-2]
-    first = analysis.splitlines()[1].split()
-    fields = dict(zip(first[::2], first[1::2]))
-    assert {"move", "visits", "winrate", "prior", "order", "pv"} <= set(fields)
+    first = analysis.splitlines()[1].split("info ")[1]  # the first move's group: key value pairs, then its pv
+    pairs, pv = first.split(" pv ")
+    fields = dict(zip(pairs.split()[::2], pairs.split()[1::2]))
+    assert {"move", "visits", "winrate", "prior", "order"} <= set(fields) and pv.split()[0] == fields["move"]
     assert 0 <= int(fields["winrate"]) <= 10000 and int(fields["visits"]) >= 1
     assert engine.moves == []  # analysis plays nothing
     answer = engine.handle("lz-genmove_analyze b 1")
