@@ -289,8 +289,8 @@ def test_without_dpv_true_the_lines_are_byte_for_byte_those_before_the_extension
 def test_dpv_true_appends_flops_budget_and_exits_to_each_line_and_changes_nothing_else():
     evaluator = _evaluator(AUX)
     answers = {}
-    for extension in ("", " dpv true"):
-        engine = GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=16))
+    for extension in ("", " dpv true"):  # a still clock: the same lines in both runs, however loaded the machine
+        engine = GtpEngine(MctsPlayer(evaluator, [1.0, 2.0], simulations=16), clock=lambda: 0.0)
         answers[extension] = engine.handle(f"kata-analyze b 1 ownership true{extension}").split("\n")[1:-2]
     plain, extended = answers.values()
     assert plain and len(extended) == len(plain)
