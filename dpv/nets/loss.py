@@ -30,13 +30,15 @@ class LossTerms:
 
 def policy_loss(logits: Tensor, pi: Tensor, mask: Tensor | None = None) -> Tensor:
     """Cross-entropy -sum_a pi_a log p_a (eq. 6.1), averaged over the batch; with `mask` [B]
-    (bool, the positions that are policy targets under playout cap randomization) summed over
-    the masked-in positions only and divided by the batch size B (KataGo's per-sample target
-    weight), so a cheap search's position adds nothing to the policy term."""
-    cross_entropy = -(pi * logits.log_softmax(dim=1)).sum(dim=1)
-    if mask is None:
-        return cross_entropy.mean()
-    return (cross_entropy * mask.to(cross_entropy.dtype)).sum() / len(cross_entropy)
+    (bool, the positions that are policy targets under playout cap randomization) averaged over
+    the masked-in positions only (0 when there is none), so a cheap search's position adds
+    nothing to the policy term and the term keeps the scale it has without the cap.
+
+    Departure from KataGo, which records only the full searches' positions: dpv keeps the cheap
+    ones as value targets (eq. 6.2 uses every position). Dividing the masked sum by the batch
+    size B instead, as dpv did before, shrank the policy gradient to the cap's full-search share
+    (1/4 at p = 0.25) and left the policy untrained (results/ablation/README.md)."""
+    return _masked_mean(-(pi * logits.log_softmax(dim=1)).sum(dim=1), mask)
 
 
 def value_loss(value: Tensor, z: Tensor) -> Tensor:
@@ -48,7 +50,7 @@ def ownership_loss(ownership: Tensor, target: Tensor, mask: Tensor | None = None
     """Squared error between predicted and final ownership [B, N*N] in [-1, 1] (mover's view),
     averaged over the points and the batch (KataGo's per-point loss over b^2, here an MSE, so
     the term is 0 when the prediction is exact; a BCE on (o+1)/2 never is at a neutral point).
-    With `mask` [B] (bool) only the masked-in positions count, divided by the batch size B."""
+    With `mask` [B] (bool) the mean over the masked-in positions only."""
     return _masked_mean((ownership - target).pow(2).mean(dim=1), mask)
 
 
@@ -60,10 +62,12 @@ def score_loss(score: Tensor, target_points: Tensor, points: int, mask: Tensor |
 
 
 def _masked_mean(per_sample: Tensor, mask: Tensor | None) -> Tensor:
-    """The batch mean of `per_sample` [B], or its sum over `mask` [B] divided by B."""
+    """The batch mean of `per_sample` [B], or its mean over the masked-in positions of `mask` [B]
+    (0 when there is none)."""
     if mask is None:
         return per_sample.mean()
-    return (per_sample * mask.to(per_sample.dtype)).sum() / len(per_sample)
+    weights = mask.to(per_sample.dtype)
+    return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
 
 
 def l2_penalty(model: nn.Module) -> Tensor:

@@ -163,9 +163,11 @@ def test_policy_loss_ignores_positions_that_are_no_policy_target():
     pi = torch.softmax(torch.randn(4, ACTIONS, generator=gen), dim=1)
     z = torch.tensor([1.0, -1.0, 1.0, -1.0])
     mask = torch.tensor([True, False, True, False])
-    by_hand = -(pi[[0, 2]] * logits[[0, 2]].log_softmax(dim=1)).sum() / 4  # summed over targets, / B
+    by_hand = -(pi[[0, 2]] * logits[[0, 2]].log_softmax(dim=1)).sum() / 2  # averaged over the 2 targets
     assert torch.allclose(policy_loss(logits, pi, mask), by_hand)
+    assert torch.allclose(policy_loss(logits, pi, mask), policy_loss(logits[mask], pi[mask]))  # the cap's scale
     assert torch.allclose(policy_loss(logits, pi, torch.ones(4, dtype=torch.bool)), policy_loss(logits, pi))
+    assert float(policy_loss(logits, pi, torch.zeros(4, dtype=torch.bool))) == 0.0  # no target, no term
 
     cfg = LossConfig()
     terms = deep_supervision_loss([(logits, value)], pi, z, cfg, policy_target=mask)
