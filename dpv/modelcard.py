@@ -136,9 +136,8 @@ def training_section(runs: list[Path], card_dir: Path) -> list[str]:
     lines = ["## Training", "", "The self-play runs that trained it, oldest first (`--resume`d sessions summed):", "",
              "| command | started from | games | learner steps | hours | CPU-hours |", "|---|---|---:|---:|---:|---:|"]
     for run in runs:
-        summary = read_json(run / "summary.json")
-        hours, cpu_hours = (run_hours(RunDir(run)) if RunDir(run).events.is_file()
-                            else (summary["seconds"] / 3600, None))
+        summary, run_dir = read_json(run / "summary.json"), RunDir(run)
+        hours, cpu_hours = run_hours(run_dir) if run_dir.events.is_file() else (summary["seconds"] / 3600, None)
         config = Path(os.path.relpath(run / "config.yaml", card_dir)).as_posix()
         command, start = f"dpv launch selfplay --config {run / 'config.yaml'}", "random weights"
         if (run / LINEAGE_FILE).is_file():
