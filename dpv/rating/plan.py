@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dpv.checkpoint_io import file_sha256
 from dpv.play.networks import ROLLOUT
-from dpv.rating.runs import Run, RunCheckpoint, file_sha256
+from dpv.rating.runs import Run, RunCheckpoint
 
 DEFAULT_ANCHOR = "gnugo --mode gtp --level 1 --chinese-rules --capture-all-dead"
 """The anchor when none is given: GNU Go level 1, area scoring, games played out."""

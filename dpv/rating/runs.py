@@ -22,7 +22,6 @@ No torch import unless best.pt matches no checkpoint file (its step is then read
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from dpv.checkpoint_io import file_sha256
 from dpv.selfplay.init_from import LINEAGE_FILE
 from dpv.selfplay.rundir import RunDir
 
@@ -198,8 +198,9 @@ def chain_lineage(runs: Sequence[Run]) -> list[Run]:
 
 def _parent(run: Run, runs: Sequence[Run]) -> tuple[int, int] | None:
     """(run index, checkpoint index) of the checkpoint `run` started from, among the other runs'."""
-    source = Path(run.started_from[-1]["source"])
-    digest = file_sha256(source) if source.is_file() else None
+    origin = run.started_from[-1]
+    source = Path(origin["source"])  # the digest recorded at --init-from: the file may have been replaced since
+    digest = origin.get("sha256") or (file_sha256(source) if source.is_file() else None)
     for j, other in enumerate(runs):
         for i, c in enumerate(other.checkpoints):
             if other is not run and (c.sha256 == digest or Path(c.path).resolve() == source.resolve()):
@@ -298,12 +299,3 @@ def _read_yaml(path: Path) -> dict:
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

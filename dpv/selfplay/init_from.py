@@ -1,7 +1,7 @@
 """`dpv launch selfplay --init-from PATH`: a run that continues a lineage. Its version 0
 (checkpoints/initial.pt, best.pt) is the weights of PATH (a checkpoint or the shipped network)
 instead of a random network; the buffer starts empty. `RUN/lineage.json` records where the weights
-came from: the source path, the learner steps, games and CPU-hours its checkpoint carries, the
+came from: the source path and sha256, the learner steps, games and CPU-hours its checkpoint carries, the
 heads the run's network grew, and the source run's own lineage, oldest first, so the parts of a
 lineage can be counted on (`dpv rate --lineage`, `dpv model-card`).
 
@@ -31,6 +31,9 @@ class Origin:
 
     source: str
     """Absolute path of the checkpoint the weights were read from."""
+    sha256: str
+    """The sha256 of that file when it was read, so the lineage finds its checkpoint in the source run
+    (`dpv rate --lineage`) after the path holds another network (a shipped models/ file replaced)."""
     steps: int
     """Learner steps the checkpoint records."""
     games: int | None
@@ -63,6 +66,7 @@ def read_origin(source: str | Path, net: NetConfig, config: str) -> tuple[Origin
     config file `config`) or `net` without auxiliary heads that `net` adds (they keep the fresh
     initialisation of DPVNet(net)): a missing or damaged file, or a network of another config, is
     a one-line ValueError naming both."""
+    from dpv.checkpoint_io import file_sha256
     from dpv.nets.checkpoint import CheckpointError, load_grown
     from dpv.nets.model import DPVNet
 
@@ -72,7 +76,7 @@ def read_origin(source: str | Path, net: NetConfig, config: str) -> tuple[Origin
     except CheckpointError as err:
         raise ValueError(f"--init-from {path} does not fit the net of {config}: {err}") from None
     extra = loaded.extra
-    origin = Origin(source=str(path.resolve()), steps=loaded.step, games=extra.get("games"),
+    origin = Origin(source=str(path.resolve()), sha256=file_sha256(path), steps=loaded.step, games=extra.get("games"),
                     cpu_hours=extra.get("cpu_hours"), grown_heads=grown, before=source_lineage(path, extra))
     return origin, loaded.model
 

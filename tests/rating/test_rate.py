@@ -109,6 +109,15 @@ def test_a_lineage_counts_steps_games_and_hours_on_from_the_checkpoint_it_starte
     assert [c.wall_hours for c in second.checkpoints] == pytest.approx([0.5, 1.0, 1.75])
     assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([1.0, 2.0, 3.5])
     assert f"counted on from {run_dir}:step-00000010 (--lineage)" in second.cpu_source
+    parent = run_dir / "checkpoints" / "step-00000010.pt"
+    shipped = tmp_path / "shipped.pt"  # the same network, copied out of its run (as models/ holds it)
+    shipped.write_bytes(parent.read_bytes())
+    third_dir = make_run(tmp_path / "c", seed=11)
+    write_initial(third_dir, third_dir / "checkpoints" / "initial.pt", TINY, seed=0, init_from=str(shipped))
+    shipped.write_bytes(b"another network shipped since")
+    _, third = chain_lineage([read_run(run_dir), read_run(third_dir)])
+    assert [c.step for c in third.checkpoints] == [10, 20, 30]  # found by the digest recorded at --init-from
+    assert f"counted on from {run_dir}:step-00000010 (--lineage)" in third.cpu_source
     alone = chain_lineage([read_run(second_dir)])[0]  # the parent run not rated: lineage.json's numbers
     assert [(c.step, c.selfplay_games, c.cpu_hours) for c in alone.checkpoints] == [
         (10, 40, None), (20, 80, None), (30, 130, None)]

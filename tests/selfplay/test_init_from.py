@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from dpv.checkpoint_io import file_sha256
 from dpv.cli import main
 from dpv.config import from_dict
 from dpv.nets.checkpoint import load_checkpoint, save_checkpoint
@@ -43,16 +44,16 @@ def test_version_0_is_the_source_and_the_lineage_chains(tmp_path):
     initial = load_checkpoint(second.initial)
     assert initial.step == 0 and same_weights(initial, load_checkpoint(first.best))
     lineage = json.loads((second.root / LINEAGE_FILE).read_text())["lineage"]
-    assert lineage == [{"source": str(first.best.resolve()), "steps": 300, "games": 1200, "cpu_hours": None,
-                        "grown_heads": []}]
+    assert lineage == [{"source": str(first.best.resolve()), "sha256": file_sha256(first.best), "steps": 300,
+                        "games": 1200, "cpu_hours": None, "grown_heads": []}]
     assert initial.extra["lineage"] == lineage
     save_checkpoint(second.best, initial.model, 40, extra={"games": 96})  # the second run trained on
     third = RunDir(tmp_path / "third")
     third.checkpoints.mkdir(parents=True)
     write_initial(third.root, third.initial, NET, seed=0, init_from=str(second.best))
     chained = json.loads((third.root / LINEAGE_FILE).read_text())["lineage"]
-    assert chained == [*lineage, {"source": str(second.best.resolve()), "steps": 40, "games": 96, "cpu_hours": None,
-                                  "grown_heads": []}]
+    assert chained == [*lineage, {"source": str(second.best.resolve()), "sha256": file_sha256(second.best),
+                                  "steps": 40, "games": 96, "cpu_hours": None, "grown_heads": []}]
 
 
 def test_without_init_from_version_0_is_random_and_no_lineage(tmp_path):
