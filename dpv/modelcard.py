@@ -98,10 +98,12 @@ def network_section(model: Path, loaded: Any, lineage: list[dict[str, Any]]) -> 
              f"| self-play games seen by its learner | {_value(extra.get('games'), 'd')} |",
              f"| CPU-hours | {_value(extra.get('cpu_hours'), '.2f')} |", ""]
     if lineage:
-        lines += ["Lineage (the networks it was initialised from, oldest first; `dpv launch selfplay --init-from`):",
-                  "", "| source | steps | games | CPU-hours | heads grown fresh |", "|---|---:|---:|---:|---|"]
-        lines += [f"| `{o['source']}` | {o['steps']} | {_value(o.get('games'), 'd')} | "
-                  f"{_value(o.get('cpu_hours'), '.2f')} | {', '.join(o.get('grown_heads') or []) or '-'} |"
+        lines += ["Lineage (the networks it was initialised from, oldest first; `dpv launch selfplay --init-from`;"
+                  " sha256: the source file's digest when it was read):", "",
+                  "| source | sha256 | steps | games | CPU-hours | heads grown fresh |", "|---|---|---:|---:|---:|---|"]
+        lines += [f"| `{o['source']}` | {_value(o.get('sha256'), '.12')} | {o['steps']} | "
+                  f"{_value(o.get('games'), 'd')} | {_value(o.get('cpu_hours'), '.2f')} | "
+                  f"{', '.join(o.get('grown_heads') or []) or '-'} |"
                   for o in lineage]
         lines.append("")
     return lines

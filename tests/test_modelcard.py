@@ -43,7 +43,7 @@ def test_the_card_reads_every_number_from_the_match_json(gnugo, model, tmp_path,
     assert row in card
     assert "| preset | `net-tiny`: 6 residual blocks x 32 channels, 9x9, exits after blocks 2, 4, 6 |" in card
     assert "| learner steps | 77 |" in card and "| self-play games seen by its learner | 456 |" in card
-    assert "| `/runs/first/best.pt` | 300 | 1200 | - | - |" in card
+    assert "| `/runs/first/best.pt` | - | 300 | 1200 | - | - |" in card
 
 
 def match_json(path, level: int | None, exit: str, sims: float, wins: int, games: int, moves: int, seconds: float):
@@ -82,6 +82,7 @@ def test_matches_of_one_opponent_level_exit_and_sims_are_one_row_and_the_issue_t
 
 def test_the_lineage_of_a_network_trained_from_another_comes_from_its_run(tmp_path):
     """best.pt of a run started with --init-from carries no lineage: the run's lineage.json (real code) has it."""
+    from dpv.digest import file_sha256
     from dpv.selfplay.init_from import write_initial
     from dpv.selfplay.rundir import RunDir
 
@@ -95,7 +96,8 @@ def test_the_lineage_of_a_network_trained_from_another_comes_from_its_run(tmp_pa
     (run.root / "summary.json").write_text(json.dumps({"games": 64, "learner_step": 50, "seconds": 360.0}))
     card = tmp_path / "card.md"
     assert main(["model-card", str(run.best), "--runs", str(run.root), "--out", str(card)]) == 0
-    assert f"| `{parent.resolve()}` | 300 | 1200 | - | ownership_head |" in card.read_text()
+    digest = file_sha256(parent)[:12]  # names the network after the path holds another
+    assert f"| `{parent.resolve()}` | {digest} | 300 | 1200 | - | ownership_head |" in card.read_text()
 
 
 def test_a_resumed_runs_hours_and_cpu_hours_are_those_of_every_session(model, tmp_path):

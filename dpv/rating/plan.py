@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpv.checkpoint_io import file_sha256
+from dpv.digest import file_sha256
 from dpv.play.networks import ROLLOUT
 from dpv.rating.runs import Run, RunCheckpoint
 

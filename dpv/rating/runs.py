@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from dpv.checkpoint_io import file_sha256
+from dpv.digest import file_sha256
 from dpv.selfplay.init_from import LINEAGE_FILE
 from dpv.selfplay.rundir import RunDir
 

@@ -66,7 +66,7 @@ def read_origin(source: str | Path, net: NetConfig, config: str) -> tuple[Origin
     config file `config`) or `net` without auxiliary heads that `net` adds (they keep the fresh
     initialisation of DPVNet(net)): a missing or damaged file, or a network of another config, is
     a one-line ValueError naming both."""
-    from dpv.checkpoint_io import file_sha256
+    from dpv.digest import file_sha256
     from dpv.nets.checkpoint import CheckpointError, load_grown
     from dpv.nets.model import DPVNet
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 import yaml
 
-from dpv.checkpoint_io import file_sha256
 from dpv.cli import main
 from dpv.config import from_dict
+from dpv.digest import file_sha256
 from dpv.nets.checkpoint import load_checkpoint, save_checkpoint
 from dpv.nets.config import NetConfig
 from dpv.nets.model import DPVNet
