@@ -55,10 +55,6 @@ class PlayerTotals:
             self.evals_per_exit = [x + y for x, y in zip(mine, other.evals_per_exit)]
         self.budget_flops = self.budget_flops or other.budget_flops
 
-    def forfeits(self, side: str) -> int:
-        """Games `side` ("a" or "b") lost by generating an illegal move."""
-        return sum(o.forfeit and o.winner != (o.a_colour if side == "a" else -o.a_colour) for o in self.outcomes)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain form for JSON: totals, means per move and the exit histogram."""
         total_evals = sum(self.evals_per_exit)
