@@ -17,8 +17,8 @@ import pytest
 
 # Fixtures that start an external system: the session's local Ray, GNU Go over GTP, an
 # embedded Redis (tests/selfplay/test_state.py; stopping one takes seconds), the cluster's
-# password-protected redis-server (tests/test_cluster_redis.py).
-E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url", "cluster_redis"})
+# password-protected redis-server (tests/test_cluster_redis.py: its own, or one the module shares).
+E2E_FIXTURES = frozenset({"ray_session", "gnugo", "redis_url", "cluster_redis", "shared_cluster_redis"})
 
 # Files whose every test starts such a system: Redis servers stopped and killed, Ray actors killed
 # (faults); self-play games on the real search into an embedded Redis (policy targets, the
@@ -39,6 +39,7 @@ E2E_TESTS: dict[str, frozenset[str]] = {
     "test_arena.py": frozenset({"test_a_process_pool_plays_every_game"}),  # worker processes with torch
     "test_gtp.py": frozenset({"test_dpv_gtp_ends_on_end_of_input"}),  # `dpv gtp` subprocesses
     "test_gtp_mcts.py": frozenset({"test_dpv_gtp_subprocess_serves_the_session_on_a_fresh_network"}),
+    "test_vision_eval.py": frozenset({"test_digits_checkpoint_logit_vote_at_least_last"}),  # trains 3 epochs
 }
 
 

@@ -75,15 +75,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def digits_checkpoint(tmp_path_factory, ray_session):
-    """A tiny MSDNet trained on the digits data set by `dpv vision-train`'s job (Ray Train,
-    one CPU worker) for a short schedule: every exit well above chance, the deeper exits not
-    yet converged, where combining exits has something to add."""
+def digits_checkpoint(tmp_path_factory):
+    """A tiny MSDNet trained on the digits data set by `dpv vision-train`'s job (in this
+    process: Ray Train's own runs are tests/vision/test_vision_train.py's) for a short
+    schedule: every exit well above chance, the deeper exits not yet converged, where
+    combining exits has something to add."""
     from dpv.vision.train.config import VisionTrainConfig
     from dpv.vision.train.job import train
 
     run = tmp_path_factory.mktemp("digits-run")
-    result = train(VisionTrainConfig(dataset="digits", epochs=3, batch_size=32, seed=0), run)
+    result = train(VisionTrainConfig(dataset="digits", epochs=3, batch_size=32, seed=0, workers=0), run)
     assert result.finished
     return result.checkpoint
 

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="global batch, split over the workers")
     p.add_argument("--lr", type=float)
     p.add_argument("--workers", "--num-workers", dest="workers", type=int,
-                   help="Ray Train workers (DDP)")
+                   help="Ray Train workers (DDP); 0: train in this process, without Ray")
     p.add_argument("--gpu", action="store_true", default=None, help="one GPU per worker")
     p.add_argument("--data-dir", help="where the data sets live (default: data)")
     p.add_argument("--run-dir", help="default: runs/vision-DATASET-LOSS[-SETTING...]-sSEED, with "

@@ -22,7 +22,8 @@ class VisionTrainConfig:
     """A `dpv vision-train` run (configs/vision-*.yaml). Fields left None take the data set's
     recipe from `DATASET_RECIPES` (thesis 4.3: SGD, momentum 0.9, lr 0.1 with cosine decay,
     300 epochs at batch 64 on CIFAR, 100 epochs at batch 256 on ImageNet); `resolved()`
-    fills them in. `batch_size` is the global batch, split evenly over the `workers`.
+    fills them in. `batch_size` is the global batch, split evenly over the `workers` (Ray Train
+    DDP workers; 0 trains in the calling process, without Ray).
 
     `loss` is a name of `LOSS_NAMES`; `lam` is lambda of eq. 4.5 / 4.14, `alpha` the weight
     range of dynamic training (eq. 4.19-4.21), `weight_norm` the axis its weights are centred
@@ -61,10 +62,12 @@ class VisionTrainConfig:
     stop_after: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "workers", "stop_after"):
+        for name in ("epochs", "batch_size", "stop_after"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"'{name}' must be >= 1, got {value}")
+        if self.workers < 0:
+            raise ValueError(f"'workers' must be >= 0 (0: train in this process), got {self.workers}")
         if self.loader_workers is not None and self.loader_workers < 0:
             raise ValueError(f"'loader_workers' must be >= 0, got {self.loader_workers}")
         if self.model is not None and self.model not in PRESETS:

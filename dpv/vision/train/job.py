@@ -1,5 +1,6 @@
 """The `dpv vision-train` job: a Ray Train `TorchTrainer` (DDP over CPU or GPU workers) that
-trains a multi-exit classifier with one of the losses of thesis ch. 4.
+trains a multi-exit classifier with one of the losses of thesis ch. 4. With `workers: 0` the same
+epochs run in the calling process, without Ray (one process, no DDP: quick runs and tests).
 
 Recipe (thesis 4.3): SGD with momentum, learning rate decaying with a cosine shape per
 iteration from `lr` to 0 over the schedule, the global batch split evenly over the workers.
@@ -21,6 +22,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,16 +105,19 @@ def prepare(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False
         raise ValueError(f"{run_dir} already holds a run ({path}); pass --resume to continue it "
                          f"or choose another --run-dir")
     config = config.resolved()
-    if config.batch_size % config.workers:
+    world = max(config.workers, 1)
+    if config.batch_size % world:
         raise ValueError(f"batch size {config.batch_size} does not split evenly over "
                          f"{config.workers} workers")
     model_config(config)  # validates the loss and its settings
     prepare_dataset(config.dataset, config.data_dir)
     images = len(get_dataset(config.dataset, "train", config.data_dir, config.data_seed))
-    if images // config.workers < config.batch_size // config.workers:
+    if images // world < config.batch_size // world:
         raise ValueError(f"batch size {config.batch_size} is larger than the {images} training "
                          f"images of {config.dataset}: no batch to train on")
-    if config.gpu and not _cluster_has_gpus():
+    if config.gpu and config.workers == 0 and not torch.cuda.is_available():
+        raise ValueError("--gpu: torch sees no CUDA device in this process")
+    if config.gpu and config.workers > 0 and not _cluster_has_gpus():
         raise ValueError("--gpu: this Ray cluster has no GPUs")
     return config, done
 
@@ -126,7 +131,9 @@ def train(config: VisionTrainConfig, run_dir: str | Path, resume: bool = False,
     run_dir = Path(run_dir).resolve()
     config, done = prepare(config, run_dir, resume, overrides)
     target = min(config.epochs, config.stop_after or config.epochs)
-    if done < target:
+    if done < target and config.workers == 0:
+        fit_epochs(config, run_dir, Worker(0, 1, torch.device("cuda" if config.gpu else "cpu")))
+    elif done < target:
         _fit(config, run_dir)
     checkpoint = load_vision_checkpoint(run_dir / CHECKPOINT)
     finished = checkpoint.epoch >= config.epochs
@@ -168,18 +175,37 @@ def _fit(config: VisionTrainConfig, run_dir: Path) -> None:
         raise ValueError(f"training failed on a worker: {lines[-1] if lines else err}") from None
 
 
+@dataclass(frozen=True)
+class Worker:
+    """Where `fit_epochs` runs: this worker's rank among `world` training workers, its torch
+    device, how its model is wrapped for data-parallel training (identity in one process) and
+    where each epoch's metrics are reported (nowhere in one process)."""
+
+    rank: int
+    world: int
+    device: torch.device
+    prepare: Callable[[nn.Module], nn.Module] = lambda net: net
+    report: Callable[[dict[str, Any]], None] = lambda metrics: None
+
+
 def train_loop(loop_config: dict[str, Any]) -> None:
-    """The Ray Train worker: train from the saved state (if any) to the end of the schedule
-    or `stop_after`, validating every exit and checkpointing after each epoch."""
+    """The Ray Train worker: `fit_epochs` in a DDP worker group."""
     import ray.train
     import ray.train.torch
 
     config = from_dict(VisionTrainConfig, loop_config["config"])
-    run_dir = Path(loop_config["run_dir"])
     context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    device = ray.train.torch.get_device()
+    kwargs = {"find_unused_parameters": config.loss.endswith("last-only")}
+    worker = Worker(context.get_world_rank(), context.get_world_size(), ray.train.torch.get_device(),
+                    lambda net: ray.train.torch.prepare_model(net, parallel_strategy_kwargs=kwargs),
+                    ray.train.report)
+    fit_epochs(config, Path(loop_config["run_dir"]), worker)
 
+
+def fit_epochs(config: VisionTrainConfig, run_dir: Path, worker: Worker) -> None:
+    """Train from the saved state (if any) to the end of the schedule or `stop_after`,
+    validating every exit and checkpointing (rank 0) after each epoch."""
+    rank, world, device = worker.rank, worker.world, worker.device
     torch.manual_seed(config.seed)
     loss_fn = build_loss(config)
     net = build_model(model_config(config))
@@ -196,8 +222,7 @@ def train_loop(loop_config: dict[str, Any]) -> None:
         start, history = saved.epoch, list(saved.metrics.get("history", []))
         if (run_dir / BEST).is_file():  # absent in runs begun before best.pt was kept
             best_weights = load_vision_checkpoint(run_dir / BEST).model.state_dict()
-    model = ray.train.torch.prepare_model(
-        net, parallel_strategy_kwargs={"find_unused_parameters": config.loss.endswith("last-only")})
+    model = worker.prepare(net.to(device))
     _move_optimizer_state(optimizer, device)
 
     train_set = get_dataset(config.dataset, "train", config.data_dir, config.data_seed,
@@ -244,7 +269,7 @@ def train_loop(loop_config: dict[str, Any]) -> None:
                                    metrics, costs)
             _write_history(run_dir / METRICS, history)
             progress.update(_epoch_line(record, config.epochs, history), force=True)
-        ray.train.report({"epoch": epoch + 1, "val_accuracy": val["accuracy"]})
+        worker.report({"epoch": epoch + 1, "val_accuracy": val["accuracy"]})
 
 
 def _train_epoch(model: nn.Module, loader: DataLoader, loss_fn: MultiExitLoss,
