@@ -170,6 +170,15 @@ class StrengthKey:
     """The network's exit policy: its exit index (-1 counted from the deepest), else as given."""
     simulations: float
     """Simulations per move of the network."""
+    budget: str
+    """How a shallow exit's budget was counted: equal-sims (`simulations` evaluations of that exit) or
+    equal-flops (the deepest exit's FLOPs of `simulations` evaluations); "-" for the deepest exit, where the two
+    agree."""
+
+    def label(self) -> str:
+        """The budget as the issue table names it after a shallow exit's cell."""
+        return {"-": "", "equal-sims": " (equal sims)", "equal-flops": " (equal FLOPs)"}.get(self.budget,
+                                                                                           f" ({self.budget})")
 
 
 @dataclass
@@ -205,7 +214,9 @@ def strength_key(match: dict[str, Any], num_exits: int) -> StrengthKey:
     exit = str(match["a"]["exit"])
     if exit.lstrip("-").isdigit() and int(exit) < 0:
         exit = str(int(exit) + num_exits)
-    return StrengthKey(opponent=shlex.join(words), level=level, exit=exit, simulations=float(match["a"]["simulations"]))
+    budget = "-" if exit == str(num_exits - 1) else match.get("budget", "equal-flops")  # dpv arena's default
+    return StrengthKey(opponent=shlex.join(words), level=level, exit=exit, simulations=float(match["a"]["simulations"]),
+                       budget=budget)
 
 
 def strength_rows(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) -> dict[StrengthKey, StrengthRow]:
@@ -224,21 +235,21 @@ def strength_rows(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) ->
 
 
 def strength_section(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) -> list[str]:
-    """The strength table, a row per (opponent, level, exit, simulations) of the match.json files
-    (their games summed: wins, Wilson 95 % interval, seconds per move), then the issue's table of
-    GNU Go levels 1/5/10 at 200 and 800 simulations, "not measured" where no match was played."""
+    """The strength table, a row per (opponent, level, exit, simulations, budget) of the match.json
+    files (their games summed: wins, Wilson 95 % interval, seconds per move), then the issue's table
+    of GNU Go levels 1/5/10 at 200 and 800 simulations, "not measured" where no match was played."""
     if not matches:
         return []
     rows = strength_rows(matches, num_exits)
     lines = ["## Strength", "",
-             "| opponent | level | exit | simulations | games | wins | win rate [Wilson 95 %] | seconds per move "
-             "| source |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| opponent | level | exit | simulations | budget | games | wins | win rate [Wilson 95 %] "
+             "| seconds per move | source |", "|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for key, row in rows.items():
         low, high = wilson_interval(row.points, row.games)
         seconds = f"{row.seconds / row.moves:.2f}" if row.moves else "-"
-        lines.append(f"| `{key.opponent}` | {_value(key.level, 'd')} | {key.exit} | {key.simulations:g} | {row.games} "
-                     f"| {row.points:g} | {row.points / row.games:.0%} [{low:.0%}, {high:.0%}] | {seconds} "
-                     f"| {', '.join(row.sources)} |")
+        lines.append(f"| `{key.opponent}` | {_value(key.level, 'd')} | {key.exit} | {key.simulations:g} | {key.budget} "
+                     f"| {row.games} | {row.points:g} | {row.points / row.games:.0%} [{low:.0%}, {high:.0%}] "
+                     f"| {seconds} | {', '.join(row.sources)} |")
     levels, simulations = ISSUE_TABLE
     deepest = str(num_exits - 1)
     columns = [(level, sims) for level in levels for sims in simulations]
@@ -249,7 +260,7 @@ def strength_section(matches: list[tuple[Path, dict[str, Any]]], num_exits: int)
     for exit in [deepest, *map(str, range(num_exits - 1))]:
         cells = []
         for level, sims in columns:
-            found = [row.cell() for key, row in rows.items()
+            found = [row.cell() + key.label() for key, row in rows.items()
                      if (key.level, key.exit, key.simulations) == (level, exit, sims)]
             wanted = exit == deepest or sims == max(simulations)
             cells.append("; ".join(found) or ("not measured" if wanted else "-"))

@@ -1,5 +1,5 @@
 """`dpv model-card`: the card's numbers come from the checkpoint and the JSON a real `dpv arena`
-match against GNU Go wrote; matches of one (opponent, level, exit, simulations) are one strength row,
+match against GNU Go wrote; matches of one (opponent, level, exit, simulations, budget) are one strength row,
 issue 15's table says "not measured" where no match was played; the lineage comes from the checkpoint
 or the run's lineage.json; bad inputs are one line."""
 from __future__ import annotations
@@ -38,20 +38,22 @@ def test_the_card_reads_every_number_from_the_match_json(gnugo, model, tmp_path,
     card = model.with_suffix(".md").read_text()
     a, (low, high) = report["a"], report["a_win_rate_wilson95"]
     opponent = gnugo.removesuffix(" --level 1")  # the fixture's GNU Go plays level 1
-    row = (f"| `{opponent}` | 1 | 1 | 3 | 2 | {a['wins']} | {report['a_win_rate']:.0%} [{low:.0%}, {high:.0%}] "
-           f"| {a['seconds_per_move']:.2f} | `{match / 'match.json'}` |")
+    row = (f"| `{opponent}` | 1 | 1 | 3 | equal-flops | 2 | {a['wins']} "
+           f"| {report['a_win_rate']:.0%} [{low:.0%}, {high:.0%}] | {a['seconds_per_move']:.2f} "
+           f"| `{match / 'match.json'}` |")
     assert row in card
     assert "| preset | `net-tiny`: 6 residual blocks x 32 channels, 9x9, exits after blocks 2, 4, 6 |" in card
     assert "| learner steps | 77 |" in card and "| self-play games seen by its learner | 456 |" in card
     assert "| `/runs/first/best.pt` | - | 300 | 1200 | - | - |" in card
 
 
-def match_json(path, level: int | None, exit: str, sims: float, wins: int, games: int, moves: int, seconds: float):
+def match_json(path, level: int | None, exit: str, sims: float, wins: int, games: int, moves: int, seconds: float,
+               budget: str = "equal-flops"):
     """A match.json as `dpv arena` writes it (the fields the card reads) of the network against GNU Go."""
     gnugo = "/usr/games/gnugo --mode gtp" + ("" if level is None else f" --level {level}") + " --capture-all-dead"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({
-        "games": games, "draws": 0, "a_win_rate": wins / games,
+        "games": games, "budget": budget, "draws": 0, "a_win_rate": wins / games,
         "a_win_rate_wilson95": list(wilson_interval(wins, games)),
         "a": {"name": f"exit={exit} sims={sims:g}", "exit": exit, "simulations": sims, "wins": wins, "moves": moves,
               "seconds_per_move": seconds},
@@ -60,23 +62,29 @@ def match_json(path, level: int | None, exit: str, sims: float, wins: int, games
     return path
 
 
-def test_matches_of_one_opponent_level_exit_and_sims_are_one_row_and_the_issue_table_names_the_gaps(model, tmp_path):
+def test_matches_of_one_opponent_level_exit_sims_and_budget_are_one_row_and_the_issue_table_names_the_gaps(
+        model, tmp_path):
     files = [match_json(tmp_path / "a" / "match.json", 1, "-1", 200.0, 10, 40, 1000, 0.2),
-             match_json(tmp_path / "b" / "match.json", 1, "2", 200.0, 20, 40, 3000, 0.6),  # exit 2 of 3 is the deepest
-             match_json(tmp_path / "c" / "match.json", None, "0", 800.0, 3, 40, 2000, 1.0)]  # GNU Go's default: 10
+             # exit 2 of 3 is the deepest, where equal sims and equal FLOPs agree
+             match_json(tmp_path / "b" / "match.json", 1, "2", 200.0, 20, 40, 3000, 0.6, budget="equal-sims"),
+             match_json(tmp_path / "c" / "match.json", None, "0", 800.0, 3, 40, 2000, 1.0),  # GNU Go's default: 10
+             match_json(tmp_path / "d" / "match.json", None, "0", 800.0, 1, 40, 2000, 0.5, budget="equal-sims")]
     card = tmp_path / "card.md"
     assert main(["model-card", str(model), "--ratings", *map(str, files), "--out", str(card)]) == 0
     text = card.read_text()
     low, high = wilson_interval(30, 80)
     opponent = "`/usr/games/gnugo --mode gtp --capture-all-dead`"
     # 30 / 80 games; seconds per move over the moves: (1000 x 0.2 + 3000 x 0.6) / 4000 = 0.5
-    assert (f"| {opponent} | 1 | 2 | 200 | 80 | 30 | {30 / 80:.0%} [{low:.0%}, {high:.0%}] | 0.50 "
+    assert (f"| {opponent} | 1 | 2 | 200 | - | 80 | 30 | {30 / 80:.0%} [{low:.0%}, {high:.0%}] | 0.50 "
             f"| `{files[0]}`, `{files[1]}` |") in text
-    assert f"| {opponent} | 10 | 0 | 800 | 40 | 3 | 8% " in text
+    assert f"| {opponent} | 10 | 0 | 800 | equal-flops | 40 | 3 | 8% " in text
+    assert f"| {opponent} | 10 | 0 | 800 | equal-sims | 40 | 1 | 2% " in text
     cell = f"30 / 80, {30 / 80:.0%} [{low:.0%}, {high:.0%}]"
-    low, high = wilson_interval(3, 40)
+    flops, sims = wilson_interval(3, 40), wilson_interval(1, 40)
     assert f"| 2 (deepest) | {cell} |{' not measured |' * 5}" in text
-    assert f"| 0 | - | not measured | - | not measured | - | 3 / 40, 8% [{low:.0%}, {high:.0%}] |" in text
+    assert (f"| 0 | - | not measured | - | not measured | - "
+            f"| 3 / 40, 8% [{flops[0]:.0%}, {flops[1]:.0%}] (equal FLOPs); "
+            f"1 / 40, 2% [{sims[0]:.0%}, {sims[1]:.0%}] (equal sims) |") in text
     assert "| 1 | - | not measured | - | not measured | - | not measured |" in text
 
 
