@@ -2,9 +2,9 @@
 the checkpoint's metadata (preset, learner steps, self-play games, CPU-hours, lineage), the run
 directories that trained it (`--runs`: each one's command, config.yaml and summary.json) and the
 JSON files the rating commands wrote: `dpv arena`'s match.json (strength rows, one per opponent,
-GNU Go level, exit and simulations, their games summed: wins / games, Wilson 95 % interval,
-seconds per move; and issue 15's table of GNU Go levels 1/5/10 at 200 and 800 simulations,
-"not measured" where missing) and `dpv rate`'s
+GNU Go level, exit, simulations and budget, their games summed: wins / games, Wilson 95 % interval,
+seconds per move; a plot of them, MODEL-strength.png beside the card; and issue 15's table of GNU
+Go levels 1/5/10 at 200 and 800 simulations, "not measured" where missing) and `dpv rate`'s
 rating.json (the Elo curve of the lineage: its table and a link to rating.png). Every number of
 the card is read from those files; none is typed in.
 """
@@ -37,14 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the checkpoint and the ratings, write the card."""
+    """Read the checkpoint and the ratings, write the card (and its strength plot, when there are matches)."""
     out = Path(args.out) if args.out else Path(args.model).with_suffix(".md")
-    card = model_card(Path(args.model), [Path(p) for p in args.ratings], out.parent, [Path(r) for r in args.runs])
+    plot = out.with_name(out.stem + "-strength.png")
+    card, rows, num_exits = model_card(Path(args.model), [Path(p) for p in args.ratings], out.parent,
+                                       [Path(r) for r in args.runs], plot.name)
     try:
         out.write_text(card)
+        if rows:
+            strength_plot(rows, num_exits, plot)
     except OSError as err:
-        raise ValueError(f"{out}: {err.strerror or err}") from None
-    print(f"dpv model-card: {out}", file=sys.stderr)
+        raise ValueError(f"{err.filename}: {err.strerror or err}") from None
+    print(f"dpv model-card: {out}" + (f", {plot}" if rows else ""), file=sys.stderr)
     return 0
 
 
@@ -176,9 +180,13 @@ class StrengthKey:
     agree."""
 
     def label(self) -> str:
-        """The budget as the issue table names it after a shallow exit's cell."""
-        return {"-": "", "equal-sims": " (equal sims)", "equal-flops": " (equal FLOPs)"}.get(self.budget,
-                                                                                           f" ({self.budget})")
+        """The budget as the issue table and the plot name it after a shallow exit's result."""
+        return budget_label(self.budget)
+
+
+def budget_label(budget: str) -> str:
+    """" (equal sims)", " (equal FLOPs)", or "" for the deepest exit's "-"."""
+    return {"-": "", "equal-sims": " (equal sims)", "equal-flops": " (equal FLOPs)"}.get(budget, f" ({budget})")
 
 
 @dataclass
@@ -234,14 +242,60 @@ def strength_rows(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) ->
     return rows
 
 
-def strength_section(matches: list[tuple[Path, dict[str, Any]]], num_exits: int) -> list[str]:
+def strength_plot(rows: dict[StrengthKey, StrengthRow], num_exits: int, path: Path) -> None:
+    """The card's PNG: against GNU Go, the deepest exit's win rate by level (a line per simulation count), and
+    every exit's against the weakest level played (a line per simulation count and budget), Wilson 95 % bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gnugo = {key: row for key, row in rows.items() if key.level is not None}
+    deepest = str(num_exits - 1)
+    fig, (by_level, by_exit) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+
+    def line(ax: Any, points: list[tuple[float, StrengthRow]], label: str) -> None:
+        points = sorted(points, key=lambda point: point[0])
+        rates = [row.points / row.games for _, row in points]
+        bounds = [wilson_interval(row.points, row.games) for _, row in points]
+        ax.errorbar([at for at, _ in points], [100 * r for r in rates], marker="o", capsize=3, label=label,
+                    yerr=[[100 * (r - lo) for r, (lo, _) in zip(rates, bounds)],
+                          [100 * (hi - r) for r, (_, hi) in zip(rates, bounds)]])
+
+    for sims in sorted({k.simulations for k in gnugo if k.exit == deepest}):
+        line(by_level, [(k.level, r) for k, r in gnugo.items() if k.exit == deepest and k.simulations == sims],
+             f"{sims:g} simulations")
+    by_level.set_xticks(sorted({k.level for k in gnugo}))
+    by_level.set_xlabel("GNU Go level")
+    by_level.set_title(f"exit {deepest} (deepest)")
+    weakest = min((k.level for k in gnugo), default=None)
+    for sims, budget in sorted({(k.simulations, k.budget) for k in gnugo if k.level == weakest and k.budget != "-"}):
+        points = [(int(k.exit), r) for k, r in gnugo.items() if k.level == weakest and k.simulations == sims
+                  and k.budget in (budget, "-") and k.exit.isdigit()]
+        line(by_exit, points, f"{sims:g} simulations{budget_label(budget)}")
+    by_exit.set_xlabel("exit")
+    by_exit.set_xticks(range(num_exits))
+    by_exit.set_title(f"every exit, GNU Go level {weakest}")
+    by_level.set_ylabel("win rate against GNU Go, %")
+    for ax in (by_level, by_exit):
+        ax.axhline(50, color="0.5", ls="--", lw=1)
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def strength_section(rows: dict[StrengthKey, StrengthRow], num_exits: int, plot_name: str) -> list[str]:
     """The strength table, a row per (opponent, level, exit, simulations, budget) of the match.json
-    files (their games summed: wins, Wilson 95 % interval, seconds per move), then the issue's table
-    of GNU Go levels 1/5/10 at 200 and 800 simulations, "not measured" where no match was played."""
-    if not matches:
+    files (their games summed: wins, Wilson 95 % interval, seconds per move), the plot, then the
+    issue's table of GNU Go levels 1/5/10 at 200 and 800 simulations, "not measured" where no match
+    was played."""
+    if not rows:
         return []
-    rows = strength_rows(matches, num_exits)
-    lines = ["## Strength", "",
+    lines = ["## Strength", "", f"![Win rate against GNU Go by level and by exit]({plot_name})", "",
              "| opponent | level | exit | simulations | budget | games | wins | win rate [Wilson 95 %] "
              "| seconds per move | source |", "|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for key, row in rows.items():
@@ -286,10 +340,11 @@ def elo_section(ratings: list[tuple[Path, dict[str, Any]]], card_dir: Path) -> l
     return lines
 
 
-def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list[Path] | None = None) -> str:
-    """The card's Markdown: the network, the runs that trained it, a strength row per
-    match.json and the Elo curve of each rating.json (a file that is neither is a one-line
-    ValueError)."""
+def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list[Path] | None = None,
+               plot_name: str = "strength.png") -> tuple[str, dict[StrengthKey, StrengthRow], int]:
+    """The card's Markdown (the network, the runs that trained it, a strength row per match.json
+    linking the strength plot `plot_name` and the Elo curve of each rating.json; a file that is
+    neither is a one-line ValueError), its strength rows and the network's number of exits."""
     from dpv.nets.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(model)
@@ -304,7 +359,9 @@ def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list
             matches.append((path, data))
         else:
             raise ValueError(f"{path}: neither a dpv arena match.json nor a dpv rate rating.json")
-    lines = [*head, *training_section(runs, card_dir), *strength_section(matches, loaded.model.config.num_exits),
+    num_exits = loaded.model.config.num_exits
+    rows = strength_rows(matches, num_exits)
+    lines = [*head, *training_section(runs, card_dir), *strength_section(rows, num_exits, plot_name),
              *elo_section(ratings, card_dir),
              f"Written by `dpv model-card {model.name} --ratings ...` from the files named above.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines), rows, num_exits

@@ -86,6 +86,8 @@ def test_matches_of_one_opponent_level_exit_sims_and_budget_are_one_row_and_the_
             f"| 3 / 40, 8% [{flops[0]:.0%}, {flops[1]:.0%}] (equal FLOPs); "
             f"1 / 40, 2% [{sims[0]:.0%}, {sims[1]:.0%}] (equal sims) |") in text
     assert "| 1 | - | not measured | - | not measured | - | not measured |" in text
+    assert "![Win rate against GNU Go by level and by exit](card-strength.png)" in text
+    assert (tmp_path / "card-strength.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_lineage_of_a_network_trained_from_another_comes_from_its_run(tmp_path):
