@@ -10,5 +10,6 @@ echo "== $(date -u +%FT%TZ) lineage $name from $parent for $hours h; $(uptime)" 
 dpv launch selfplay --config "results/lineage/$name.yaml" --run-dir "runs/lineage-$name" --init-from "$parent" \
     --max-hours "$hours"
 echo "== $(date -u +%FT%TZ) lineage $name done; $(uptime)" >> results/lineage/load.txt
-# A later session continues the same run (its replay window and learner step) with:
+# The same session may continue the run (its replay window and learner step) with:
 #   RAY_worker_niceness=0 dpv launch selfplay --config results/lineage/run1.yaml --run-dir runs/lineage-run1 --resume --max-hours H
+# A later session starts on a fresh machine without runs/: it continues the lineage from models/dpv-four.pt as a new run.
