@@ -179,13 +179,10 @@ class StrengthKey:
     equal-flops (the deepest exit's FLOPs of `simulations` evaluations); "-" for the deepest exit, where the two
     agree."""
 
-    def label(self) -> str:
-        """The budget as the issue table and the plot name it after a shallow exit's result."""
-        return budget_label(self.budget)
-
 
 def budget_label(budget: str) -> str:
-    """" (equal sims)", " (equal FLOPs)", or "" for the deepest exit's "-"."""
+    """A StrengthKey's budget as the issue table and the plot name it after a shallow exit's result:
+    " (equal sims)", " (equal FLOPs)", or "" for the deepest exit's "-"."""
     return {"-": "", "equal-sims": " (equal sims)", "equal-flops": " (equal FLOPs)"}.get(budget, f" ({budget})")
 
 
@@ -314,7 +311,7 @@ def strength_section(rows: dict[StrengthKey, StrengthRow], num_exits: int, plot_
     for exit in [deepest, *map(str, range(num_exits - 1))]:
         cells = []
         for level, sims in columns:
-            found = [row.cell() + key.label() for key, row in rows.items()
+            found = [row.cell() + budget_label(key.budget) for key, row in rows.items()
                      if (key.level, key.exit, key.simulations) == (level, exit, sims)]
             wanted = exit == deepest or sims == max(simulations)
             cells.append("; ".join(found) or ("not measured" if wanted else "-"))
