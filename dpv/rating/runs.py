@@ -101,6 +101,12 @@ class Run:
         return replace(self, checkpoints=checkpoints,
                        cpu_source=f"{self.cpu_source}; steps, games and hours counted on from {where} (--lineage)")
 
+    def without_initial(self) -> Run:
+        """This run without its version 0 (checkpoints/initial.pt): for a run that started from a
+        checkpoint of a rated run and grew no heads, the same weights as that checkpoint (the file
+        differs only in its step and lineage), which the lineage rates already."""
+        return replace(self, checkpoints=tuple(c for c in self.checkpoints if c.name != "initial"))
+
     def select(self, which: str) -> list[RunCheckpoint]:
         """The checkpoints to rate: "every" one, the "best" one, or N (>= 2) spread evenly over
         the steps (the initial and the newest among them) plus the best."""
@@ -167,8 +173,10 @@ def chain_lineage(runs: Sequence[Run]) -> list[Run]:
     """`dpv rate --lineage`: every run that started from another network counted on from the
     checkpoint it started from (Run.started_from). Where that checkpoint is one of `runs`' (the
     same bytes, else the same path), its steps, games and hours as read here (themselves counted
-    on) are added; else the steps, games and CPU-hours the lineage.json entries record, summed
-    (wall-clock hours unknown). The runs are returned parents first."""
+    on) are added, and the run's initial.pt, which holds that checkpoint's weights, is left out
+    unless the run grew heads on them (Run.without_initial); else the steps, games and CPU-hours
+    the lineage.json entries record, summed (wall-clock hours unknown). The runs are returned
+    parents first."""
     done: dict[int, Run] = {}
 
     def resolve(k: int, seen: frozenset[int]) -> Run:
@@ -188,6 +196,8 @@ def chain_lineage(runs: Sequence[Run]) -> list[Run]:
                 j, i = parent
                 base = resolve(j, seen | {k}).checkpoints[i]
                 run = run.counted_on((base.step, base.selfplay_games, base.wall_hours, base.cpu_hours), base.id)
+                if not run.started_from[-1].get("grown_heads"):
+                    run = run.without_initial()
         done[k] = run
         return run
 

@@ -104,10 +104,11 @@ def test_a_lineage_counts_steps_games_and_hours_on_from_the_checkpoint_it_starte
     write_initial(second_dir, initial, TINY, seed=0, init_from=str(run_dir / "checkpoints" / "step-00000010.pt"))
     first, second = chain_lineage([read_run(second_dir), read_run(run_dir)])  # parents first, whatever the order
     assert first == read_run(run_dir)
-    assert [c.step for c in second.checkpoints] == [10, 20, 30]
-    assert [c.selfplay_games for c in second.checkpoints] == [40, 80, 130]
-    assert [c.wall_hours for c in second.checkpoints] == pytest.approx([0.5, 1.0, 1.75])
-    assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([1.0, 2.0, 3.5])
+    # its initial.pt holds step-10's weights, which the first run rates: left out
+    assert [(c.name, c.step) for c in second.checkpoints] == [("step-00000010", 20), ("step-00000020", 30)]
+    assert [c.selfplay_games for c in second.checkpoints] == [80, 130]
+    assert [c.wall_hours for c in second.checkpoints] == pytest.approx([1.0, 1.75])
+    assert [c.cpu_hours for c in second.checkpoints] == pytest.approx([2.0, 3.5])
     assert f"counted on from {run_dir}:step-00000010 (--lineage)" in second.cpu_source
     parent = run_dir / "checkpoints" / "step-00000010.pt"
     shipped = tmp_path / "shipped.pt"  # the same network, copied out of its run (as models/ holds it)
@@ -116,7 +117,7 @@ def test_a_lineage_counts_steps_games_and_hours_on_from_the_checkpoint_it_starte
     write_initial(third_dir, third_dir / "checkpoints" / "initial.pt", TINY, seed=0, init_from=str(shipped))
     shipped.write_bytes(b"another network shipped since")
     _, third = chain_lineage([read_run(run_dir), read_run(third_dir)])
-    assert [c.step for c in third.checkpoints] == [10, 20, 30]  # found by the digest recorded at --init-from
+    assert [c.step for c in third.checkpoints] == [20, 30]  # found by the digest recorded at --init-from
     assert f"counted on from {run_dir}:step-00000010 (--lineage)" in third.cpu_source
     alone = chain_lineage([read_run(second_dir)])[0]  # the parent run not rated: lineage.json's numbers
     assert [(c.step, c.selfplay_games, c.cpu_hours) for c in alone.checkpoints] == [
@@ -126,9 +127,15 @@ def test_a_lineage_counts_steps_games_and_hours_on_from_the_checkpoint_it_starte
     anchor = anchor_contestant("rollout", simulations=2)
     names = [(p.a.id.split("/")[-1], p.b.id.split("/")[-1]) for p in plan_pairings(chosen, [anchor], lineage=True)]
     assert names == [("run:initial", "rollout"), ("run:initial", "run:step-00000020"),
-                     ("run:step-00000020", "rollout"), ("run:step-00000020", "run:initial"),
-                     ("run:initial", "rollout"), ("run:initial", "run:step-00000020"), ("run:step-00000020", "rollout")]
+                     ("run:step-00000020", "rollout"), ("run:step-00000020", "run:step-00000010"),
+                     ("run:step-00000010", "rollout"), ("run:step-00000010", "run:step-00000020"),
+                     ("run:step-00000020", "rollout")]
     assert len(plan_pairings(chosen, [anchor])) == 6  # apart, the runs meet only through the anchors
+    lineage = json.loads((second_dir / LINEAGE_FILE).read_text())
+    lineage["lineage"][-1]["grown_heads"] = ["score_head"]
+    (second_dir / LINEAGE_FILE).write_text(json.dumps(lineage))
+    grown = chain_lineage([read_run(run_dir), read_run(second_dir)])[1]
+    assert [c.step for c in grown.checkpoints] == [10, 20, 30]  # heads grown on step-10's weights: another network
     (second_dir / LINEAGE_FILE).write_text('{"lineage": [{"steps": 3}]}')
     with pytest.raises(ValueError, match=f"damaged {LINEAGE_FILE}"):
         read_run(second_dir)
