@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dpv.arena.stats import wilson_interval
+from dpv.digest import file_sha256
 from dpv.rating.report import FORMAT as RATING_FORMAT
 
 
@@ -319,8 +320,9 @@ def strength_section(rows: dict[StrengthKey, StrengthRow], num_exits: int, plot_
     return [*lines, ""]
 
 
-def elo_section(ratings: list[tuple[Path, dict[str, Any]]], card_dir: Path) -> list[str]:
-    """The Elo curve of each rating.json: a link to its rating.png and its table."""
+def elo_section(ratings: list[tuple[Path, dict[str, Any]]], card_dir: Path, model_sha256: str) -> list[str]:
+    """The Elo curve of each rating.json: a link to its rating.png and its table, the row of the
+    checkpoint with the card's network's bytes (`model_sha256`) marked."""
     lines: list[str] = []
     for path, r in ratings:
         plot = Path(os.path.relpath(path.parent / "rating.png", card_dir))
@@ -331,7 +333,8 @@ def elo_section(ratings: list[tuple[Path, dict[str, Any]]], card_dir: Path) -> l
                   "|---|---|---:|---:|---:|---:|---:|"]
         for run in r["runs"]:
             for c in run["checkpoints"]:
-                lines.append(f"| `{run['run']}` | {c['name']} | {c['step']} | {_value(c['selfplay_games'], 'd')} | "
+                name = f"**{c['name']} (this network)**" if c.get("sha256") == model_sha256 else c["name"]
+                lines.append(f"| `{run['run']}` | {name} | {c['step']} | {_value(c['selfplay_games'], 'd')} | "
                              f"{_value(c['cpu_hours'], '.2f')} | {c['elo']:.0f} | {c['se']:.0f} |")
         lines.append("")
     return lines
@@ -359,6 +362,6 @@ def model_card(model: Path, rating_files: list[Path], card_dir: Path, runs: list
     num_exits = loaded.model.config.num_exits
     rows = strength_rows(matches, num_exits)
     lines = [*head, *training_section(runs, card_dir), *strength_section(rows, num_exits, plot_name),
-             *elo_section(ratings, card_dir),
+             *elo_section(ratings, card_dir, file_sha256(model)),
              f"Written by `dpv model-card {model.name} --ratings ...` from the files named above.", ""]
     return "\n".join(lines), rows, num_exits

@@ -1,7 +1,7 @@
 """`dpv model-card`: the card's numbers come from the checkpoint and the JSON a real `dpv arena`
 match against GNU Go wrote; matches of one (opponent, level, exit, simulations, budget) are one strength row,
 issue 15's table says "not measured" where no match was played; the lineage comes from the checkpoint
-or the run's lineage.json; bad inputs are one line."""
+or the run's lineage.json; a rating.json's Elo table marks the card's network by its bytes; bad inputs are one line."""
 from __future__ import annotations
 
 import dataclasses
@@ -143,3 +143,26 @@ def test_a_damaged_model_is_one_line(tmp_path, capsys):
     model.write_bytes(b"not a checkpoint")
     assert main(["model-card", str(model), "--ratings", str(tmp_path / "none.json")]) == 2
     assert "\n" not in capsys.readouterr().err.strip()
+
+
+def test_the_elo_section_lists_a_rating_s_checkpoints_and_marks_the_card_s_network(model, tmp_path):
+    from dpv.digest import file_sha256
+    from dpv.rating.report import FORMAT
+
+    def checkpoint(name: str, sha256: str, step: int, elo: float) -> dict:
+        return {"id": f"runs/r:{name}", "name": name, "sha256": sha256, "step": step, "selfplay_games": step // 3,
+                "cpu_hours": step / 1000, "elo": elo, "se": 50.0}
+
+    rating = tmp_path / "rate" / "rating.json"
+    rating.parent.mkdir()
+    rating.write_text(json.dumps({
+        "format": FORMAT, "pinned": {"id": "gnugo --level 1", "elo": 0.0},
+        "settings": {"games": 20, "simulations": 200},
+        "runs": [{"run": "runs/r", "checkpoints": [checkpoint("step-00000100", "0" * 64, 300, -120.0),
+                                                    checkpoint("step-00000200", file_sha256(model), 600, 35.0)]}]}))
+    card = tmp_path / "card.md"
+    assert main(["model-card", str(model), "--ratings", str(rating), "--out", str(card)]) == 0
+    text = card.read_text()
+    assert "| `runs/r` | step-00000100 | 300 | 100 | 0.30 | -120 | 50 |" in text
+    assert "| `runs/r` | **step-00000200 (this network)** | 600 | 200 | 0.60 | 35 | 50 |" in text
+    assert "![Elo against self-play CPU-hours](rate/rating.png)" in text

@@ -43,7 +43,7 @@ def rating_data(runs: Sequence[tuple[Run, list[RunCheckpoint]]], anchors: Sequen
         "settings": how.key_settings(),
         "lineage": lineage,
         "runs": [{"run": run.path, "cpus": run.cpus, "cpu_hours_source": run.cpu_source,
-                  "checkpoints": [{"id": c.id, "name": c.name, "path": c.path, "step": c.step,
+                  "checkpoints": [{"id": c.id, "name": c.name, "path": c.path, "sha256": c.sha256, "step": c.step,
                                    "selfplay_games": c.selfplay_games, "wall_hours": c.wall_hours,
                                    "cpu_hours": c.cpu_hours, "best": c.best, **rated(c.id)} for c in chosen]}
                  for run, chosen in runs],
