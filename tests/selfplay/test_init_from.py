@@ -140,7 +140,8 @@ def test_a_run_started_from_a_checkpoint_plays_its_weights(ray_session, tmp_path
                  "--out", str(card)]) == 0
     rated = json.loads((rate / "rating.json").read_text())["runs"][0]["checkpoints"][-1]
     text = card.read_text()
-    assert f"| {rated['name']} | {rated['step']} | " in text and "](rate/rating.png)" in text
+    # the card's network is best.pt, the rated checkpoint's bytes: its row is marked
+    assert f"| **{rated['name']} (this network)** | {rated['step']} | " in text and "](rate/rating.png)" in text
     assert f" | {rated['elo']:.0f} | {rated['se']:.0f} |" in text
     games = json.loads(run.summary.read_text())["games"]
     command = f"dpv launch selfplay --config {run.config} --init-from {source.resolve()}"
