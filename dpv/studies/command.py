@@ -16,6 +16,8 @@ def register_study(studies: argparse._SubParsersAction) -> None:
                         "(default: the config's; the baseline, every variant's opponent, is always trained)")
     parser.add_argument("--out", help="study directory (default runs/study-training-TIME); rerun with the same "
                         "--out to resume")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train the runs and stop: no match, no report (rerun without it to play them)")
     parser.add_argument("--address", help="Ray cluster address for the self-play runs (default: a local Ray)")
     parser.set_defaults(run=run)
 
@@ -33,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
         out = run_dir("study-training")
     print(f"dpv study training: {args.config} -> {out}", file=sys.stderr)
-    run_training_study(study, out, args.address)
-    print(f"written: {out}/study.md, study.json, study.png", file=sys.stderr)
+    run_training_study(study, out, args.address, train_only=args.train_only)
+    if args.train_only:
+        print(f"trained: {out}/runs (rerun without --train-only to play the matches)", file=sys.stderr)
+    else:
+        print(f"written: {out}/study.md, study.json, study.png", file=sys.stderr)
     return 0

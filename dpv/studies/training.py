@@ -275,10 +275,12 @@ class StudyResult:
 
 
 def run_training_study(study: TrainingStudy, out: str | Path, address: str | None = None,
-                       stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> StudyResult:
+                       stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic,
+                       train_only: bool = False) -> StudyResult:
     """Train every variant (finished runs read back), play every point (finished matches read
     back), and write study.md, study.json and study.png under `out`; progress lines with an ETA
-    go to `stream` (stderr)."""
+    go to `stream` (stderr). `train_only`: stop after the runs (no match, no report), e.g. to
+    train on a cluster and play the matches later, or to train the riskiest variant first."""
     stream = stream or sys.stderr
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,6 +293,8 @@ def run_training_study(study: TrainingStudy, out: str | Path, address: str | Non
         print(f"dpv study training: run {n + 1}/{len(todo)} {variant} to step {last}{eta}", file=stream, flush=True)
         train_variant(study.runs[variant], out / "runs" / variant, last, address, stream)
     result = StudyResult(runs={v: _run_totals(out / "runs" / v) for v in config.trained})
+    if train_only:
+        return result
     grid = [(v, s, sims) for sims in config.simulations for s in config.steps for v in config.trained if v != BASELINE]
     start, played = clock(), 0
     for k, (variant, step, sims) in enumerate(grid):

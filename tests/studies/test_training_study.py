@@ -162,3 +162,12 @@ def test_a_run_missing_a_step_is_not_finished(tmp_path):
     assert run_finished(tmp_path / "out", "weighted", [5, 10])
     checkpoint_path(tmp_path / "out", "weighted", 10).unlink()
     assert not run_finished(tmp_path / "out", "weighted", [5, 10])
+
+
+def test_train_only_stops_after_the_runs_without_a_match_or_report(tmp_path, capsys):
+    study_path = write_study(tmp_path, variants=["weighted", "baseline"])
+    out = tmp_path / "out"
+    fake_finished_runs(out, study_path)
+    assert main(["study", "training", "--config", str(study_path), "--out", str(out), "--train-only"]) == 0
+    assert not (out / "matches").exists() and not (out / "study.json").exists()
+    assert "rerun without --train-only" in capsys.readouterr().err
