@@ -82,6 +82,7 @@ class RunSummary:
     cycles: list[TrainingCycle] = field(default_factory=list)
     gating: list[GatingRecord] = field(default_factory=list)
     throughput: Throughput | None = None
+    """Self-play's rates, from the workers' start until the last of them returned."""
     actor_rss_mib: dict[str, float] = field(default_factory=dict)
     server_versions: list[int] = field(default_factory=list)
     server_backends: list[str] = field(default_factory=list)
@@ -173,6 +174,7 @@ class Driver:
                            cycle_games=self.state.cycle_games, step=self.summary.learner_step,
                            best_version=self.summary.best_version)
         self.training: RemoteCall | None = None
+        self.selfplay_s: float | None = None  # seconds from the workers' start until the last returned
         self.gating: RemoteCall | None = None
         self.pushes: dict[str, RemoteCall] = {}  # server name -> its set_weights of the last promotion
         self._shown = self._logged = float("-inf")
@@ -251,6 +253,8 @@ class Driver:
             if self.exporter.due():
                 self.exporter.update(self.snapshot())
             runs = [call for call in runs if not call.poll()[0]]  # a worker returns once the run stops
+            if not runs and self.selfplay_s is None:
+                self.selfplay_s = time.perf_counter() - self.start  # the span the throughput covers
             if self.cycle.finished(workers_running=bool(runs)) and not self.pushes:
                 break
             time.sleep(POLL_S)
@@ -293,7 +297,6 @@ class Driver:
                     self.state.paused = False
                 case StopWorkers():
                     self.state.stop = True
-                    self.summary.throughput = self.throughput()  # self-play rates, before the tail
                 case _:
                     raise TypeError(f"unknown cycle action {action!r}")
 
@@ -443,6 +446,10 @@ class Driver:
         self.summary.seconds = time.perf_counter() - self.start
         self.summary.cpu_s = round(self.cpu.seconds(), 2)
         self.stats.refresh()
+        # Self-play's rates once every worker has returned and flushed its counters (a worker
+        # adds them to the run state every few seconds: a rate read at the stop could miss them).
+        self.summary.throughput = throughput(self.selfplay_s or self.summary.seconds, self.stats.server_totals(),
+                                             self.worker_counters())
         self.summary.server_versions = [s.version for s in self.stats.server_totals()]
         self.summary.server_backends = [s.backend for s in self.stats.server_totals()]
         self.check_restarts()

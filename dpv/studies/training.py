@@ -50,10 +50,6 @@ from dpv.selfplay.config import SelfPlayConfig, load_selfplay_config
 VARIANTS = ("weighted", "no-weight", "multi-step", "baseline")
 """The study's variants (thesis 6.3.1); the baseline is every other variant's opponent."""
 BASELINE = "baseline"
-POSITIONS_PER_GAME_GUESS = 60
-"""Positions per game assumed before a run has stored any (9x9 games are ~60-110 moves)."""
-
-
 @dataclass
 class TrainingStudyConfig:
     """`configs/study-training*.yaml`: the runs, the checkpoint steps and the matches."""
@@ -185,9 +181,12 @@ def games_for(cfg: SelfPlayConfig, step: int, games: int, positions: int) -> int
     positions: enough, at its positions per game so far, for the sample ratio to allow one cycle
     beyond `step` learner steps, plus the games the workers play at once (a run starts no cycle
     once it reaches its game limit, and the games in hand finish while self-play pauses for the
-    learner, so the cycle that reaches `step` must be due before), and one game more than now."""
+    learner, so the cycle that reaches `step` must be due before), and one game more than now.
+    Before the first game it assumes the move cap's positions per game: the first launch stops
+    short rather than past `step`, and the next one plays on at the rate measured."""
     needed = math.ceil((step + cfg.learner.steps) * cfg.learner.batch_size / cfg.learner.samples_per_position)
-    per_game = positions / games if games else POSITIONS_PER_GAME_GUESS
+    move_cap = cfg.search.max_moves or 2 * cfg.net.board_size ** 2  # go_engine.Board's default cap
+    per_game = positions / games if games else move_cap
     in_hand = cfg.worker.workers * cfg.worker.games
     return max(cfg.learner.min_games, games + 1, games + math.ceil((needed - positions) / per_game)) + in_hand
 

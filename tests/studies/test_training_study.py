@@ -4,6 +4,7 @@ its finished matches (real short matches, in this process)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,7 +103,10 @@ def test_an_unknown_variant_on_the_command_line_is_a_one_line_error(tmp_path, ca
 def test_games_for_reaches_the_step_at_the_positions_per_game_so_far(tmp_path):
     cfg = load_training_study(write_study(tmp_path)).runs["weighted"]  # batch 16, 2 samples per position
     # the positions for one cycle (5 steps) beyond step 10: 15 x 16 / 2 = 120; then the 4 games in hand
-    assert games_for(cfg, 10, 0, 0) == 4 + 4  # the guess of 60 per game: 2 games, but min_games 4
+    assert games_for(cfg, 10, 0, 0) == 4 + 4  # the move cap's 30 per game: 4 games
+    long_run = replace(cfg, learner=replace(cfg.learner, min_games=1))
+    # before any game: never past the step (the cap is the most positions a game can have)
+    assert games_for(long_run, 1000, 0, 0) == math.ceil(1005 * 16 / 2 / 30) + 4
     assert games_for(cfg, 10, 4, 40) == 12 + 4  # 10 per game so far: 8 more games
     assert games_for(cfg, 10, 9, 150) == 10 + 4  # enough positions already: one game more than now
 
