@@ -36,6 +36,7 @@ from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
 from dpv.arena.tuner import minimum_budget, successive_halving
 from dpv.config import load_config
+from dpv.play.exits import parse_exit_policy
 from dpv.play.networks import default_network, network_flops
 
 # Thesis Tables 6.2 and 6.3 (15-block network, exits 0-2 against exit 3, 500 games per cell).
@@ -48,6 +49,9 @@ SETTING_NAMES = {"equal-sims": "Same number of simulations", "equal-flops": "Sam
                  "equal-time": "Same time per move"}
 STUDY_BUDGETS = ("equal-flops", "equal-time")
 """The budgets of the study's equal-budget matches (Table 6.2's second row, the tuning, Table 6.3)."""
+COLLAB_TUNED = "collab:tuned"
+"""A `policies` entry: the tuned dynamic policy's tau0 / alpha with collaborative exits (a leaf
+takes the mean logits of the exits it passed, thesis 7.2.3), at no extra FLOPs."""
 
 
 @dataclass
@@ -62,7 +66,8 @@ class StudyConfig:
     """Games per candidate of a grid: its tuning budget is tune_games x candidates games, spent by
     successive halving (the better candidates play more of them)."""
     policies: list[str] = field(default_factory=list)
-    """More exit policies (text form, dpv.play.exits) played against the best exit in Table 6.3."""
+    """More exit policies (text form, dpv.play.exits, or COLLAB_TUNED) played against the best
+    exit in Table 6.3."""
     tune_sims: float | None = None
     """Budget at which tau0 / alpha / tau are tuned (None: the first of `sims`)."""
     tau0_grid: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75])
@@ -101,6 +106,12 @@ class StudyConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        for policy in self.policies:  # an unknown one fails now, not hours into the study
+            if policy != COLLAB_TUNED:
+                try:
+                    parse_exit_policy(policy)
+                except ValueError as err:
+                    raise ValueError(f"policies: {err} ({COLLAB_TUNED!r} is also accepted)") from None
 
 
 def load_study_config(path: str) -> StudyConfig:
@@ -217,7 +228,8 @@ class StudyResult:
                      + ", ".join(f"q{float(q):g} = {c:.3f}" for q, c in self.confidence_quantiles.items()) + ")"
                      if self.confidence_quantiles else "") + ".", "",
                   "| Simulation count | Best single exit | Dynamic | Dynamic (w/o dynamic threshold) |"
-                  + "".join(f" `{p}` |" for p in cfg.policies), "|---|---|---|---|" + "---|" * len(cfg.policies)]
+                  + "".join(f" `{self.played(p)}` |" for p in cfg.policies),
+                  "|---|---|---|---|" + "---|" * len(cfg.policies)]
         for sims, row in sorted(self.table_6_3.items()):
             lines.append(f"| {sims:g} | exit {self.best_exit[sims]} | " + " | ".join(
                 row[kind].text() for kind in ["dynamic", "threshold", *cfg.policies] if kind in row) + " |")
@@ -228,6 +240,13 @@ class StudyResult:
         for cells in self.tuning.values():
             lines += [f"| {c.player} | {c.text()} | {c.games} |" for c in cells]
         return "\n".join(lines) + "\n"
+
+    def played(self, policy: str) -> str:
+        """A `policies` entry as it is played: COLLAB_TUNED is the tuned dynamic policy's
+        collaborative twin (itself until the tuning is done)."""
+        if policy == COLLAB_TUNED and "dynamic" in self.tuned:
+            return "collab:" + self.tuned["dynamic"].removeprefix("dynamic:")
+        return policy
 
     def budget_text(self) -> str:
         """What "equal budgets" means in this study's matches."""
@@ -336,7 +355,7 @@ class ExitStudy:
         self.result.table_6_3[sims] = {
             kind: self.match(policy, best, sims, self.config.budget, self.config.games, f"t63-sims{sims:g}-{name}")
             for kind, policy, name in [(k, self.result.tuned[k], k) for k in ("dynamic", "threshold")]
-            + [(p, p, folder_name(p)) for p in self.config.policies]}
+            + [(p, self.result.played(p), folder_name(self.result.played(p))) for p in self.config.policies]}
 
     def run(self) -> None:
         """Both tables, budget by budget, the tuning budget first: an interrupted study has

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from dpv.arena.study import Cell, StudyConfig, StudyResult, load_study_config, pooled
+from dpv.arena.study import COLLAB_TUNED, Cell, StudyConfig, StudyResult, load_study_config, pooled
 from dpv.play.exits import parse_exit_policy
 
 
@@ -35,6 +35,24 @@ def test_tune_games_must_give_successive_halving_a_game_per_candidate_and_round(
     assert StudyConfig(tune_games=2, tau0_grid=[0.2, 0.4], alpha_grid=[0.1, 0.2]).tune_games == 2
 
 
+def test_collab_tuned_plays_the_tuned_dynamic_policy_with_its_exits_voting():
+    result = StudyResult("net.pt", [1.0, 2.0], StudyConfig(sims=[100], policies=[COLLAB_TUNED]), best_exit={100: 0})
+    assert result.played(COLLAB_TUNED) == COLLAB_TUNED  # before the tuning
+    result.tuned = {"dynamic": "dynamic:0.3,0.2/all", "threshold": "threshold:0.4"}
+    played = result.played(COLLAB_TUNED)
+    assert played == "collab:0.3,0.2/all" and parse_exit_policy(played).vote
+    assert result.played("depth:1,0.5") == "depth:1,0.5"
+    result.table_6_3[100] = {"dynamic": cell("dynamic:0.3,0.2/all", 30, 50), "threshold": cell("threshold:0.4", 20, 50),
+                             COLLAB_TUNED: cell(played, 25, 50)}
+    assert "| `collab:0.3,0.2/all` |" in result.markdown()
+
+
+def test_a_policy_that_does_not_parse_is_refused_with_the_config():
+    with pytest.raises(ValueError, match="policies: bad exit policy 'collab:0.3'"):
+        StudyConfig(policies=["depth:1,0.5", "collab:0.3"])
+
+
 def test_the_study_preset_names_policies_that_parse():
     config = load_study_config("configs/study-exits.yaml")
-    assert config.policies and all(parse_exit_policy(p).kind == "depth" for p in config.policies)
+    named = [p for p in config.policies if p != COLLAB_TUNED]
+    assert COLLAB_TUNED in config.policies and named and all(parse_exit_policy(p).kind == "depth" for p in named)
