@@ -132,6 +132,11 @@ class MatchReport:
             total.merge(o.a if side == "a" else o.b)
         return total
 
+    @property
+    def distinct_games(self) -> int:
+        """Games whose move sequences differ (see `distinct_games`)."""
+        return distinct_games([o.moves for o in self.outcomes])
+
     def forfeits(self, side: str) -> int:
         """Games `side` ("a" or "b") lost by generating an illegal move."""
         return sum(o.forfeit and o.winner != (o.a_colour if side == "a" else -o.a_colour) for o in self.outcomes)
@@ -150,7 +155,7 @@ class MatchReport:
                            "wins_as_white": wins_w, "games_as_white": games_w,
                            "forfeits": self.forfeits(side), **self.totals(side).to_dict()}
         return {
-            "games": self.games, "budget": self.budget, "draws": draws,
+            "games": self.games, "distinct_games": self.distinct_games, "budget": self.budget, "draws": draws,
             "a": sides["a"], "b": sides["b"],
             "a_win_rate": self.win_rate, "a_win_rate_wilson95": [low, high],
             "elo_a_minus_b": elo.value, "elo_a_minus_b_95": [elo.low, elo.high], "elo_a_minus_b_bound": elo.bound,
@@ -176,7 +181,8 @@ class MatchReport:
         if d["a"]["forfeits"] or d["b"]["forfeits"]:
             lines.append(f"  lost by an illegal move (forfeit): A {d['a']['forfeits']}, B {d['b']['forfeits']}")
         lines.append(f"A win rate {self.win_rate:.1%} [{low:.1%}, {high:.1%}] (Wilson 95%); "
-                     f"Elo A-B {elo_estimate(self.a_points, self.games).text()}")
+                     f"Elo A-B {elo_estimate(self.a_points, self.games).text()}; "
+                     f"{d['distinct_games']} of the {self.games} games distinct")
         lines.append(f"  {'player':<28} {'FLOPs/move':>10} {'budget':>10} {'sims/move':>9}  exits used")
         for side in "ab":
             s = d[side]
@@ -190,6 +196,13 @@ class MatchReport:
         if self.out:
             lines.append(f"SGF of every game in {self.out}/")
         return "\n".join(lines)
+
+
+def distinct_games(games: list[list[int]]) -> int:
+    """How many of `games` (move sequences) differ. Two players that search deterministically
+    replay a game whenever its sampled opening plies repeat; the Wilson interval counts every
+    game as an independent trial, so a match with few distinct games is surer than it is."""
+    return len({tuple(moves) for moves in games})
 
 
 def write_sgfs(report: MatchReport, out: Path, size: int, komi: float) -> None:

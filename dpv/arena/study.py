@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dpv.arena.match import MatchConfig, prepare_out, run_dir, run_match
-from dpv.arena.report import MatchReport, write_json
+from dpv.arena.report import MatchReport, distinct_games, write_json
 from dpv.arena.spec import PlayerSpec, snapshot_checkpoint
 from dpv.arena.stats import wilson_interval
 from dpv.arena.tuner import minimum_budget, successive_halving
@@ -130,6 +130,8 @@ class Cell:
     flops_per_move: float
     simulations_per_move: float
     opponent_simulations_per_move: float
+    distinct: int | None = None
+    """Games whose move sequences differ (dpv.arena.report.distinct_games); None: not known."""
 
     @property
     def rate(self) -> float:
@@ -143,11 +145,13 @@ class Cell:
     def of(cls, report: MatchReport) -> Cell:
         mine, theirs = report.totals("a"), report.totals("b")
         return cls(report.a.exit, report.b.exit, report.a_points, report.games, mine.flops / max(1, mine.moves),
-                   mine.simulations / max(1, mine.moves), theirs.simulations / max(1, theirs.moves))
+                   mine.simulations / max(1, mine.moves), theirs.simulations / max(1, theirs.moves),
+                   report.distinct_games)
 
     def text(self) -> str:
         low, high = self.interval
-        return f"{self.rate:.1%} [{low:.0%}, {high:.0%}] n={self.games}"
+        distinct = "" if self.distinct is None else f" ({self.distinct} distinct)"
+        return f"{self.rate:.1%} [{low:.0%}, {high:.0%}] n={self.games}{distinct}"
 
     @classmethod
     def from_match_json(cls, path: Path) -> tuple[Cell, list[list[int]]]:
@@ -156,16 +160,18 @@ class Cell:
         from dpv.sgf import read_sgf_file
 
         d = json.loads(path.read_text())
+        moves = [read_sgf_file(f).moves for f in sorted(path.parent.glob("game-*.sgf"))]
         cell = cls(d["a"]["exit"], d["b"]["exit"], d["a"]["wins"] + d["draws"] / 2, d["games"],
-                   d["a"]["flops_per_move"], d["a"]["simulations_per_move"], d["b"]["simulations_per_move"])
-        return cell, [read_sgf_file(f).moves for f in sorted(path.parent.glob("game-*.sgf"))]
+                   d["a"]["flops_per_move"], d["a"]["simulations_per_move"], d["b"]["simulations_per_move"],
+                   distinct_games(moves) if len(moves) == d["games"] else None)
+        return cell, moves
 
     def to_dict(self) -> dict[str, Any]:
         low, high = self.interval
         return {"player": self.player, "opponent": self.opponent, "wins": self.wins, "games": self.games,
                 "win_rate": self.rate, "wilson95": [low, high], "flops_per_move": self.flops_per_move,
                 "simulations_per_move": self.simulations_per_move,
-                "opponent_simulations_per_move": self.opponent_simulations_per_move}
+                "opponent_simulations_per_move": self.opponent_simulations_per_move, "distinct": self.distinct}
 
 
 @dataclass

@@ -10,7 +10,7 @@ import torch
 
 from dpv.arena.match import MatchConfig, run_match
 from dpv.arena.spec import PlayerSpec
-from dpv.arena.study import StudyConfig, load_study_config, run_exit_study
+from dpv.arena.study import COLLAB_TUNED, StudyConfig, load_study_config, run_exit_study
 from dpv.cli import main
 from dpv.nets.checkpoint import save_checkpoint
 from dpv.nets.config import load_net_config
@@ -136,7 +136,7 @@ def test_bad_arena_input_is_one_line(argv, message, network, tmp_path, capsys):
 def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     match = MatchConfig(search=SearchSettings(opening_moves=2, sensible_moves=False), games_per_task=2, max_moves=40)
     config = StudyConfig(sims=[3], games=2, tune_games=2, tau0_grid=[0.5], alpha_grid=[0.01, 0.5],
-                         threshold_grid=[0.9], match=match)
+                         threshold_grid=[0.9], policies=[COLLAB_TUNED], match=match)
     result = run_exit_study(config, checkpoint=network, out=tmp_path)
     data = json.loads((tmp_path / "study.json").read_text())
     for setting in ("equal-sims", "equal-flops"):
@@ -151,7 +151,10 @@ def test_exit_study_writes_both_tables(ray_session, network, tmp_path):
     assert 1 / 82 <= median <= q90 <= 1
     assert data["tuned"]["dynamic"] in (f"dynamic:{median:.3g},0.01", f"dynamic:{median:.3g},0.5")
     assert data["tuned"]["threshold"] == f"threshold:{q90:.3g}"
-    assert set(data["table_6_3"]["3"]) == {"dynamic", "threshold"}
+    assert set(data["table_6_3"]["3"]) == {"dynamic", "threshold", COLLAB_TUNED}
+    collab = data["table_6_3"]["3"][COLLAB_TUNED]  # the tuned dynamic policy, its exits voting
+    assert collab["player"] == data["tuned"]["dynamic"].replace("dynamic:", "collab:") and collab["games"] == 2
+    assert all(1 <= c["distinct"] <= c["games"] for rows in data["table_6_2"]["3"].values() for c in rows)
     assert data["table_6_3"]["3"]["dynamic"]["opponent"] == str(data["best_exit"]["3"])
     text = (tmp_path / "study.md").read_text()
     assert "Table 6.2" in text and "Table 6.3" in text and "73.4%" in text and text == result.markdown()

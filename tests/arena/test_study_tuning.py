@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from dpv.arena.report import distinct_games
 from dpv.arena.study import COLLAB_TUNED, Cell, StudyConfig, StudyResult, load_study_config, pooled
 from dpv.play.exits import parse_exit_policy
 
@@ -21,6 +22,12 @@ def test_table_6_3_shows_the_extra_policies_and_the_games_the_tuning_spent():
     assert "| `depth:1,0.5` |" in text and "| 100 | exit 0 | 60.0% [46%, 72%] n=50 | 40.0% [28%, 54%] n=50 | " in text
     assert "70.0% [56%, 81%] n=50 |" in text and "dynamic: 118 of 120 games" in text
     assert result.to_dict()["tuning_games"] == {"dynamic": {"budget": 120, "spent": 118}}
+
+
+def test_a_cell_says_how_many_of_its_games_are_distinct():
+    assert distinct_games([[1, 2, 81], [1, 2, 81], [2, 1, 81], [1, 2]]) == 3
+    assert Cell("0", "3", 3, 4, 1e9, 100.0, 40.0, distinct=3).text() == "75.0% [30%, 95%] n=4 (3 distinct)"
+    assert Cell("0", "3", 3, 4, 1e9, 100.0, 40.0).to_dict()["distinct"] is None
 
 
 def test_pooled_rounds_sum_the_games_and_weight_the_per_move_figures():
