@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 17's run of thesis section 6.3.2 (Tables 6.2 and 6.3) on the shipped four-exit network.
-# ~1 h 45 min on 2 cores of an Intel Xeon (AVX512-BF16 / AMX), nothing else running.
+# ~1 h 30 min on 2 cores of an Intel Xeon (AVX512-BF16 / AMX), nothing else running.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export RAY_worker_niceness=0
