@@ -201,7 +201,7 @@ class MatchReport:
 def distinct_games(games: list[list[int]]) -> int:
     """How many of `games` (move sequences) differ. Two players that search deterministically
     replay a game whenever its sampled opening plies repeat; the Wilson interval counts every
-    game as an independent trial, so a match with few distinct games is surer than it is."""
+    game as an independent trial, so a match with few distinct games looks surer than it is."""
     return len({tuple(moves) for moves in games})
 
 
