@@ -13,8 +13,8 @@ a crash serves the current best network: the driver promotes by replacing the ch
 the inference backend `backend` (dpv.nets.backends: "auto" takes the fastest one that passes the
 correctness gate, gated on replays of the store's latest games when it holds some, else on
 random-policy games); new weights rebuild it, and a backend other than torch fp32 is gated again on
-them before it answers (dpv.nets.backends.choice.regate: torch fp32 answers while it fails; a
-restarted server gates the promoted weights it loaded too).
+them before it answers (dpv.nets.backends.choice.regate: while it fails, its fp32 twin answers
+when that passes, else torch fp32; a restarted server gates the promoted weights it loaded too).
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class InferenceServer:
                  prefix: str = "dpv", name: str = "server-0", backend: str = "torch-fp32") -> None:
         import torch
 
-        from dpv.nets.backends.choice import FACTORIES, REFERENCE, choose_backend
+        from dpv.nets.backends.choice import FACTORIES, REFERENCE, build_backend, choose_backend, fp32_twin
         from dpv.nets.checkpoint import load_checkpoint
         from dpv.nets.evaluator import Evaluator
         from dpv.selfplay.state import RunState
@@ -101,8 +101,12 @@ class InferenceServer:
         self._state = state
         self._reference = Evaluator(model, backend=chosen if chosen.name == REFERENCE
                                     else FACTORIES[REFERENCE](model, torch.device(self.device), threads))
-        self._candidate = None if chosen.name == REFERENCE else Evaluator(model, backend=chosen)
-        self.evaluator = self._candidate or self._reference
+        twin = fp32_twin(chosen.name)
+        fallback = build_backend(twin, model, torch.device(self.device), threads) if twin else None
+        #: the backends gated on new weights, fastest first (the chosen one, then its fp32 twin)
+        self._candidates = [Evaluator(model, backend=b) for b in (chosen, fallback)
+                            if b is not None and b.name != REFERENCE]
+        self.evaluator = self._candidates[0] if self._candidates else self._reference
         cfg = model.config
         self.shape = (cfg.input_planes, cfg.board_size, cfg.board_size)
         self.num_actions = cfg.num_actions
@@ -112,7 +116,7 @@ class InferenceServer:
         if state:
             state.count_start(name)
             self.version = state.best_version
-            if self.version > 0 and self._candidate is not None:  # restarted after a promotion
+            if self.version > 0 and self._candidates:  # restarted after a promotion
                 self.evaluator = self._gated(self.version)
         self._pending: list[_Request] = []
         self._pending_rows = 0
@@ -163,20 +167,23 @@ class InferenceServer:
     def _swap(self) -> None:
         state_dict, version = self._weights
         self._weights = None
-        if self._candidate is None:
+        if not self._candidates:
             self.evaluator.load_state_dict(state_dict)
         else:
-            self._candidate.load_state_dict(state_dict)
+            for candidate in self._candidates:  # one shared model: loaded again, each backend rebuilt over it
+                candidate.load_state_dict(state_dict)
             self.evaluator = self._gated(version)
         self.version = version
         self._stats["swaps"] += 1
 
     def _gated(self, version: int) -> Evaluator:
-        """The candidate backend gated again on the weights of `version`, or torch fp32 where it fails."""
+        """The first candidate backend that passes the gate again on the weights of `version`, or
+        torch fp32 where they all fail."""
         from dpv.nets.backends.choice import regate
 
         boards = stored_boards(self._state.store) if self._state else []
-        return regate(self._reference, self._candidate, boards or None, "replays of the store's latest games", version)
+        return regate(self._reference, self._candidates, boards or None, "replays of the store's latest games",
+                      version)
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()

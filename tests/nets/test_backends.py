@@ -14,8 +14,8 @@ import torch
 from dpv.config import ConfigError, read_config_file
 from dpv.nets.backends import BACKEND_NAMES, BackendChoice, choice
 from dpv.nets.backends.base import BackendUnavailable
-from dpv.nets.backends.choice import FACTORIES, choose_backend, regate
-from dpv.nets.backends.gate import BOUNDS, board_inputs, bounds_for, gate
+from dpv.nets.backends.choice import FACTORIES, choose_backend, fp32_twin, regate
+from dpv.nets.backends.gate import BOUNDS, binomial_tail, board_inputs, bounds_for, gate
 from dpv.nets.backends.positions import random_game_boards, replay_boards
 from dpv.nets.backends.torch_backend import TorchBackend
 from dpv.nets.checkpoint import save_checkpoint
@@ -147,25 +147,64 @@ def test_promoted_weights_are_gated_again_before_the_backend_answers(tmp_path, m
                                                    "of v1 (") and "passed the gate on 256 positions" in lines[0]
 
 
+def _offset_logits(seed: int) -> dict:
+    """Weights whose policy logits carry an offset of 1,000 (softmax ignores it, bf16 rounds such
+    logits to steps of 4)."""
+    weights = _model(seed).state_dict()
+    for key in weights:
+        if ".policy." in key and key.endswith("bias") and len(weights[key]) == CFG.num_actions:
+            weights[key] = weights[key] + 1000.0
+    return weights
+
+
 def test_a_backend_that_fails_on_new_weights_falls_back_to_fp32():
-    """bf16 (emulated here) passes on the untrained network; on one whose policy logits carry an
-    offset of 1,000 (softmax ignores it, bf16 rounds such logits to steps of 4) it fails the gate,
-    and torch fp32 answers instead."""
+    """bf16 (emulated here) passes on the untrained network; on offset logits it fails the gate,
+    and torch fp32 answers instead when no other candidate is left."""
     model = _model(0)
     reference, bf16 = Evaluator(model), Evaluator(model, backend=_backend("torch-bf16", model))
     boards = random_game_boards(256, seed=9)
     log = io.StringIO()
-    assert regate(reference, bf16, boards, "test", 0, log=log) is bf16
-    offset = _model(1).state_dict()
-    for key in offset:
-        if ".policy." in key and key.endswith("bias") and len(offset[key]) == CFG.num_actions:
-            offset[key] = offset[key] + 1000.0
-    bf16.load_state_dict(offset)
-    assert regate(reference, bf16, boards, "test", 1, log=log) is reference
+    assert regate(reference, [bf16], boards, "test", 0, log=log) is bf16
+    bf16.load_state_dict(_offset_logits(1))
+    assert regate(reference, [bf16], boards, "test", 1, log=log) is reference
     passed, failed = log.getvalue().splitlines()
     assert passed.startswith("dpv: inference backend torch-bf16 gated again on the weights of v0")
     assert failed.startswith("dpv: inference backend torch-bf16 falls back to torch-fp32 on the weights of v1 (")
     assert "FAILED the gate on 256 positions (test)" in failed
+
+
+def test_a_bf16_backend_that_fails_falls_back_to_its_fp32_twin_before_torch_fp32():
+    model = _model(0)
+    reference = Evaluator(model)
+    bf16, twin = (Evaluator(model, backend=_backend(name, model)) for name in ("folded-bf16", "folded-fp32"))
+    assert fp32_twin("folded-bf16") == twin.backend.name
+    boards = random_game_boards(256, seed=9)
+    log = io.StringIO()
+    for candidate in (bf16, twin):
+        candidate.load_state_dict(_offset_logits(1))
+    assert regate(reference, [bf16, twin], boards, "test", 1, log=log) is twin
+    failed, passed = log.getvalue().splitlines()
+    assert failed.startswith("dpv: inference backend folded-bf16 falls back to folded-fp32 on the weights of v1 (")
+    assert passed.startswith("dpv: inference backend folded-fp32 gated again on the weights of v1 (")
+
+
+def test_fp32_twin_is_the_full_precision_backend_of_the_same_kind():
+    assert fp32_twin("folded-bf16") == "folded-fp32"
+    assert fp32_twin("openvino-int8") == "openvino-fp32"
+    assert fp32_twin("torch-bf16") is None  # its twin is the reference, which answers last anyway
+    assert fp32_twin("folded-fp32") is None and fp32_twin("onnx-fp32") is None
+    assert fp32_twin("folded-bf16", {"torch-fp32": None}) is None  # not available here
+
+
+def test_same_move_fails_only_when_the_searches_show_a_share_below_the_bound():
+    """One-sided binomial test at 5 % of "share >= 95 %" (hand-computed tails: P(X >= 3 | 16, 0.05)
+    = 0.043, P(X >= 2) = 0.189; P(X >= 7 | 64, 0.05) = 0.040, P(X >= 6) = 0.100)."""
+    assert binomial_tail(0, 16, 0.05) == pytest.approx(1.0)
+    assert binomial_tail(1, 16, 0.05) == pytest.approx(1 - 0.95**16)
+    assert binomial_tail(3, 16, 0.05) == pytest.approx(0.0429, abs=1e-4)
+    assert [BOUNDS.same_move_ok(agreed, 16) for agreed in (16, 15, 14, 13)] == [True, True, True, False]
+    assert [BOUNDS.same_move_ok(agreed, 64) for agreed in (58, 57)] == [True, False]
+    assert BOUNDS.same_move_ok(0, 0)
 
 
 class Broken(TorchBackend):

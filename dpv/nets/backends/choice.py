@@ -11,7 +11,9 @@ skipped with one line on stderr and never used; torch fp32, the reference, is al
 
 A cached verdict holds for the weights it was made on. New weights (a promotion) are checked by
 `regate`: the backend, rebuilt over them, is gated again on REGATE_POSITIONS positions before it
-answers, and torch fp32 answers instead when it fails (bf16 errors grow with sharper policies).
+answers; when it fails (bf16 errors grow with sharper policies) its full-precision twin
+(`fp32_twin`: folded-bf16's is folded-fp32, 1.4x torch fp32 on net-four) is gated and answers,
+and torch fp32 answers when that fails too.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import torch
 
 from dpv.nets.backends import BACKEND_NAMES
 from dpv.nets.backends.base import BackendUnavailable, InferenceBackend
-from dpv.nets.backends.gate import GateBounds, board_inputs, bounds_for, gate
+from dpv.nets.backends.gate import GATE_RULE, GateBounds, board_inputs, bounds_for, gate
 from dpv.nets.backends.onnx_backend import OnnxBackend
 from dpv.nets.backends.openvino_backend import OpenvinoBackend, OpenvinoInt8Backend
 from dpv.nets.backends.positions import random_game_boards
@@ -77,7 +79,8 @@ def _version(package: str) -> str:
 
 
 def machine_key(model: DPVNet, device: torch.device, threads: int) -> str:
-    """What a measured choice holds for: the processor, library versions, threads and network shape."""
+    """What a measured choice holds for: the processor, library versions, threads, network shape and
+    the gate's rule (`gate.GATE_RULE`: verdicts cached under another rule are not reused)."""
     if device.type == "cuda":
         chip = torch.cuda.get_device_name(device)
     else:
@@ -89,7 +92,7 @@ def machine_key(model: DPVNet, device: torch.device, threads: int) -> str:
     c = model.config
     return (f"{chip} | {device.type} | torch {torch.__version__} | {runtimes} | {threads} threads | "
             f"net {c.board_size}x{c.board_size} {c.input_planes} planes {c.blocks}x{c.channels} exits {c.exits} "
-            f"heads {c.policy_head_channels},{c.value_head_channels},{c.value_hidden}")
+            f"heads {c.policy_head_channels},{c.value_head_channels},{c.value_hidden} | gate {GATE_RULE}")
 
 
 def build_backend(name: str, model: DPVNet, device: torch.device, threads: int,
@@ -225,28 +228,38 @@ def choose_backend(model: DPVNet, device: str | torch.device = "cpu", threads: i
     return chosen
 
 
-def regate(reference: Evaluator, candidate: Evaluator, boards: Sequence[Board] | None, source: str, version: int,
-           bounds: GateBounds | None = None, log: TextIO | None = None) -> Evaluator:
-    """The evaluator to answer with once new weights (model `version`) are in the candidate's
-    model and its backend was rebuilt over them (`Evaluator.load_state_dict`): the candidate when
-    it passes the gate again against `reference` (torch fp32 over the same model) on
-    REGATE_POSITIONS positions spread over `boards` (described by `source`; random-policy games
-    when None) with `bounds` (None: the backend's own), else `reference`. Either way one line on
-    `log` (stderr by default)."""
+def regate(reference: Evaluator, candidates: Sequence[Evaluator], boards: Sequence[Board] | None, source: str,
+           version: int, bounds: GateBounds | None = None, log: TextIO | None = None) -> Evaluator:
+    """The evaluator to answer with once new weights (model `version`) are in the candidates' shared
+    model and their backends were rebuilt over them (`Evaluator.load_state_dict`):
+    the first of `candidates` (fastest first) that passes the gate again against `reference`
+    (torch fp32 over the same model) on REGATE_POSITIONS positions spread over `boards` (described
+    by `source`; random-policy games when None) with `bounds` (None: each backend's own), else
+    `reference`. One line on `log` (stderr by default) per candidate gated."""
     log = log or sys.stderr
-    start = time.perf_counter()
     if boards:
         positions = list(boards[::max(1, len(boards) // REGATE_POSITIONS)][:REGATE_POSITIONS])
     else:
         positions = random_game_boards(REGATE_POSITIONS, reference.model.config.board_size)
         source = "random-policy games"
-    name = candidate.backend.name
-    result = gate(reference, candidate, positions, source, bounds or bounds_for(name), searches=REGATE_SEARCHES)
-    took = time.perf_counter() - start
-    if result.passed:
-        print(f"dpv: inference backend {name} gated again on the weights of v{version} ({took:.1f} s): "
-              f"{result.summary()}", file=log)
-        return candidate
-    print(f"dpv: inference backend {name} falls back to {reference.backend.name} on the weights of v{version} "
-          f"({took:.1f} s): {result.summary()}", file=log)
+    for k, candidate in enumerate(candidates):
+        start = time.perf_counter()
+        name = candidate.backend.name
+        result = gate(reference, candidate, positions, source, bounds or bounds_for(name), searches=REGATE_SEARCHES)
+        took = time.perf_counter() - start
+        if result.passed:
+            print(f"dpv: inference backend {name} gated again on the weights of v{version} ({took:.1f} s): "
+                  f"{result.summary()}", file=log)
+            return candidate
+        after = candidates[k + 1] if k + 1 < len(candidates) else reference
+        print(f"dpv: inference backend {name} falls back to {after.backend.name} on the weights of v{version} "
+              f"({took:.1f} s): {result.summary()}", file=log)
     return reference
+
+
+def fp32_twin(name: str, factories: Mapping[str, Factory] = FACTORIES) -> str | None:
+    """The full-precision backend of the same kind as `name` (folded-bf16: folded-fp32; openvino-int8:
+    openvino-fp32), to answer when `name` fails a regate and before torch fp32 does; None when
+    `name` is full precision already, or its twin is the reference or not in `factories`."""
+    twin = name.replace("-bf16", "-fp32").replace("-int8", "-fp32")
+    return twin if twin != name and twin != REFERENCE and twin in factories else None
