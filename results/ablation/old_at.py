@@ -1,6 +1,7 @@
 """Print the checkpoint that was OLD_RUN's best.pt when its recorded CPU time reached RUN's final CPU time.
 
-Usage: python results/ablation/old_at.py OLD_RUN RUN. Reads both runs' metrics.jsonl (train events carry
+Usage: python results/ablation/old_at.py OLD_RUN RUN [FRACTION]: with FRACTION, when it reached that share of
+RUN's final CPU time (0.5: half of it). Reads both runs' metrics.jsonl (train events carry
 cpu_s and the checkpoint; gating events say whether the candidate was promoted).
 """
 from __future__ import annotations
@@ -36,4 +37,5 @@ def best_at(run: Path, cpu_s: float) -> str:
 
 if __name__ == "__main__":
     old, run = Path(sys.argv[1]), Path(sys.argv[2])
-    print(best_at(old, final_cpu_s(run)))
+    fraction = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    print(best_at(old, fraction * final_cpu_s(run)))
