@@ -119,17 +119,19 @@ def test_a_damaged_record_is_quarantined_and_training_goes_on(tmp_path):
 
 def test_an_actor_that_cannot_start_stops_the_run_with_its_error(ray_session, tmp_path):
     from dpv.selfplay.actors import RunActors
+    from dpv.selfplay.init_from import write_initial
     from dpv.selfplay.placement import plan
 
     cfg = tiny()
     run = RunDir(tmp_path / "run")
     run.prepare(resume=False)
+    write_initial(run.root, run.initial, cfg.net, cfg.seed, None)  # the learner starts: only the server fails
     run.best.write_bytes(b"not a checkpoint")  # the inference server cannot load it
     server = EmbeddedRedis(run.redis)
     team = RunActors.start(cfg, run, server.url, plan(cfg, 0))
     try:
         start = time.monotonic()
-        with pytest.raises(RunError, match=r"failed to start: .*CheckpointError: .*not a readable checkpoint") as err:
+        with pytest.raises(RunError, match=r"server-0 failed to start: .*CheckpointError: .*not a readable checkpoint") as err:
             team.wait_started()
         assert "\n" not in str(err.value) and time.monotonic() - start < 60
     finally:
