@@ -131,7 +131,8 @@ def test_an_actor_that_cannot_start_stops_the_run_with_its_error(ray_session, tm
     team = RunActors.start(cfg, run, server.url, plan(cfg, 0))
     try:
         start = time.monotonic()
-        with pytest.raises(RunError, match=r"server-0 failed to start: .*CheckpointError: .*not a readable checkpoint") as err:
+        expected = r"server-0 failed to start: .*CheckpointError: .*not a readable checkpoint"
+        with pytest.raises(RunError, match=expected) as err:
             team.wait_started()
         assert "\n" not in str(err.value) and time.monotonic() - start < 60
     finally:
